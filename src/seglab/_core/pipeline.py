@@ -1,0 +1,387 @@
+"""Pipelines: pre-steps, one method, post-steps, run over one image.
+
+``seglab.segment(image, "otsu", pre=["invert", ("median", {"size": 3})])`` builds
+a :class:`Pipeline` and runs it. Pipelines round-trip through plain dicts (and
+so YAML/JSON files): ``{"pre": [...], "method": {"name": ..., "params": {...}},
+"post": [...]}``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import (
+    ConversionWarning,
+    InvalidImageError,
+    MissingInputError,
+    ParameterError,
+    UnknownParameterError,
+    close_matches_hint,
+)
+from .registry import MethodSpec, get_method, get_step
+from .validation import check_image
+
+__all__ = ["Step", "Pipeline", "SegmentationResult", "segment", "parse_step", "apply_step"]
+
+KNOWN_INPUTS = ("seeds", "contour", "rect", "model", "markers")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One registry entry with its resolved parameters."""
+
+    name: str
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> MethodSpec:
+        return get_method(self.name) if self.kind == "method" else get_step(self.name, self.kind)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "params": {k: _plain(v) for k, v in self.params.items()}}
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def parse_step(item: Any, kind: str) -> Step:
+    """Build a checked :class:`Step` from a name, ``"name:k=v,k=v"``, ``(name, params)``, a dict or a Step."""
+    if isinstance(item, Step):
+        name, given = item.name, item.params
+    elif isinstance(item, str):
+        name, _, rest = item.partition(":")
+        given = _parse_kv(rest, where=f"{kind}-step {name!r}") if rest else {}
+    elif isinstance(item, Mapping):
+        unknown = set(item) - {"name", "params"}
+        if "name" not in item or unknown:
+            raise ParameterError(
+                f"a {kind}-step must look like {{name: ..., params: {{...}}}}; got keys {sorted(item)}"
+            )
+        name, given = item["name"], dict(item.get("params") or {})
+    elif isinstance(item, Sequence) and len(item) == 2:
+        name, given = item[0], dict(item[1] or {})
+    else:
+        raise ParameterError(f"cannot read {item!r} as a {kind}-step; give a name, 'name:key=value' or (name, params)")
+    spec = get_method(name) if kind == "method" else get_step(str(name).strip(), kind)
+    return Step(spec.name, kind, spec.resolve_params(given))
+
+
+def _parse_kv(text: str, *, where: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for chunk in text.split(","):
+        if not chunk.strip():
+            continue
+        key, sep, value = chunk.partition("=")
+        if not sep:
+            raise ParameterError(f"{where}: expected KEY=VALUE, got {chunk!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+@dataclass
+class SegmentationResult:
+    """What :func:`segment` returns.
+
+    Attributes
+    ----------
+    data : ndarray
+        The output: ``bool`` mask, integer labels (0 = background), float
+        edges or probabilities, or a processed image.
+    output : str
+        The output kind (``mask``, ``labels``, ``edges``, ``proba``, ``contour``).
+    info : dict
+        Values the method chose (``threshold``, ``n_clusters``, ...), the
+        pipeline, and ``seconds`` per step.
+    extras : dict
+        Additional arrays (orientation, contour points, elbow curve).
+    image : ndarray
+        The input after pre-steps (what the method saw).
+    """
+
+    data: np.ndarray
+    output: str
+    info: dict[str, Any]
+    extras: dict[str, np.ndarray]
+    pipeline: "Pipeline"
+    image: np.ndarray | None = None
+
+    def _get(self, kinds: tuple[str, ...], attr: str) -> np.ndarray:
+        if self.output not in kinds:
+            raise AttributeError(
+                f"this result is a {self.output!r} output, so it has no `.{attr}`; use `.data` or `.{self.output}`"
+            )
+        return self.data
+
+    @property
+    def mask(self) -> np.ndarray:
+        """The boolean mask (mask and contour outputs)."""
+        return self._get(("mask", "contour"), "mask")
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The label image (labels outputs)."""
+        return self._get(("labels",), "labels")
+
+    @property
+    def edges(self) -> np.ndarray:
+        return self._get(("edges",), "edges")
+
+    @property
+    def proba(self) -> np.ndarray:
+        return self._get(("proba",), "proba")
+
+    @property
+    def contour(self) -> np.ndarray:
+        """The contour's (row, col) points (contour outputs)."""
+        if "contour" not in self.extras:
+            raise AttributeError(f"this result is a {self.output!r} output and has no contour")
+        return self.extras["contour"]
+
+
+@dataclass
+class Pipeline:
+    """Pre-steps, a method and post-steps, each with resolved parameters."""
+
+    method: Step
+    pre: list[Step] = field(default_factory=list)
+    post: list[Step] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, method: str | Step, params: Mapping[str, Any] | None = None, *, pre=(), post=()) -> "Pipeline":
+        if isinstance(method, Step):
+            method_step = parse_step(method, "method")
+        else:
+            spec = get_method(method)
+            method_step = Step(spec.name, "method", spec.resolve_params(params or {}))
+        pipeline = cls(method_step, [parse_step(p, "pre") for p in _as_list(pre)],
+                       [parse_step(p, "post") for p in _as_list(post)])
+        pipeline.check_chain()
+        return pipeline
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Pipeline":
+        """Build from ``{"pre": [...], "method": {...} | "name", "post": [...]}`` (unknown keys refused)."""
+        if not isinstance(data, Mapping):
+            raise ParameterError(f"a pipeline must be a mapping with keys pre, method, post; got {type(data).__name__}")
+        allowed = ("pre", "method", "post", "seglab")
+        unknown = [k for k in data if k not in allowed]
+        if unknown:
+            key = str(unknown[0])
+            raise ParameterError(
+                f"unknown pipeline key {key!r}; allowed keys: {', '.join(allowed)}." + close_matches_hint(key, allowed)
+            )
+        if "method" not in data:
+            raise ParameterError("the pipeline has no `method`")
+        pipeline = cls(parse_step(data["method"], "method"),
+                       [parse_step(p, "pre") for p in _as_list(data.get("pre"))],
+                       [parse_step(p, "post") for p in _as_list(data.get("post"))])
+        pipeline.check_chain()
+        return pipeline
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pre": [s.to_dict() for s in self.pre],
+            "method": self.method.to_dict(),
+            "post": [s.to_dict() for s in self.post],
+        }
+
+    @property
+    def output(self) -> str:
+        """Output kind of the whole pipeline (after post-steps)."""
+        kind = self.method.spec.output
+        for step in self.post:
+            kind = _post_output(step.spec, kind)
+        return kind
+
+    def check_chain(self) -> None:
+        """Refuse post-steps that cannot take the output before them."""
+        kind = self.method.spec.output
+        for step in self.post:
+            spec = step.spec
+            if spec.accepts and kind not in spec.accepts:
+                raise ParameterError(
+                    f"post-step {spec.name!r} takes {' or '.join(spec.accepts)} outputs, but it follows a "
+                    f"{kind!r} output (method {self.method.name!r})"
+                )
+            kind = _post_output(spec, kind)
+
+    def run(self, image, *, channel_axis="auto", **inputs) -> SegmentationResult:
+        """Run the pipeline on one image; `inputs` are seeds/contour/rect/markers/model."""
+        method_spec = self.method.spec
+        _check_inputs(method_spec, inputs)
+        array, image_info = check_image(image, channel_axis=channel_axis)
+        spatial_ndim = image_info.spatial_ndim
+        timings: dict[str, float] = {}
+        info: dict[str, Any] = {}
+        extras: dict[str, np.ndarray] = {}
+        for index, step in enumerate(self.pre):
+            array = _prepare(step.spec, array, spatial_ndim)
+            start = time.perf_counter()
+            out = _call(step.spec, array, step.params, {})
+            array, step_info = _split(out)
+            timings[f"pre[{index}]:{step.name}"] = time.perf_counter() - start
+            if step_info:
+                info.setdefault("pre", {})[step.name] = step_info
+        array = _prepare(method_spec, array, spatial_ndim)
+        start = time.perf_counter()
+        data, method_info = _split(_call(method_spec, array, self.method.params, inputs))
+        timings[f"method:{self.method.name}"] = time.perf_counter() - start
+        _move_arrays(method_info, extras)
+        info.update(method_info)
+        kind = method_spec.output
+        for index, step in enumerate(self.post):
+            spec = step.spec
+            post_inputs = {"image": array} if "image" in spec.inputs else {}
+            start = time.perf_counter()
+            data, step_info = _split(_call(spec, data, step.params, post_inputs))
+            timings[f"post[{index}]:{step.name}"] = time.perf_counter() - start
+            _move_arrays(step_info, extras)
+            if step_info:
+                info.setdefault("post", {})[step.name] = step_info
+            kind = _post_output(spec, kind)
+        info["seconds"] = timings
+        info["pipeline"] = self.to_dict()
+        return SegmentationResult(data=data, output=kind, info=info, extras=extras, pipeline=self, image=array)
+
+
+def _post_output(spec: MethodSpec, kind_before: str) -> str:
+    return kind_before if spec.output == "image" else spec.output
+
+
+def _as_list(items) -> list:
+    if items is None:
+        return []
+    if isinstance(items, (str, Step, Mapping)):
+        return [items]
+    return list(items)
+
+
+def _check_inputs(spec: MethodSpec, inputs: Mapping[str, Any]) -> None:
+    allowed = set(spec.inputs) | set(spec.optional_inputs)
+    for key in inputs:
+        if key not in allowed:
+            hint = close_matches_hint(key, list(allowed) + list(spec.param_names))
+            raise UnknownParameterError(
+                f"method {spec.name!r} takes no `{key}`; its parameters are "
+                f"{', '.join(spec.param_names) or '(none)'}"
+                + (f" and its inputs {', '.join(sorted(allowed))}" if allowed else "")
+                + "." + hint
+            )
+    for key in spec.inputs:
+        if inputs.get(key) is None:
+            raise MissingInputError(
+                f"method {spec.name!r} needs `{key}` (user input); pass {key}=... in Python or "
+                f"--{key} on the command line"
+            )
+
+
+def _prepare(spec: MethodSpec, array: np.ndarray, spatial_ndim: int) -> np.ndarray:
+    """Check an image against a spec's declared channels and dims (spatial_ndim from check_image)."""
+    is_color = array.ndim > spatial_ndim
+    if is_color and spec.channels == "gray":
+        raise InvalidImageError(
+            f"{_kind_word(spec)} {spec.name!r} works on single-channel images, but the image is colour "
+            f"(shape {array.shape}); add the pre-step 'grayscale' (Python: pre=['grayscale'], "
+            "CLI: --pre grayscale)"
+        )
+    if not is_color and spec.channels == "color":
+        warnings.warn(
+            f"{_kind_word(spec)} {spec.name!r} works on colour images; the single-channel image was "
+            "stacked into three identical channels",
+            ConversionWarning,
+            stacklevel=4,
+        )
+        array = np.stack([array] * 3, axis=-1)
+    if spatial_ndim not in spec.dims:
+        raise InvalidImageError(
+            f"{_kind_word(spec)} {spec.name!r} supports {' and '.join(f'{d}-D' for d in spec.dims)} images; "
+            f"got a {spatial_ndim}-D image of shape {array.shape}"
+            + (" (run it slice by slice, or pick a 3-D-capable method)" if spatial_ndim == 3 else "")
+        )
+    return array
+
+
+def _kind_word(spec: MethodSpec) -> str:
+    return {"method": "method", "pre": "pre-step", "post": "post-step"}[spec.kind]
+
+
+def _call(spec: MethodSpec, data, params: Mapping[str, Any], inputs: Mapping[str, Any]):
+    function = spec.load()
+    kwargs = dict(params)
+    kwargs.update({k: v for k, v in inputs.items() if v is not None})
+    return function(data, **kwargs)
+
+
+def _split(out) -> tuple[np.ndarray, dict[str, Any]]:
+    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict):
+        return out[0], dict(out[1])
+    return out, {}
+
+
+def _move_arrays(info: dict[str, Any], extras: dict[str, np.ndarray]) -> None:
+    for key in [k for k, v in info.items() if isinstance(v, np.ndarray)]:
+        extras[key] = info.pop(key)
+
+
+def segment(image, method: str, *, pre=(), post=(), channel_axis="auto", **kwargs) -> SegmentationResult:
+    """Segment an image with a registered method, optional pre- and post-steps.
+
+    Parameters
+    ----------
+    image : (M, N[, 3]) or (P, M, N[, 3]) array_like
+        The image.
+    method : str
+        Registry name (``seglab.methods()`` lists them).
+    pre, post : sequence
+        Steps before and after the method: names, ``"name:key=value"``
+        strings or ``(name, params)`` pairs.
+    channel_axis : {'auto', None, -1}
+        See :func:`seglab.check_image`.
+    **kwargs
+        The method's parameters, and its user inputs (``seeds``, ``contour``,
+        ``rect``, ``markers``, ``model``) where it needs them.
+
+    Returns
+    -------
+    SegmentationResult
+        ``.mask`` / ``.labels`` / ``.edges`` per output kind, ``.info``.
+
+    Raises
+    ------
+    UnknownMethodError, UnknownParameterError, ParameterError, MissingInputError
+        Bad method name, parameter name or value, or missing user input.
+    InvalidImageError, ImageTypeError
+        The image cannot be segmented as given.
+
+    Examples
+    --------
+    >>> import numpy as np, seglab
+    >>> image = np.zeros((8, 8), np.uint8); image[2:6, 2:6] = 200
+    >>> result = seglab.segment(image, "otsu")
+    >>> int(result.mask.sum())
+    16
+    """
+    spec = get_method(method)
+    params = {k: v for k, v in kwargs.items() if k not in KNOWN_INPUTS or k in spec.param_names}
+    inputs = {k: v for k, v in kwargs.items() if k not in params}
+    pipeline = Pipeline.build(spec.name, params, pre=pre, post=post)
+    return pipeline.run(image, channel_axis=channel_axis, **inputs)
+
+
+def apply_step(image, name: str, kind: str = "pre", **params):
+    """Apply one pre- or post-step to an array and return the array."""
+    step = parse_step((name, params), kind)
+    data, _ = _split(_call(step.spec, image, step.params, {}))
+    return data

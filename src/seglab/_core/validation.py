@@ -1,0 +1,285 @@
+"""Validation at the boundary: normalise input once, then trust it.
+
+Every public function calls one of these helpers on its array arguments. Each
+problem gets one message that names the argument, what was received, what was
+expected and how to fix it. Internals assume the checks have passed.
+
+Policies (documented once, here):
+
+* empty arrays, a single pixel, NaN/inf, complex, object arrays and more than
+  4 dimensions are refused;
+* ``bool`` is refused as an intensity image (it is a mask); masks and labels
+  go through :func:`check_mask` / :func:`check_labels` instead;
+* signed integers and 16/32-bit integers are kept as they are: their values
+  are honoured, never rescaled behind the user's back;
+* RGBA: the alpha channel is dropped with a :class:`ConversionWarning` that
+  says so (transparent pixels keep their colour);
+* a constant image is valid input; what a method does with it is that
+  method family's documented policy (thresholds: empty mask plus a
+  :class:`ConstantImageWarning`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import (
+    ConversionWarning,
+    ImageTypeError,
+    InvalidImageError,
+    ShapeMismatchError,
+)
+
+__all__ = [
+    "ImageInfo",
+    "check_image",
+    "check_mask",
+    "check_labels",
+    "check_same_shape",
+    "as_float_image",
+    "is_constant",
+    "describe_array",
+]
+
+MAX_DIMS = 4
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What :func:`check_image` learnt about an image.
+
+    Attributes
+    ----------
+    spatial_shape : tuple of int
+        Shape without the channel axis, (rows, cols) or (planes, rows, cols).
+    channels : int
+        1 for a single-channel image, 3 for colour.
+    """
+
+    spatial_shape: tuple[int, ...]
+    channels: int
+
+    @property
+    def spatial_ndim(self) -> int:
+        return len(self.spatial_shape)
+
+    @property
+    def is_color(self) -> bool:
+        return self.channels > 1
+
+
+def describe_array(array: np.ndarray) -> str:
+    """Return 'shape (M, N), dtype uint8' for error messages."""
+    return f"shape {tuple(array.shape)}, dtype {array.dtype}"
+
+
+def _infer_channel_axis(array: np.ndarray, channel_axis):
+    if channel_axis != "auto":
+        return channel_axis
+    if array.ndim == 4 or (array.ndim == 3 and array.shape[-1] in (3, 4)):
+        return -1
+    return None
+
+
+def check_image(image, *, name: str = "image", channel_axis="auto", min_size: int = 2):
+    """Validate an intensity image and return it with its description.
+
+    Parameters
+    ----------
+    image : array_like, (M, N), (M, N, C), (P, M, N) or (P, M, N, C)
+        The image. ``C`` is 3 (RGB) or 4 (RGBA, alpha dropped with a warning).
+    name : str
+        The argument's name, used in messages.
+    channel_axis : {'auto', None, -1}
+        ``'auto'``: a last axis of length 3 or 4 on a 3-D array (and always on
+        a 4-D array) holds channels. ``None``: no channel axis (a 3-D array
+        is a volume). ``-1``: the last axis holds channels.
+    min_size : int
+        Smallest allowed length of every spatial axis.
+
+    Returns
+    -------
+    image : ndarray
+        The validated image, channels last; RGBA reduced to RGB.
+    info : ImageInfo
+        Spatial shape and channel count.
+
+    Raises
+    ------
+    ImageTypeError
+        Complex, object or boolean data.
+    InvalidImageError
+        Empty, too small, more than 4 dims, NaN or inf values.
+    """
+    if isinstance(image, np.ndarray):
+        array = image
+    else:
+        try:
+            array = np.asarray(image)
+        except (TypeError, ValueError) as exc:
+            raise ImageTypeError(f"`{name}` could not be read as an array: {exc}") from None
+    if array.dtype == object or array.dtype.kind in "USV":
+        raise ImageTypeError(
+            f"`{name}` has dtype {array.dtype}; expected a numeric array (uint8, uint16, float32, ...)"
+        )
+    if array.dtype.kind == "c":
+        raise ImageTypeError(
+            f"`{name}` is complex ({array.dtype}); segment its magnitude instead: np.abs({name})"
+        )
+    if array.dtype.kind == "b":
+        raise ImageTypeError(
+            f"`{name}` is boolean, which looks like a mask, not an intensity image; "
+            f"convert it first if you mean it as one: {name}.astype(np.uint8) * 255"
+        )
+    if array.size == 0:
+        raise InvalidImageError(f"`{name}` is empty ({describe_array(array)}); nothing to segment")
+    if array.ndim > MAX_DIMS:
+        raise InvalidImageError(
+            f"`{name}` has {array.ndim} dimensions ({describe_array(array)}); at most {MAX_DIMS} are "
+            "supported: (rows, cols), (rows, cols, channels), (planes, rows, cols) or "
+            "(planes, rows, cols, channels)"
+        )
+    if array.ndim < 2:
+        raise InvalidImageError(
+            f"`{name}` has {array.ndim} dimension(s) ({describe_array(array)}); expected at least 2 "
+            "(rows, cols)"
+        )
+    axis = _infer_channel_axis(array, channel_axis)
+    if axis is not None:
+        if axis not in (-1, array.ndim - 1):
+            array = np.moveaxis(array, axis, -1)
+        n_channels = array.shape[-1]
+        if n_channels == 4:
+            alpha = array[..., 3]
+            transparent = bool(alpha.min() != alpha.max())
+            warnings.warn(
+                f"`{name}` is RGBA; the alpha channel was dropped"
+                + (" (it was not uniform: transparent pixels keep their colour)" if transparent else ""),
+                ConversionWarning,
+                stacklevel=3,
+            )
+            array = array[..., :3]
+            n_channels = 3
+        elif n_channels == 1:
+            array = array[..., 0]
+        elif n_channels != 3:
+            raise InvalidImageError(
+                f"`{name}` has {n_channels} channels ({describe_array(array)}); expected 1, 3 (RGB) or "
+                "4 (RGBA). For a volume pass channel_axis=None"
+            )
+        spatial = array.shape[:-1] if n_channels == 3 else array.shape
+        channels = n_channels
+    else:
+        spatial = array.shape
+        channels = 1
+    if len(spatial) > 3:
+        raise InvalidImageError(
+            f"`{name}` has {len(spatial)} spatial dimensions ({describe_array(array)}); at most 3 "
+            "(planes, rows, cols) are supported"
+        )
+    if len(spatial) < 2:
+        raise InvalidImageError(f"`{name}` has no 2-D extent ({describe_array(array)})")
+    if min(spatial) < min_size:
+        raise InvalidImageError(
+            f"`{name}` is too small ({describe_array(array)}); every spatial axis needs at least "
+            f"{min_size} pixels"
+        )
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        n_nan = int(np.isnan(array).sum())
+        n_inf = int(np.isinf(array).sum())
+        raise InvalidImageError(
+            f"`{name}` contains {n_nan} NaN and {n_inf} infinite value(s); replace them first, e.g. "
+            f"np.nan_to_num({name}, nan=0.0) or a masked fill"
+        )
+    return array, ImageInfo(spatial_shape=tuple(int(s) for s in spatial), channels=int(channels))
+
+
+def check_mask(mask, *, name: str = "mask") -> np.ndarray:
+    """Validate a binary mask and return it as ``bool``.
+
+    Accepts ``bool`` arrays and integer/float arrays holding exactly two values
+    ``{0, v}`` (``0`` is background), such as PNG masks saved as 0/255.
+
+    Raises
+    ------
+    InvalidImageError
+        Empty arrays, NaN values or more than two distinct values.
+    """
+    array = np.asarray(mask)
+    if array.size == 0:
+        raise InvalidImageError(f"`{name}` is empty ({describe_array(array)})")
+    if array.dtype == bool:
+        return array
+    if array.dtype.kind not in "uif":
+        raise ImageTypeError(f"`{name}` has dtype {array.dtype}; expected bool or a 0/255 integer mask")
+    if array.ndim == 3 and array.shape[-1] in (3, 4):
+        # A mask saved as an RGB(A) PNG: all colour channels must agree.
+        rgb = array[..., :3]
+        if not (rgb == rgb[..., :1]).all():
+            raise InvalidImageError(
+                f"`{name}` is a colour image ({describe_array(array)}) whose channels differ; expected a "
+                "single-channel mask"
+            )
+        array = rgb[..., 0]
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise InvalidImageError(f"`{name}` contains NaN or infinite values")
+    values = np.unique(array) if array.size <= 4_000_000 else np.unique(array[:: max(1, array.shape[0] // 512)])
+    nonzero = values[values != 0]
+    if nonzero.size > 1:
+        raise InvalidImageError(
+            f"`{name}` has {values.size} distinct values ({_few(values)}); a binary mask has two "
+            "(0 = background and one foreground value). For label images use a labels-aware function"
+        )
+    return array != 0
+
+
+def check_labels(labels, *, name: str = "labels") -> np.ndarray:
+    """Validate a label image (0 = background, positive integers = regions).
+
+    Boolean masks are accepted and become labels {0, 1}. Integer-valued floats
+    are accepted; fractional or negative values are refused.
+    """
+    array = np.asarray(labels)
+    if array.size == 0:
+        raise InvalidImageError(f"`{name}` is empty ({describe_array(array)})")
+    if array.dtype == bool:
+        return array.astype(np.int32)
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all() or not np.array_equal(array, np.round(array)):
+            raise InvalidImageError(f"`{name}` holds non-integer values; labels must be whole numbers")
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "ui":
+        raise ImageTypeError(f"`{name}` has dtype {array.dtype}; expected an integer label image")
+    if array.dtype.kind == "i" and array.size and array.min() < 0:
+        raise InvalidImageError(f"`{name}` has negative labels (min {array.min()}); use 0 for background")
+    return array
+
+
+def check_same_shape(reference, other, *, reference_name: str, other_name: str) -> None:
+    """Raise :class:`ShapeMismatchError` unless the two arrays share a shape."""
+    ref_shape = tuple(np.shape(reference))
+    other_shape = tuple(np.shape(other))
+    if ref_shape != other_shape:
+        raise ShapeMismatchError(
+            f"`{other_name}` has shape {other_shape}; expected {ref_shape}, the shape of `{reference_name}`"
+        )
+
+
+def as_float_image(image: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Return the image as floats in its own value range (no rescaling)."""
+    if image.dtype == dtype:
+        return image
+    return image.astype(dtype)
+
+
+def is_constant(image: np.ndarray) -> bool:
+    """True when every pixel holds the same value."""
+    return bool(image.min() == image.max())
+
+
+def _few(values: np.ndarray, limit: int = 6) -> str:
+    head = ", ".join(str(v) for v in values[:limit])
+    return head + (", ..." if values.size > limit else "")

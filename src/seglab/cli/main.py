@@ -1,0 +1,107 @@
+"""The ``seglab`` command: a thin front end over the Python API.
+
+Commands are imported lazily (each lives in ``seglab/cli/_<name>.py`` and
+defines ``command``); this module imports only click, so ``seglab --help``
+stays fast. Command modules import numerical libraries inside their
+functions, never at module level.
+
+Errors: a :class:`~seglab.SeglabError` (bad input, bad usage) prints one line
+on stderr and exits with code 2; any other failure prints one line and exits
+with code 1. ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+COMMANDS = {
+    "segment": ("seglab.cli._segment", "Segment images with a method and optional pre/post steps."),
+    "evaluate": ("seglab.cli._evaluate", "Score a prediction against ground truth (truth first)."),
+    "methods": ("seglab.cli._methods", "List the method catalogue (--json for machines)."),
+    "demo": ("seglab.cli._demo", "Run the main job on bundled sample data and write an HTML report."),
+    "measure": ("seglab.cli._measure", "Measure objects of a label image (CSV table)."),
+    "plot": ("seglab.cli._plot", "Draw pictures of a result (histogram, elbow, overlays, panels)."),
+    "compare": ("seglab.cli._compare", "Run several methods against ground truth and rank them."),
+    "tune": ("seglab.cli._tune", "Search method parameters against ground truth (cross-validated)."),
+    "tile": ("seglab.cli._tile", "Run a pipeline over a large image in tiles with dask."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when used."""
+
+    def list_commands(self, ctx):
+        return [name for name, (module, _) in COMMANDS.items() if importlib.util.find_spec(module) is not None]
+
+    def get_command(self, ctx, name):
+        entry = COMMANDS.get(name)
+        if entry is None or importlib.util.find_spec(entry[0]) is None:
+            return None
+        return importlib.import_module(entry[0]).command
+
+    def format_commands(self, ctx, formatter):
+        # Short help from the table above, so `seglab --help` imports no command module.
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            import difflib
+
+            if args and args[0] not in COMMANDS:
+                close = difflib.get_close_matches(args[0], COMMANDS, n=1)
+                if close:
+                    raise click.UsageError(f"{exc.message} Did you mean {close[0]!r}?", ctx) from None
+            raise
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="seglab")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx, debug):
+    """seglab: segment images, measure the result, compare and tune methods."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``seglab`` script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="seglab", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("seglab: aborted", err=True)
+        return 130
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except KeyboardInterrupt:
+        click.echo("seglab: interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI boundary turns every failure into one line
+        if debug:
+            raise
+        from seglab._core.errors import SeglabError
+
+        kind = "error" if isinstance(exc, SeglabError) else f"unexpected {type(exc).__name__}"
+        message = str(exc).strip() or type(exc).__name__
+        click.echo(f"seglab: {kind}: {message}", err=True)
+        if not isinstance(exc, SeglabError):
+            click.echo("seglab: run again with --debug for the traceback", err=True)
+        return 2 if isinstance(exc, SeglabError) else 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
