@@ -1,0 +1,47 @@
+"""Helpers shared by CLI commands (import only click/stdlib at module level)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from seglab._core.errors import ParameterError
+
+
+def parse_params(items: tuple[str, ...]) -> dict[str, str]:
+    """Parse repeated ``--param KEY=VALUE`` options into a dict (values stay strings; the registry coerces)."""
+    params: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"--param expects KEY=VALUE; got {item!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def ensure_out_dir(path: str | Path) -> Path:
+    """Create the output folder, or raise a one-line error saying why it cannot be used."""
+    from seglab._core.errors import ImageWriteError
+
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageWriteError(f"cannot create output folder {str(out)!r}: {exc.strerror or exc}") from None
+    if not out.is_dir():
+        raise ImageWriteError(f"output path {str(out)!r} exists and is not a folder")
+    import os
+
+    if not os.access(out, os.W_OK):
+        raise ImageWriteError(f"output folder {str(out)!r} is not writable")
+    return out
+
+
+def debug_enabled() -> bool:
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.obj and ctx.obj.get("debug"):
+            return True
+        ctx = ctx.parent
+    return False
