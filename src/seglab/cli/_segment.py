@@ -1,0 +1,82 @@
+"""``seglab segment``: run a method (or a pipeline file) over one or many images."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import parse_params
+
+
+@click.command(name="segment")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--method", "-m", default=None, help="Registered method name (see `seglab methods`).")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Method parameter (repeatable).")
+@click.option("--pre", multiple=True, metavar="NAME[:K=V,...]", help="Pre-step before the method (repeatable, in order).")
+@click.option("--post", multiple=True, metavar="NAME[:K=V,...]", help="Post-step after the method (repeatable, in order).")
+@click.option("--pipeline", "pipeline_file", default=None, type=click.Path(), help="Pipeline file (YAML or JSON) instead of --method/--pre/--post.")
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(), help="Output folder.")
+@click.option("--seeds", default=None, type=click.Path(), help="Seed label image (0 = unlabelled) for interactive methods.")
+@click.option("--seeds-json", default=None, type=click.Path(), help="Seeds as JSON: circles, points, polylines with a class each.")
+@click.option("--contour", default=None, help="Initial contour: a circle ROW,COL,RADIUS or a points JSON file.")
+@click.option("--rect", default=None, help="Rectangle ROW,COL,HEIGHT,WIDTH (grabcut).")
+@click.option("--markers", default=None, type=click.Path(), help="Marker label image (watershed).")
+@click.option("--overlay/--no-overlay", default=True, show_default=True, help="Write <stem>.overlay.png.")
+def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, seeds_json, contour, rect, markers, overlay):
+    """Segment IMAGES and write <stem>.mask.png or <stem>.labels.tif, <stem>.overlay.png and <stem>.json to --out.
+
+    A file that cannot be read or segmented is reported and the others go on;
+    the exit code is non-zero if any input failed.
+    """
+    from seglab._core.errors import ParameterError, SeglabError
+    from seglab._core.pipeline import Pipeline
+
+    from ._batch import expand_inputs, segment_one
+    from ._common import ensure_out_dir
+
+    if pipeline_file and (method or params or pre or post):
+        raise ParameterError("give either --pipeline or --method/--param/--pre/--post, not both")
+    if pipeline_file:
+        from seglab.io import read_pipeline
+
+        pipeline = read_pipeline(pipeline_file)
+    elif method:
+        pipeline = Pipeline.build(method, parse_params(params), pre=list(pre), post=list(post))
+    else:
+        raise ParameterError("missing --method NAME (or --pipeline FILE); `seglab methods` lists the methods")
+    out = ensure_out_dir(out_dir)
+    paths = expand_inputs(images)
+    inputs_spec = {"seeds": seeds, "seeds_json": seeds_json, "contour": contour, "rect": rect, "markers": markers}
+    failures: list[tuple[str, BaseException]] = []
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    show_bar = len(paths) > 1
+    with Progress(TextColumn("[bold]segment"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, disable=not show_bar, transient=False) as bar:
+        task = bar.add_task("", total=len(paths))
+        for path in paths:
+            bar.update(task, description=str(path.name))
+            try:
+                written = segment_one(path, pipeline, out, inputs_spec, overlay=overlay)
+            except (SeglabError, OSError, ValueError, TypeError, MemoryError) as exc:
+                if not isinstance(exc, SeglabError) and _debug():
+                    raise
+                failures.append((str(path), exc))
+                console.print(f"seglab: error: {path}: {exc}", markup=False, highlight=False)
+            else:
+                if not show_bar:
+                    click.echo(f"{path} -> {written}")
+            bar.advance(task)
+    done = len(paths) - len(failures)
+    click.echo(f"segmented {done} of {len(paths)} image(s) into {out}" + (f"; {len(failures)} failed" if failures else ""))
+    if failures:
+        bad_input = all(isinstance(exc, (SeglabError, OSError, ValueError, TypeError)) for _, exc in failures)
+        raise click.exceptions.Exit(2 if bad_input else 1)
+
+
+def _debug() -> bool:
+    from ._common import debug_enabled
+
+    return debug_enabled()
