@@ -1,0 +1,286 @@
+"""Marker-controlled watershed (Beucher & Meyer 1993) and the OpenCV distance-transform recipe.
+
+``watershed`` floods the Sobel gradient from markers, exactly as
+``skimage.segmentation.watershed(sobel(image), markers, ...)``; an optional
+OpenCV backend (Meyer's flooding in ``cv2.watershed``) is faster on large 2-D
+images but breaks ties differently and floods its own colour-difference
+elevation, so it is not the default (see ``benchmarks/cases/region.py`` for
+the measured agreement). ``watershed_distance`` is the OpenCV tutorial recipe
+(Otsu, opening, distance transform, sure foreground/background, ``cv2.watershed``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seglab._core.errors import InvalidImageError, ParameterError
+from seglab._core.validation import check_image, check_labels, check_same_shape
+
+__all__ = ["watershed", "watershed_distance"]
+
+
+def _gray(image, name="image"):
+    array, info = check_image(image, name=name)
+    if info.is_color:
+        raise InvalidImageError(
+            f"`{name}` is colour (shape {array.shape}); this method works on single-channel images. "
+            "Convert it first, e.g. skimage.color.rgb2gray(image), or use the pre-step 'grayscale'"
+        )
+    return array
+
+
+def _to_uint8(image: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Return the image as uint8: unchanged if uint8, else min-max rescaled to 0..255 (documented)."""
+    if image.dtype == np.uint8:
+        return image, False
+    data = image.astype(np.float64)
+    lo, hi = float(data.min()), float(data.max())
+    if hi == lo:
+        return np.zeros(image.shape, np.uint8), True
+    return np.round((data - lo) * (255.0 / (hi - lo))).astype(np.uint8), True
+
+
+def band_markers(image: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Return int32 markers: 1 where ``image < low``, 2 where ``image > high``, 0 elsewhere.
+
+    This is the scikit-image coins recipe (``markers[coins < 30] = 1; markers[coins > 150] = 2``).
+    """
+    if not low < high:
+        raise ParameterError(f"`low` ({low}) must be smaller than `high` ({high}); the two bands would overlap")
+    markers = np.zeros(image.shape, np.int32)
+    markers[image < low] = 1
+    markers[image > high] = 2
+    return markers
+
+
+def _fill_boundaries(markers: np.ndarray) -> np.ndarray:
+    """Give cv2.watershed's -1 boundary pixels the largest neighbouring label."""
+    from scipy import ndimage as ndi
+
+    out = markers.copy()
+    for _ in range(8):
+        holes = out < 0
+        if not holes.any():
+            break
+        grown = ndi.grey_dilation(np.where(holes, 0, out), size=(3, 3))
+        out[holes] = grown[holes]
+    out[out < 0] = 0
+    return out
+
+
+def watershed(image, *, low=None, high=None, compactness=0.0, watershed_line=False, backend="skimage",
+              markers=None):
+    """Segment an image by flooding its Sobel gradient from markers.
+
+    Markers come from the user (`markers`) or from two intensity bands:
+    marker 1 where ``image < low`` and marker 2 where ``image > high`` (the
+    scikit-image "comparing edge-based and region-based segmentation" recipe).
+    Without either, the gradient's regional minima are the markers (the
+    scikit-image default).
+
+    Parameters
+    ----------
+    image : (M, N[, P]) ndarray
+        Single-channel image (2-D or 3-D).
+    low, high : float, optional
+        Intensity bands for markers 1 and 2; give both or neither. Not
+        allowed together with `markers`.
+    compactness : float, optional
+        Compact watershed weight (Neubert & Protzel 2014); 0 is the classic
+        watershed.
+    watershed_line : bool, optional
+        Separate regions by one-pixel lines labelled 0.
+    backend : {'skimage', 'opencv'}, optional
+        ``'skimage'``: exactly ``skimage.segmentation.watershed(sobel(image),
+        markers, compactness=..., watershed_line=...)``. ``'opencv'``:
+        ``cv2.watershed`` on the image as uint8 RGB (non-uint8 images are
+        min-max rescaled to 0..255); 2-D only, ``compactness`` must be 0,
+        markers required. OpenCV floods its own neighbour-difference
+        elevation and marks boundaries -1; those pixels take the largest
+        neighbouring label (or 0 with `watershed_line`). It is about 20-40x
+        faster on 4096x4096 images but agrees on about 99 % of pixels only.
+    markers : (M, N[, P]) ndarray of int, optional
+        User markers (0 = unlabelled). Input, not a parameter.
+
+    Returns
+    -------
+    labels : ndarray of int32
+        Labels of the basins, the markers' values (with bands: 1 = the
+        low-intensity basin, 2 = the high-intensity basin); 0 only on
+        watershed lines.
+    info : dict
+        ``n_labels`` and ``markers_from`` (``'user'``, ``'bands'`` or ``'minima'``).
+
+    Raises
+    ------
+    ParameterError
+        Only one of `low`/`high`, `low` >= `high`, bands together with
+        `markers`, or an OpenCV backend request it cannot honour.
+    ShapeMismatchError
+        `markers` and `image` differ in shape.
+
+    References
+    ----------
+    .. [1] Beucher, S. and Meyer, F. (1993). The morphological approach to
+           segmentation: the watershed transformation. Mathematical
+           Morphology in Image Processing, 433-481.
+    .. [2] Neubert, P. and Protzel, P. (2014). Compact watershed and
+           preemptive SLIC. ICPR. :DOI:`10.1109/ICPR.2014.181`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seglab.region import watershed
+    >>> image = np.zeros((20, 20), np.uint8); image[5:15, 5:15] = 200
+    >>> labels, info = watershed(image, low=50, high=150)
+    >>> sorted(np.unique(labels).tolist()), info["markers_from"]
+    ([1, 2], 'bands')
+    """
+    array = _gray(image)
+    if (low is None) != (high is None):
+        raise ParameterError(
+            f"give both `low` and `high` (got low={low!r}, high={high!r}); marker 1 is image < low and "
+            "marker 2 is image > high"
+        )
+    if markers is not None:
+        if low is not None:
+            raise ParameterError(
+                "`markers` was given together with `low`/`high`; use either user markers or intensity bands"
+            )
+        marker_array = check_labels(markers, name="markers")
+        check_same_shape(array, marker_array, reference_name="image", other_name="markers")
+        marker_array = marker_array.astype(np.int32, copy=False)
+        source = "user"
+    elif low is not None:
+        marker_array = band_markers(array, low, high)
+        source = "bands"
+    else:
+        marker_array = None
+        source = "minima"
+    if backend not in ("skimage", "opencv"):
+        raise ParameterError(f"`backend` got {backend!r}; expected 'skimage' or 'opencv'")
+    if backend == "opencv":
+        labels = _watershed_opencv(array, marker_array, compactness, watershed_line)
+    else:
+        from skimage.filters import sobel
+        from skimage.segmentation import watershed as sk_watershed
+
+        labels = sk_watershed(sobel(array), marker_array, compactness=compactness,
+                              watershed_line=watershed_line).astype(np.int32, copy=False)
+    n_labels = int(np.unique(labels[labels > 0]).size)
+    return labels, {"n_labels": n_labels, "markers_from": source}
+
+
+def _watershed_opencv(array, marker_array, compactness, watershed_line):
+    import cv2
+
+    if array.ndim != 2:
+        raise ParameterError(f"backend='opencv' supports 2-D images only; got shape {array.shape}. "
+                             "Use backend='skimage'")
+    if compactness != 0:
+        raise ParameterError(f"backend='opencv' has no compact watershed; got compactness={compactness}. "
+                             "Use backend='skimage' or compactness=0")
+    if marker_array is None:
+        raise ParameterError("backend='opencv' needs markers: pass `markers` or `low` and `high`")
+    gray, _ = _to_uint8(array)
+    flooded = cv2.watershed(cv2.merge([gray, gray, gray]), marker_array.astype(np.int32, copy=True))
+    if watershed_line:
+        return np.where(flooded < 0, 0, flooded).astype(np.int32)
+    return _fill_boundaries(flooded).astype(np.int32)
+
+
+def watershed_distance(image, *, invert=False, opening_iterations=2, dilate_iterations=3, dist_mask_size=5,
+                       fg_fraction=0.7):
+    """Split objects with the OpenCV distance-transform watershed recipe.
+
+    Steps (OpenCV tutorial "Image Segmentation with Watershed Algorithm"):
+    Otsu threshold (``THRESH_BINARY``, or ``THRESH_BINARY_INV`` when
+    `invert`); `opening_iterations` 3x3 openings; sure background =
+    `dilate_iterations` 3x3 dilations; L2 distance transform; sure
+    foreground = distance > ``fg_fraction * max``; unknown = sure background
+    minus sure foreground; markers = connected components of the sure
+    foreground + 1, unknown = 0; ``cv2.watershed`` on the 3-channel image.
+
+    The default ``invert=False`` treats bright objects on a dark background
+    as foreground (coins, nuclei in fluorescence). The tutorial's coins
+    photograph has dark coins, hence its ``THRESH_BINARY_INV``; set
+    ``invert=True`` for such images.
+
+    Parameters
+    ----------
+    image : (M, N) ndarray
+        Single-channel image. Non-uint8 images are min-max rescaled to
+        uint8 first (OpenCV's Otsu and watershed need 8-bit input);
+        ``info["rescaled"]`` says when.
+    invert : bool, optional
+        Objects are darker than the background.
+    opening_iterations, dilate_iterations : int, optional
+        Iterations of the 3x3 opening (noise removal) and dilation (sure background).
+    dist_mask_size : {0, 3, 5}, optional
+        Mask of ``cv2.distanceTransform`` with ``DIST_L2``; 0 = precise.
+    fg_fraction : float, optional
+        Sure foreground where the distance exceeds this fraction of its maximum.
+
+    Returns
+    -------
+    labels : (M, N) ndarray of int32
+        Objects 1..n; background and watershed boundaries 0.
+    info : dict
+        ``threshold`` (Otsu), ``n_objects``, ``rescaled``.
+
+    Notes
+    -----
+    On ``skimage.data.coins()`` (24 coins, uneven background) the defaults
+    find 2 objects: one Otsu component merges several coins, so 0.7 of the
+    global maximum distance leaves only the largest cores. With
+    ``fg_fraction=0.25`` the recipe finds 28 objects, 24 of them larger
+    than 300 pixels. The scikit-image band recipe (``watershed`` with
+    ``low=30, high=150``) separates the coins better on that image.
+
+    References
+    ----------
+    .. [1] Meyer, F. (1992). Color image segmentation. International
+           Conference on Image Processing and its Applications, 303-306.
+    .. [2] OpenCV tutorial, Image Segmentation with Watershed Algorithm,
+           https://docs.opencv.org/4.x/d3/db4/tutorial_py_watershed.html
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seglab.region import watershed_distance
+    >>> rows, cols = np.mgrid[:40, :60]
+    >>> image = np.where(((rows - 20) ** 2 + (cols - 20) ** 2 < 100)
+    ...                  | ((rows - 20) ** 2 + (cols - 36) ** 2 < 100), 200, 20).astype(np.uint8)
+    >>> labels, info = watershed_distance(image, opening_iterations=0)
+    >>> info["n_objects"]  # two overlapping disks, split
+    2
+    """
+    import cv2
+
+    array = _gray(image)
+    if array.ndim != 2:
+        raise InvalidImageError(f"`image` must be 2-D for watershed_distance; got shape {array.shape}")
+    for name, value in (("opening_iterations", opening_iterations), ("dilate_iterations", dilate_iterations)):
+        if int(value) != value or value < 0:
+            raise ParameterError(f"`{name}` got {value!r}; expected an integer >= 0")
+    if dist_mask_size not in (0, 3, 5):
+        raise ParameterError(f"`dist_mask_size` got {dist_mask_size!r}; expected 0 (precise), 3 or 5")
+    if not 0.0 <= fg_fraction <= 1.0:
+        raise ParameterError(f"`fg_fraction` got {fg_fraction!r}; expected a number in [0, 1]")
+    gray, rescaled = _to_uint8(array)
+    flag = (cv2.THRESH_BINARY_INV if invert else cv2.THRESH_BINARY) + cv2.THRESH_OTSU
+    threshold, thresh = cv2.threshold(gray, 0, 255, flag)
+    kernel = np.ones((3, 3), np.uint8)
+    opening = cv2.morphologyEx(thresh, cv2.MORPH_OPEN, kernel, iterations=int(opening_iterations))
+    sure_bg = cv2.dilate(opening, kernel, iterations=int(dilate_iterations))
+    dist = cv2.distanceTransform(opening, cv2.DIST_L2, int(dist_mask_size))
+    _, sure_fg = cv2.threshold(dist, fg_fraction * float(dist.max()), 255, 0)
+    sure_fg = sure_fg.astype(np.uint8)
+    unknown = cv2.subtract(sure_bg, sure_fg)
+    _, markers = cv2.connectedComponents(sure_fg)
+    markers = markers + 1
+    markers[unknown == 255] = 0
+    flooded = cv2.watershed(cv2.merge([gray, gray, gray]), markers.astype(np.int32))
+    labels = np.where(flooded > 1, flooded - 1, 0).astype(np.int32)
+    n_objects = int(np.unique(labels[labels > 0]).size)
+    return labels, {"threshold": float(threshold), "n_objects": n_objects, "rescaled": rescaled}
