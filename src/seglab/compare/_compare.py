@@ -1,0 +1,362 @@
+"""Run many methods (or pipelines) over images with ground truth, score and rank them."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seglab._core.errors import ParameterError, SeglabError
+from seglab._core.pipeline import Pipeline, Step, parse_step
+from seglab._core.registry import get_method, list_methods, list_steps
+
+from ._score import (
+    LOWER_IS_BETTER,
+    METRIC_KINDS,
+    PRIMARY_METRIC,
+    infer_metric_kind,
+    prediction_for,
+    prepare_truth,
+    score,
+)
+
+__all__ = ["compare", "Candidate", "resolve_candidates", "rank", "run_pipeline_measured", "auto_gray"]
+
+# Columns every row has, in this order, before the metric columns.
+BASE_COLUMNS = ("image", "method", "metric_kind", "auto_pre", "seconds", "peak_mb", "error", "warnings", "pipeline")
+
+
+@dataclass
+class Candidate:
+    """One thing to compare: a labelled pipeline, or a method skipped with the reason."""
+
+    label: str
+    pipeline: Pipeline | None
+    skipped: str = ""
+
+
+def _skip_reason(name: str) -> str:
+    spec = get_method(name)
+    if spec.inputs:
+        return f"needs user input ({', '.join(spec.inputs)}); run it with `seglab segment` instead"
+    if spec.output == "edges":
+        return "outputs an edge map, which is not a segmentation (score it with boundary metrics)"
+    if 2 not in spec.dims:
+        return "3-D only"
+    return ""
+
+
+def resolve_candidates(methods: str | Sequence[Any] | None = "all", pipelines: Sequence[Any] = ()) -> list[Candidate]:
+    """Turn method names (or ``'all'``) and pipelines (objects, dicts or YAML/JSON files) into candidates.
+
+    Unknown method names raise :class:`~seglab.UnknownMethodError` (with close matches) before anything runs.
+    """
+    if methods is None:
+        methods = []
+    if isinstance(methods, str):
+        methods = [m for m in methods.split(",") if m.strip()]
+    names: list[Any] = []
+    for item in methods:
+        if isinstance(item, str) and item.strip().lower() == "all":
+            names.extend(list_methods())
+        else:
+            names.append(item)
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for item in names:
+        if isinstance(item, (Pipeline, Mapping)):
+            pipelines = [*pipelines, item]
+            continue
+        if isinstance(item, Step):
+            item = item.name
+        name = get_method(str(item).strip()).name
+        if name in seen:
+            continue
+        seen.add(name)
+        reason = _skip_reason(name)
+        out.append(Candidate(name, None if reason else Pipeline.build(name), reason))
+    for index, item in enumerate(pipelines):
+        label = None
+        if isinstance(item, (str, Path)):
+            from seglab.io import read_pipeline
+
+            label = Path(item).stem
+            pipeline = read_pipeline(item)
+        elif isinstance(item, Mapping):
+            pipeline = Pipeline.from_dict(item)
+        elif isinstance(item, Pipeline):
+            pipeline = item
+        else:
+            raise ParameterError(f"pipelines[{index}] is a {type(item).__name__}; expected a Pipeline, dict or file")
+        label = label or pipeline_label(pipeline)
+        while label in seen:
+            label += "'"
+        seen.add(label)
+        reason = _skip_reason(pipeline.method.name)
+        out.append(Candidate(label, None if reason else pipeline, reason))
+    if not out:
+        raise ParameterError("nothing to compare: give --methods NAMES (or 'all') or --pipeline FILE")
+    return out
+
+
+def pipeline_label(pipeline: Pipeline) -> str:
+    """A short readable label: ``invert>median(size=3)>otsu``."""
+
+    def step_text(step: Step) -> str:
+        defaults = step.spec.defaults()
+        changed = {k: v for k, v in step.params.items() if defaults.get(k) != v}
+        inner = ",".join(f"{k}={_short(v)}" for k, v in changed.items())
+        return f"{step.name}({inner})" if inner else step.name
+
+    return ">".join(step_text(s) for s in [*pipeline.pre, pipeline.method, *pipeline.post])
+
+
+def _short(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return value
+
+
+def auto_gray(pipeline: Pipeline, image: np.ndarray) -> tuple[Pipeline, str]:
+    """Prepend the 'grayscale' pre-step when a colour image meets a gray-only first step."""
+    from seglab._core.validation import check_image
+
+    _, info = check_image(image)
+    first = pipeline.pre[0].spec if pipeline.pre else pipeline.method.spec
+    if not info.is_color or first.channels != "gray":
+        return pipeline, ""
+    if "grayscale" not in list_steps("pre"):
+        return pipeline, ""
+    return Pipeline(pipeline.method, [parse_step("grayscale", "pre"), *pipeline.pre], list(pipeline.post)), "grayscale"
+
+
+def run_pipeline_measured(pipeline: Pipeline, image: np.ndarray, *, measure_memory: bool = True):
+    """Run `pipeline` on `image`; return (result, seconds, peak MiB, warning messages).
+
+    Memory is the tracemalloc peak of the run: NumPy arrays and Python objects (OpenCV's returned
+    arrays too); scratch memory that C libraries allocate outside Python's allocator is not counted.
+    """
+    caught: list[str] = []
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        started_here = measure_memory and not tracemalloc.is_tracing()
+        if started_here:
+            tracemalloc.start()
+        elif measure_memory:
+            tracemalloc.reset_peak()
+        start = time.perf_counter()
+        try:
+            result = pipeline.run(image)
+        finally:
+            seconds = time.perf_counter() - start
+            peak = tracemalloc.get_traced_memory()[1] / 2**20 if measure_memory else float("nan")
+            if started_here:
+                tracemalloc.stop()
+    for record in records:
+        text = f"{record.category.__name__}: {record.message}"
+        if text not in caught:
+            caught.append(text)
+    return result, seconds, peak, caught
+
+
+def _load(item, name: str):
+    if isinstance(item, (str, Path)):
+        from seglab.io import read
+
+        return np.asarray(read(item))
+    return np.asarray(item)
+
+
+def compare(
+    images: Sequence[Any],
+    truths: Sequence[Any],
+    methods: str | Sequence[Any] | None = "all",
+    *,
+    pipelines: Sequence[Any] = (),
+    metric_kind: str = "auto",
+    names: Sequence[str] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    on_prediction: Callable[..., None] | None = None,
+    measure_memory: bool = True,
+) -> list[dict[str, Any]]:
+    """Run every method (or pipeline) on every image and score it against the truth.
+
+    Parameters
+    ----------
+    images : sequence of (M, N[, 3]) array_like or path
+        Images (arrays, or files read with :func:`seglab.read`).
+    truths : sequence of (M, N) array_like or path
+        Ground truth, one per image, in the same order (masks, region labels or instance labels).
+    methods : 'all', str or sequence
+        Registry names (``"otsu,li"``, ``["otsu", "li"]``, ``"all"``), run with their defaults.
+        Methods needing user input (seeds, contours, models) and edge detectors are skipped: each
+        appears once in the result with ``error`` = ``"skipped: <reason>"`` and no scores.
+    pipelines : sequence of Pipeline, dict or path
+        Extra pipelines (YAML/JSON files are read with :func:`seglab.io.read_pipeline`).
+    metric_kind : {'auto', 'binary', 'region', 'instance'}
+        How to score (see :mod:`seglab.compare._score`); ``'auto'`` decides per truth.
+    names : sequence of str, optional
+        Image names for the rows (default: file stems, or ``image0``, ``image1``, ...).
+    progress : callable, optional
+        ``progress(done, total, description)`` after each image x method.
+    on_prediction : callable, optional
+        ``on_prediction(index=, name=, label=, image=, truth=, prediction=, kind=)`` after each scored
+        run (the report uses it to draw overlays without keeping every prediction in memory).
+    measure_memory : bool
+        Record the tracemalloc peak per run (slows pure-Python code a little).
+
+    Returns
+    -------
+    list of dict
+        One row per image x method: ``image``, ``method``, ``metric_kind``, ``auto_pre`` (``'grayscale'``
+        when a colour image got the pre-step automatically), ``seconds``, ``peak_mb``, ``error``
+        (empty when it ran), ``warnings``, ``pipeline`` and every metric. A pair whose shapes differ, or
+        a method that fails, gives rows with ``error`` set; the run goes on.
+
+    Examples
+    --------
+    >>> import numpy as np, seglab
+    >>> image = np.zeros((16, 16), np.uint8); image[4:12, 4:12] = 200
+    >>> rows = seglab.compare.compare([image], [image > 0], ["otsu"])
+    >>> rows[0]["method"], rows[0]["f1"]
+    ('otsu', 1.0)
+    """
+    if metric_kind not in METRIC_KINDS:
+        raise ParameterError(f"metric_kind got {metric_kind!r}; expected one of {', '.join(METRIC_KINDS)}")
+    images, truths = list(images), list(truths)
+    if len(images) != len(truths):
+        raise ParameterError(f"got {len(images)} images but {len(truths)} truths; give one truth per image")
+    if names is None:
+        names = [Path(i).stem if isinstance(i, (str, Path)) else f"image{k}" for k, i in enumerate(images)]
+    candidates = resolve_candidates(methods, pipelines)
+    runnable = [c for c in candidates if c.pipeline is not None]
+    rows: list[dict[str, Any]] = [
+        _row(name="", label=c.label, kind="", error=f"skipped: {c.skipped}") for c in candidates if c.skipped
+    ]
+    total = len(images) * len(runnable)
+    done = 0
+    for index, (image_item, truth_item, name) in enumerate(zip(images, truths, names)):
+        try:
+            image = _load(image_item, "image")
+            truth = _load(truth_item, "truth")
+            from seglab._core.validation import check_image
+
+            _, info = check_image(image)
+            if tuple(truth.shape) != tuple(info.spatial_shape):
+                raise ParameterError(
+                    f"truth has shape {tuple(truth.shape)}; expected {tuple(info.spatial_shape)}, the image's "
+                    "spatial shape"
+                )
+            kind = infer_metric_kind(truth) if metric_kind == "auto" else metric_kind
+            truth_ready = prepare_truth(truth, kind)
+        except (SeglabError, ValueError, TypeError, OSError) as exc:
+            for c in runnable:
+                rows.append(_row(name=name, label=c.label, kind="", error=f"{type(exc).__name__}: {exc}"))
+                done += 1
+                if progress:
+                    progress(done, total, f"{name}: {c.label}")
+            continue
+        for c in runnable:
+            pipeline, auto_pre = auto_gray(c.pipeline, image)
+            row = _row(name=name, label=c.label, kind=kind, auto_pre=auto_pre, pipeline=pipeline)
+            try:
+                result, seconds, peak, caught = run_pipeline_measured(pipeline, image, measure_memory=measure_memory)
+                row.update(seconds=seconds, peak_mb=peak, warnings=" | ".join(caught))
+                prediction = prediction_for(result.data, result.output, kind)
+                row.update(score(truth_ready, prediction, kind))
+                if on_prediction is not None:
+                    on_prediction(index=index, name=name, label=c.label, image=image, truth=truth_ready,
+                                  prediction=prediction, kind=kind)
+            except Exception as exc:  # noqa: BLE001 - one failing method must not stop the comparison
+                row["error"] = f"{type(exc).__name__}: {exc}"
+            rows.append(row)
+            done += 1
+            if progress:
+                progress(done, total, f"{name}: {c.label}")
+    return rows
+
+
+def _row(*, name, label, kind, error="", auto_pre="", pipeline: Pipeline | None = None) -> dict[str, Any]:
+    import json
+
+    return {
+        "image": name, "method": label, "metric_kind": kind, "auto_pre": auto_pre,
+        "seconds": float("nan"), "peak_mb": float("nan"), "error": error, "warnings": "",
+        "pipeline": json.dumps(pipeline.to_dict(), sort_keys=True) if pipeline is not None else "",
+    }
+
+
+def metric_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Metric keys present in `rows`, in first-seen order."""
+    keys: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in BASE_COLUMNS and key not in keys:
+                keys.append(key)
+    return keys
+
+
+def rank(rows: Sequence[Mapping[str, Any]], *, by: str | None = None) -> list[dict[str, Any]]:
+    """Aggregate rows per method: mean and std of every metric, ranked best first.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Rows from :func:`compare`.
+    by : str, optional
+        Metric to rank by (default: f1 for binary truth, covering for region truth, ap50 for
+        instances). ``vi``-like metrics rank lower-is-better. Methods with no scored row come last.
+
+    Returns
+    -------
+    list of dict
+        ``{"rank", "method", "n", "n_errors", "skipped", "by", "metrics": {key: {"mean", "std"}}}``.
+    """
+    scored = [r for r in rows if not r.get("error")]
+    if by is None:
+        kinds = [r["metric_kind"] for r in scored if r.get("metric_kind")]
+        kind = max(set(kinds), key=kinds.count) if kinds else "binary"
+        by = PRIMARY_METRIC[kind]
+    keys = [*metric_columns(rows), "seconds", "peak_mb"]
+    table: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = table.setdefault(row["method"], {"method": row["method"], "n": 0, "n_errors": 0, "skipped": "",
+                                                 "values": {}})
+        if str(row.get("error", "")).startswith("skipped:"):
+            entry["skipped"] = row["error"][len("skipped: "):]
+            continue
+        if row.get("error"):
+            entry["n_errors"] += 1
+            continue
+        entry["n"] += 1
+        for key in keys:
+            value = row.get(key)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                entry["values"].setdefault(key, []).append(float(value))
+    out = []
+    for entry in table.values():
+        values = entry.pop("values")
+        entry["metrics"] = {
+            key: {"mean": statistics.fmean(v), "std": statistics.pstdev(v) if len(v) > 1 else 0.0}
+            for key, v in values.items()
+        }
+        entry["by"] = by
+        out.append(entry)
+    sign = 1.0 if by in LOWER_IS_BETTER else -1.0
+
+    def order(entry):
+        m = entry["metrics"].get(by)
+        return (m is None, sign * m["mean"] if m else 0.0, entry["method"])
+
+    out.sort(key=order)
+    for position, entry in enumerate(out, 1):
+        entry["rank"] = position if by in entry["metrics"] else None
+    return out
