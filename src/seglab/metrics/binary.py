@@ -200,7 +200,8 @@ def scores_from_counts(tp: int, tn: int, fp: int, fn: int) -> dict:
 
         raise ParameterError(f"counts must be non-negative; got tp={tp}, tn={tn}, fp={fp}, fn={fn}")
     n = tp + tn + fp + fn
-    den_mcc = math.sqrt(tp + fp) * math.sqrt(tp + fn) * math.sqrt(tn + fp) * math.sqrt(tn + fn)
+    # two square roots of exact integer products: a perfect prediction gives exactly 1.0
+    den_mcc = math.sqrt((tp + fp) * (tp + fn)) * math.sqrt((tn + fp) * (tn + fn))
     if den_mcc:
         # Python ints: tp*tn cannot overflow, unlike int64 on gigapixel counts
         mcc_value = (tp * tn - fp * fn) / den_mcc
