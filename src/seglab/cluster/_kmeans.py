@@ -1,0 +1,515 @@
+"""K-means clustering of pixel values (Lloyd 1982), with exact and weighted fast paths.
+
+Three paths minimise the same objective, the sum of squared distances of every
+pixel's feature vector to its cluster centre (the "inertia" of scikit-learn):
+
+* **8-bit-like gray, no position features** — exact global optimum by dynamic
+  programming over the sorted distinct values weighted by their counts (optimal
+  1-D k-means, Wang & Song 2011; Bellman 1973). On an 8-bit image that is the
+  256-bin histogram and costs O(k * 256**2), independent of the image size. The
+  partition is the one multi-Otsu (Liao, Chen & Chung 2001) finds with
+  ``classes=k``, because maximising between-class variance over a histogram is
+  the same as minimising within-class SSE over it.
+* **8-bit RGB, no position features** — weighted k-means on the distinct colours
+  (packed 24-bit keys, counts as weights): k-means++ seeding (Arthur &
+  Vassilvitskii 2007), ``n_init`` seeded starts, Lloyd iterations in float64.
+  The weighted inertia *is* the pixel inertia (a colour repeated ``w`` times
+  contributes ``w`` times its squared distance). When there are more than
+  ``_COARSE_ABOVE`` distinct colours the starts run on the exact means of a
+  5-bit-per-channel quantisation (4 or 3 bits if that is still too many),
+  and the best ``_REFINE`` of them are refined by Lloyd iterations on the
+  full distinct colours, so the returned inertia is still the exact pixel
+  inertia of the returned partition.
+* **everything else** (float images with many values, position features) —
+  :class:`sklearn.cluster.KMeans` on the pixel features (optional dependency).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from seglab._core.errors import MissingDependencyError, ParameterError, SeglabWarning
+from seglab._core.validation import check_image
+
+__all__ = ["kmeans", "optimal_kmeans_1d", "weighted_kmeans", "choose_knee"]
+
+_MAX_DP_VALUES = 1024  # exact 1-D DP up to this many distinct gray values (O(k * n**2) memory n**2)
+_COARSE_ABOVE = 4096  # above this many distinct colours, run the starts on quantised colour means first
+_REFINE = 3  # best coarse starts refined on the exact distinct colours
+
+
+# -- exact 1-D k-means --------------------------------------------------------------------------
+def optimal_kmeans_1d(values, weights, k):
+    """Return the exact minimum-SSE partition of weighted sorted 1-D points into `k` contiguous groups.
+
+    Parameters
+    ----------
+    values : (n,) ndarray
+        Distinct values in increasing order.
+    weights : (n,) ndarray
+        Positive counts of each value.
+    k : int
+        Number of groups, ``1 <= k <= n``.
+
+    Returns
+    -------
+    assignment : (n,) int ndarray
+        Group index 0..k-1 of each value (non-decreasing).
+    sse : float
+        The optimal weighted sum of squared deviations from the group means.
+
+    References
+    ----------
+    .. [1] Wang, H. & Song, M. (2011). Ckmeans.1d.dp: Optimal k-means clustering
+           in one dimension by dynamic programming. The R Journal 3(2), 29-33.
+           :DOI:`10.32614/RJ-2011-015`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, sse = optimal_kmeans_1d(np.array([0., 1., 10., 11.]), np.ones(4), 2)
+    >>> a.tolist(), float(sse)
+    ([0, 0, 1, 1], 1.0)
+    """
+    v = np.asarray(values, np.float64)
+    w = np.asarray(weights, np.float64)
+    n = v.size
+    # Centre the values so the prefix-sum formula S2 - S1**2 / W does not cancel catastrophically.
+    v = v - np.average(v, weights=w)
+    cw = np.concatenate(([0.0], np.cumsum(w)))
+    c1 = np.concatenate(([0.0], np.cumsum(w * v)))
+    c2 = np.concatenate(([0.0], np.cumsum(w * v * v)))
+    # cost[i, j]: SSE of the points i..j-1 (0 <= i < j <= n); +inf where i >= j.
+    i_idx = np.arange(n + 1)[:, None]
+    j_idx = np.arange(n + 1)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wsum = cw[j_idx] - cw[i_idx]
+        s1 = c1[j_idx] - c1[i_idx]
+        cost = (c2[j_idx] - c2[i_idx]) - s1 * s1 / wsum
+    cost = np.where(j_idx > i_idx, np.maximum(cost, 0.0), np.inf)
+    best = cost[0].copy()  # best[j]: optimal SSE of the first j points in m groups (m = 1 here)
+    back = np.zeros((k, n + 1), np.int64)
+    for m in range(1, k):
+        total = best[:, None] + cost  # split: first i points in m groups, points i..j-1 as group m+1
+        arg = np.argmin(total, axis=0)
+        back[m] = arg
+        best = total[arg, np.arange(n + 1)]
+    assignment = np.empty(n, np.int64)
+    end = n
+    for m in range(k - 1, -1, -1):
+        start = back[m, end] if m > 0 else 0
+        assignment[start:end] = m
+        end = start
+    # Report the SSE recomputed directly from the partition (exact, no prefix-sum rounding).
+    means = np.bincount(assignment, w * v, k) / np.bincount(assignment, w, k)
+    sse = float(np.sum(w * (v - means[assignment]) ** 2))
+    return assignment, sse
+
+
+# -- weighted Lloyd -------------------------------------------------------------------------------
+def _sq_dist(points, sq_norms, centers):
+    d = sq_norms[:, None] - 2.0 * (points @ centers.T) + np.einsum("ij,ij->i", centers, centers)[None, :]
+    np.maximum(d, 0.0, out=d)
+    return d
+
+
+def _kmeanspp(points, weights, sq_norms, k, gen):
+    """Weighted k-means++ seeding with greedy local trials (as scikit-learn: 2 + log k trials)."""
+    n = points.shape[0]
+    trials = 2 + int(np.log(k))
+    p = weights / weights.sum()
+    centers = np.empty((k, points.shape[1]))
+    centers[0] = points[gen.choice(n, p=p)]
+    closest = _sq_dist(points, sq_norms, centers[:1])[:, 0]
+    for c in range(1, k):
+        pot = weights * closest
+        total = pot.sum()
+        if total <= 0:
+            centers[c:] = centers[0]
+            break
+        cumulative = np.cumsum(pot)
+        candidates = np.searchsorted(cumulative, gen.random(trials) * cumulative[-1])
+        candidates = np.minimum(candidates, n - 1)
+        dist = _sq_dist(points, sq_norms, points[candidates])
+        new_closest = np.minimum(closest[:, None], dist)
+        best = int(np.argmin((weights[:, None] * new_closest).sum(axis=0)))
+        centers[c] = points[candidates[best]]
+        closest = new_closest[:, best]
+    return centers
+
+
+def _lloyd(points, weights, sq_norms, centers, max_iter, tol):
+    k = centers.shape[0]
+    labels = None
+    for _ in range(max_iter):
+        dist = _sq_dist(points, sq_norms, centers)
+        new_labels = np.argmin(dist, axis=1)
+        wsum = np.bincount(new_labels, weights, k)
+        new_centers = centers.copy()
+        filled = wsum > 0
+        for d in range(points.shape[1]):
+            new_centers[filled, d] = np.bincount(new_labels, weights * points[:, d], k)[filled] / wsum[filled]
+        shift = float(((new_centers - centers) ** 2).sum())
+        stable = labels is not None and np.array_equal(new_labels, labels)
+        centers, labels = new_centers, new_labels
+        if stable or shift <= tol:
+            break
+    dist = _sq_dist(points, sq_norms, centers)
+    labels = np.argmin(dist, axis=1)
+    # Exact inertia of this assignment to its own centroids.
+    wsum = np.bincount(labels, weights, k)
+    filled = wsum > 0
+    for d in range(points.shape[1]):
+        centers[filled, d] = np.bincount(labels, weights * points[:, d], k)[filled] / wsum[filled]
+    inertia = float(np.sum(weights * ((points - centers[labels]) ** 2).sum(axis=1)))
+    return labels, centers, inertia
+
+
+def weighted_kmeans(points, weights, k, *, n_init=10, rng=0, max_iter=300, init=None):
+    """Return the best of `n_init` weighted Lloyd runs from seeded k-means++ starts.
+
+    Parameters
+    ----------
+    points : (n, d) ndarray
+        Distinct feature vectors.
+    weights : (n,) ndarray
+        Positive multiplicities.
+    k : int
+        Number of clusters (``k <= n``).
+    n_init : int
+        Number of seeded starts; the lowest weighted inertia wins.
+    rng : int
+        Seed of :func:`numpy.random.default_rng`.
+    max_iter : int
+        Lloyd iterations per start.
+    init : (k, d) ndarray, optional
+        Start from these centres instead (one run).
+
+    Returns
+    -------
+    labels : (n,) int ndarray
+    centers : (k, d) float64 ndarray
+    inertia : float
+        ``sum(weights * ||points - centers[labels]||**2)``.
+
+    References
+    ----------
+    .. [1] Arthur, D. & Vassilvitskii, S. (2007). k-means++: the advantages of
+           careful seeding. SODA '07. :DOI:`10.1145/1283383.1283494`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pts = np.array([[0.], [1.], [10.], [11.]]); w = np.array([1., 1., 1., 1.])
+    >>> labels, centers, inertia = weighted_kmeans(pts, w, 2, n_init=2)
+    >>> float(inertia)
+    1.0
+    """
+    points = np.asarray(points, np.float64)
+    weights = np.asarray(weights, np.float64)
+    sq_norms = np.einsum("ij,ij->i", points, points)
+    tol = 1e-4 * float(np.average(points.var(axis=0))) if points.shape[0] > 1 else 0.0
+    gen = np.random.default_rng(rng)
+    best = None
+    starts = [np.asarray(init, np.float64)] if init is not None else None
+    for run in range(1 if starts else n_init):
+        centers = starts[0].copy() if starts else _kmeanspp(points, weights, sq_norms, k, gen)
+        result = _lloyd(points, weights, sq_norms, centers, max_iter, tol)
+        if best is None or result[2] < best[2]:
+            best = result
+    return best
+
+
+# -- knee -----------------------------------------------------------------------------------------
+def choose_knee(k_values, inertias):
+    """Return the k at the knee of an inertia curve (Kneedle-style).
+
+    Both axes are normalised to [0, 1]; the knee is the point with the largest
+    distance *below* the chord from the first to the last point (for a
+    decreasing curve, the largest ``1 - x - y``). Ties go to the smaller k; a
+    straight or concave curve (no point below the chord) gives the smallest k.
+
+    References
+    ----------
+    .. [1] Satopaa, V., Albrecht, J., Irwin, D. & Raghavan, B. (2011). Finding a
+           "kneedle" in a haystack. ICDCS Workshops. :DOI:`10.1109/ICDCSW.2011.20`
+
+    Examples
+    --------
+    >>> choose_knee([2, 3, 4, 5, 6], [100.0, 30.0, 20.0, 15.0, 12.0])
+    3
+    """
+    k = np.asarray(k_values, np.float64)
+    y = np.asarray(inertias, np.float64)
+    if k.size < 3 or y[0] == y[-1]:
+        return int(k[0])
+    x = (k - k[0]) / (k[-1] - k[0])
+    yn = (y - y[-1]) / (y[0] - y[-1])
+    below = 1.0 - x - yn  # distance to the chord y = 1 - x, up to the constant 1/sqrt(2)
+    index = int(np.argmax(below))
+    return int(k[index]) if below[index] > 0 else int(k[0])
+
+
+# -- public function ------------------------------------------------------------------------------
+def _order_by_intensity(centers):
+    """Permutation putting centres from dark to bright (channel mean, then lexicographic)."""
+    keys = [centers[:, d] for d in range(centers.shape[1] - 1, -1, -1)] + [centers.mean(axis=1)]
+    return np.lexsort(keys)
+
+
+def _sklearn_kmeans(features, k, n_init, rng):
+    try:
+        from sklearn.cluster import KMeans
+    except ImportError:  # pragma: no cover - exercised only without scikit-learn
+        raise MissingDependencyError(
+            'kmeans on float images or with position features needs scikit-learn: pip install "seglab[learn]"'
+        ) from None
+    model = KMeans(n_clusters=k, n_init=n_init, random_state=rng).fit(features)
+    return model.labels_, np.asarray(model.cluster_centers_, np.float64), float(model.inertia_)
+
+
+class _Problem:
+    """The pixel features reduced to the cheapest exact representation."""
+
+    def __init__(self, image, is_color, position_weight):
+        self.shape = image.shape[:-1] if is_color else image.shape
+        self.n_channels = 3 if is_color else 1
+        self.path = "sklearn"
+        self.inverse = None
+        if position_weight == 0 and not is_color:
+            if image.dtype == np.uint8:
+                counts = np.bincount(image.ravel(), minlength=256)
+                present = np.flatnonzero(counts)
+                self.points = present.astype(np.float64)[:, None]
+                self.weights = counts[present].astype(np.float64)
+                lut = np.zeros(256, np.int64)
+                lut[present] = np.arange(present.size)
+                self.inverse = lut[image.ravel()]
+                self.path = "histogram-dp"
+            else:
+                values, inverse, counts = np.unique(image.ravel(), return_inverse=True, return_counts=True)
+                if values.size <= _MAX_DP_VALUES:
+                    self.points = values.astype(np.float64)[:, None]
+                    self.weights = counts.astype(np.float64)
+                    self.inverse = inverse.ravel()
+                    self.path = "histogram-dp"
+        elif position_weight == 0 and image.dtype == np.uint8:
+            flat = image.reshape(-1, 3)
+            packed = (flat[:, 0].astype(np.uint32) << 16) | (flat[:, 1].astype(np.uint32) << 8) | flat[:, 2]
+            if packed.size > (1 << 22):
+                counts = np.bincount(packed, minlength=1 << 24)
+                keys = np.flatnonzero(counts)
+                lut = np.zeros(1 << 24, np.int32)
+                lut[keys] = np.arange(keys.size, dtype=np.int32)
+                inverse = lut[packed]
+                counts = counts[keys]
+            else:
+                keys, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
+            self.points = np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=1).astype(np.float64)
+            self.weights = counts.astype(np.float64)
+            self.inverse = inverse.ravel()
+            self.path = "unique-colours"
+        if self.path == "sklearn":
+            features = image.reshape(-1, self.n_channels).astype(np.float64)
+            if position_weight > 0:
+                grids = np.indices(self.shape, dtype=np.float64).reshape(len(self.shape), -1).T
+                features = np.concatenate([features, position_weight * grids], axis=1)
+            self.points = features
+            self.weights = None
+
+    def _coarse_to_fine(self, k, n_init, rng):
+        """Seeded starts on quantised colour means, then exact Lloyd refinement of the best starts.
+
+        Each coarse point is the exact weighted mean of the colours in its bin, so the coarse
+        inertia differs from the full inertia (for the same bin-constant assignment) by a
+        constant: the coarse problem ranks starts faithfully, and the refinement on the
+        distinct colours makes the final inertia the exact pixel inertia.
+        """
+        bits = 5
+        while True:
+            shift = 8 - bits
+            codes = (self.points // (1 << shift)) @ np.array([float(1 << (2 * bits)), float(1 << bits), 1.0])
+            _, coarse_inv = np.unique(codes, return_inverse=True)
+            if coarse_inv.max() + 1 <= _COARSE_ABOVE or bits == 3:
+                break
+            bits -= 1
+        coarse_w = np.bincount(coarse_inv, self.weights)
+        coarse = np.stack([np.bincount(coarse_inv, self.weights * self.points[:, d]) / coarse_w
+                           for d in range(3)], axis=1)
+        if coarse.shape[0] < k:
+            return weighted_kmeans(self.points, self.weights, k, n_init=n_init, rng=rng)
+        gen_seeds = np.random.default_rng(rng).integers(0, 2**31, n_init)
+        starts = sorted((weighted_kmeans(coarse, coarse_w, k, n_init=1, rng=int(seed)) for seed in gen_seeds),
+                        key=lambda r: r[2])
+        best = None
+        for _, centers, _ in starts[:_REFINE]:
+            result = weighted_kmeans(self.points, self.weights, k, init=centers)
+            if best is None or result[2] < best[2]:
+                best = result
+        return best
+
+    @property
+    def n_distinct(self):
+        if self.weights is not None:
+            return self.points.shape[0]
+        return np.unique(self.points, axis=0).shape[0] if self.points.shape[0] <= 4_000_000 else self.points.shape[0]
+
+    def fit(self, k, n_init, rng):
+        """Return (labels of the points, centres, inertia)."""
+        if self.path == "histogram-dp":
+            assignment, _ = optimal_kmeans_1d(self.points[:, 0], self.weights, k)
+            centers = (np.bincount(assignment, self.weights * self.points[:, 0], k)
+                       / np.bincount(assignment, self.weights, k))[:, None]
+            inertia = float(np.sum(self.weights * (self.points[:, 0] - centers[assignment, 0]) ** 2))
+            return assignment, centers, inertia
+        if self.path == "unique-colours":
+            if self.points.shape[0] > _COARSE_ABOVE:
+                return self._coarse_to_fine(k, n_init, rng)
+            return weighted_kmeans(self.points, self.weights, k, n_init=n_init, rng=rng)
+        return _sklearn_kmeans(self.points, k, n_init, rng)
+
+
+def kmeans(image, *, n_clusters=3, k_min=2, k_max=8, position_weight=0.0, rng=0, n_init=10):
+    """Cluster pixel values with k-means; label clusters 1..k from dark to bright.
+
+    Every pixel belongs to a cluster, so label 0 is never used. Labels are
+    ordered by the cluster centre's intensity (the mean over channels, ties
+    broken by the channels in order), which makes the result independent of
+    the initialisation order: label 1 is the darkest cluster.
+
+    The objective is scikit-learn's inertia: the sum over pixels of the squared
+    Euclidean distance between the pixel's features and its centre. Features
+    are the pixel value(s) in the image's own units (no rescaling), plus
+    ``position_weight * (row, col)`` (or ``(plane, row, col)``) when
+    `position_weight` > 0.
+
+    How it is computed (same objective in every case):
+
+    * single-channel image with at most 1024 distinct values (every 8-bit
+      image) and no position features: the exact global optimum, by dynamic
+      programming over the value histogram (optimal 1-D k-means). The
+      partition equals multi-Otsu's with ``classes=k``: pixel classes are
+      ``np.digitize(image, thresholds, right=True)``, where `thresholds` are
+      ``skimage.filters.threshold_multiotsu(image, classes=k)``, up to ties
+      between equally good partitions (multi-Otsu scores in float32). `rng`
+      and `n_init` play no role.
+    * 8-bit RGB, no position features: weighted k-means on the distinct
+      colours (their counts as weights), seeded k-means++ and `n_init`
+      starts, float64 Lloyd iterations. The reported inertia equals the
+      inertia over all pixels. With more than 4096 distinct colours the
+      starts run on the means of a 5-bit-per-channel quantisation (coarser
+      if needed) and the best three are refined on the exact colours.
+    * otherwise: :class:`sklearn.cluster.KMeans` (``n_init``,
+      ``random_state=rng``) on the pixel features.
+
+    Parameters
+    ----------
+    image : (M, N[, 3]) or (P, M, N[, 3]) ndarray
+        Gray or RGB image or volume.
+    n_clusters : int or 'auto'
+        Number of clusters k. ``'auto'`` fits every k in ``k_min..k_max`` and
+        picks the knee of the inertia curve (:func:`choose_knee`). The default
+        is a fixed 3 (dark / mid / bright): predictable and one fit only;
+        the knee is a heuristic to opt into.
+    k_min, k_max : int
+        Range of k tried by ``'auto'`` (inclusive).
+    position_weight : float
+        Weight of the pixel coordinates appended to the features; 0 (default)
+        clusters values only.
+    rng : int
+        Seed (k-means++ starts, ``random_state`` of scikit-learn).
+    n_init : int
+        Number of seeded starts; the lowest inertia wins.
+
+    Returns
+    -------
+    labels : ndarray of int32
+        Cluster labels 1..k, spatial shape of `image`.
+    info : dict
+        ``n_clusters``, ``inertia`` (float), ``centers`` (list of lists, in
+        label order), ``path`` (``'histogram-dp'``, ``'unique-colours'`` or
+        ``'sklearn'``); for ``'auto'`` also ``k_values`` and ``inertias``
+        (ndarrays, so they become ``result.extras``) and ``chosen_by='knee'``.
+
+    Raises
+    ------
+    ParameterError
+        ``k_min > k_max``, or out-of-range values.
+    MissingDependencyError
+        The scikit-learn path is needed but scikit-learn is not installed.
+
+    Warns
+    -----
+    SeglabWarning
+        The image has fewer distinct feature vectors than `n_clusters`: each
+        distinct value becomes its own cluster (fewer than asked).
+
+    References
+    ----------
+    .. [1] Lloyd, S. (1982). Least squares quantization in PCM. IEEE Trans.
+           Inf. Theory 28(2), 129-137. :DOI:`10.1109/TIT.1982.1056489`
+    .. [2] Wang, H. & Song, M. (2011). Ckmeans.1d.dp. The R Journal 3(2).
+           :DOI:`10.32614/RJ-2011-015`
+    .. [3] Arthur, D. & Vassilvitskii, S. (2007). k-means++.
+           :DOI:`10.1145/1283383.1283494`
+    .. [4] Liao, P.-S., Chen, T.-S. & Chung, P.-C. (2001). A fast algorithm for
+           multilevel thresholding. J. Inf. Sci. Eng. 17(5), 713-727.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.array([[10, 10, 200], [90, 90, 200]], np.uint8)
+    >>> labels, info = kmeans(image, n_clusters=3)
+    >>> labels.tolist()
+    [[1, 1, 3], [2, 2, 3]]
+    >>> info["inertia"]
+    0.0
+    """
+    array, image_info = check_image(image)
+    auto = isinstance(n_clusters, str)
+    if auto and n_clusters != "auto":
+        raise ParameterError(f"`n_clusters` got {n_clusters!r}; expected an integer in [2, 20] or 'auto'")
+    for name, value, low in (("k_min", k_min, 2), ("k_max", k_max, 2), ("n_init", n_init, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ParameterError(f"`{name}` got {value!r}; expected an integer >= {low}")
+    if not auto and (isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer))
+                     or not 2 <= n_clusters <= 20):
+        raise ParameterError(f"`n_clusters` got {n_clusters!r}; expected an integer in [2, 20] or 'auto'")
+    if auto and k_min > k_max:
+        raise ParameterError(f"`k_min` ({k_min}) must not exceed `k_max` ({k_max}); swap them or widen the range")
+    if not position_weight >= 0:
+        raise ParameterError(f"`position_weight` got {position_weight!r}; expected a number >= 0")
+
+    problem = _Problem(array, image_info.is_color, float(position_weight))
+    distinct = problem.n_distinct
+    wanted = list(range(int(k_min), int(k_max) + 1)) if auto else [int(n_clusters)]
+    usable = [k for k in wanted if k <= distinct]
+    if not usable:
+        warnings.warn(
+            f"the image has only {distinct} distinct value(s), fewer than the {wanted[0]} cluster(s) asked; "
+            f"each distinct value is its own cluster ({distinct} cluster(s))",
+            SeglabWarning,
+            stacklevel=2,
+        )
+        usable = [distinct]
+    fits = {k: problem.fit(k, int(n_init), int(rng)) for k in usable}
+    info: dict = {}
+    if auto:
+        k_values = np.array(usable)
+        inertias = np.array([fits[k][2] for k in usable])
+        chosen = choose_knee(k_values, inertias)
+        info.update(k_values=k_values, inertias=inertias, chosen_by="knee")
+    else:
+        chosen = usable[0]
+    point_labels, centers, inertia = fits[chosen]
+    order = _order_by_intensity(centers[:, : problem.n_channels])
+    rank = np.empty(len(order), np.int32)
+    rank[order] = np.arange(1, len(order) + 1, dtype=np.int32)
+    per_point = rank[point_labels]
+    labels = per_point[problem.inverse] if problem.inverse is not None else per_point
+    labels = labels.reshape(problem.shape).astype(np.int32, copy=False)
+    info = {"n_clusters": int(chosen), "inertia": float(inertia),
+            "centers": centers[order].tolist(), "path": problem.path, **info}
+    return labels, info
