@@ -1,0 +1,109 @@
+"""The pixel budget: refuse decompression bombs before decoding a single pixel.
+
+A few hundred bytes of PNG (or TIFF, or ``.npy`` header) can declare a
+100000 x 100000 image; decoding it would allocate gigabytes. Every reader in
+:mod:`seglab.io` reads the header first, counts the *pixels* the file declares
+(planes x rows x cols; colour channels are not counted, as in Pillow) and
+raises :class:`~seglab._core.errors.DecompressionBombError` when the count is
+over the budget.
+
+The budget comes from, in order of precedence:
+
+1. the ``max_pixels`` argument of :func:`seglab.io.read`;
+2. :func:`set_pixel_budget` (for the whole process);
+3. the environment variable ``SEGLAB_MAX_PIXELS`` (an integer such as
+   ``4000000000`` or ``4e9``);
+4. :data:`DEFAULT_MAX_PIXELS` = 2**30 (about 1.07 billion pixels: 1 GiB as
+   uint8 gray, 4 GiB as float32). A 140-megapixel KESM slice fits easily; a
+   whole stack of them should be read lazily (zarr, ``mmap_mode``) or tiled.
+
+``math.inf`` disables the check.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from .._core.errors import DecompressionBombError, ParameterError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "ENV_VAR", "get_pixel_budget", "set_pixel_budget", "check_pixels"]
+
+DEFAULT_MAX_PIXELS = 2**30
+ENV_VAR = "SEGLAB_MAX_PIXELS"
+
+_budget: float | None = None  # set by set_pixel_budget; None = environment or default
+
+
+def _validate(value, *, name: str) -> float:
+    """Return `value` as a positive number of pixels (int or math.inf), or raise ParameterError."""
+    if isinstance(value, bool):
+        raise ParameterError(f"{name} got {value!r}; expected a positive number of pixels (or math.inf)")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = float(text) if any(c in text for c in ".eE") or text.lower() == "inf" else int(text)
+        except ValueError:
+            raise ParameterError(
+                f"{name} got {text!r}; expected a positive number of pixels such as 4000000000 or 4e9"
+            ) from None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{name} got {value!r}; expected a positive number of pixels (or math.inf)"
+        ) from None
+    if math.isnan(number) or number <= 0:
+        raise ParameterError(f"{name} got {value!r}; expected a positive number of pixels (or math.inf)")
+    return math.inf if math.isinf(number) else int(number)
+
+
+def set_pixel_budget(max_pixels) -> None:
+    """Set the process-wide pixel budget of every reader.
+
+    Parameters
+    ----------
+    max_pixels : int, float or None
+        Largest number of pixels (planes x rows x cols) a file may declare.
+        ``math.inf`` disables the check; ``None`` restores the default
+        (``SEGLAB_MAX_PIXELS`` if set, else :data:`DEFAULT_MAX_PIXELS`).
+
+    Raises
+    ------
+    ParameterError
+        Zero, negative or non-numeric values.
+
+    Examples
+    --------
+    >>> import seglab.io
+    >>> seglab.io.set_pixel_budget(4e9)
+    >>> seglab.io.get_pixel_budget()
+    4000000000
+    >>> seglab.io.set_pixel_budget(None)
+    """
+    global _budget
+    _budget = None if max_pixels is None else _validate(max_pixels, name="`max_pixels`")
+
+
+def get_pixel_budget(max_pixels=None):
+    """Return the budget in force: `max_pixels` if given, else the configured one."""
+    if max_pixels is not None:
+        return _validate(max_pixels, name="`max_pixels`")
+    if _budget is not None:
+        return _budget
+    env = os.environ.get(ENV_VAR)
+    if env is not None and env.strip():
+        return _validate(env, name=f"environment variable {ENV_VAR}")
+    return DEFAULT_MAX_PIXELS
+
+
+def check_pixels(filename: str, shape, pixels: int, budget) -> None:
+    """Raise DecompressionBombError if `pixels` (declared by `filename` as `shape`) exceed `budget`."""
+    if pixels > budget:
+        dims = " x ".join(str(int(s)) for s in shape)
+        raise DecompressionBombError(
+            f"{filename}: declares {dims} = {pixels:,} pixels, more than the pixel budget of {int(budget):,}; "
+            f"if you trust the file, raise the budget: read(..., max_pixels={pixels}), "
+            f"seglab.io.set_pixel_budget({pixels}) or the environment variable {ENV_VAR}={pixels} "
+            "(or read it lazily / tiled)"
+        )

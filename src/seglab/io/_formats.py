@@ -1,0 +1,78 @@
+"""File formats seglab reads and writes: extensions, magic numbers, helpers shared by readers and writers."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+# extension -> format name
+READ_EXTENSIONS = {
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".bmp": "bmp",
+    ".tif": "tiff",
+    ".tiff": "tiff",
+    ".npy": "npy",
+    ".zarr": "zarr",
+}
+WRITE_EXTENSIONS = dict(READ_EXTENSIONS)
+
+FORMAT_TITLES = {"png": "PNG", "jpeg": "JPEG", "bmp": "BMP", "tiff": "TIFF", "npy": ".npy", "zarr": "zarr"}
+
+# (magic prefix, format); BMP's two-byte magic is the weakest, so it comes last.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"II+\x00", "tiff"),  # BigTIFF
+    (b"MM\x00+", "tiff"),
+    (b"\x93NUMPY", "npy"),
+    (b"BM", "bmp"),
+)
+
+
+def sniff(head: bytes) -> str | None:
+    """Return the format whose magic number starts `head`, or None."""
+    for magic, fmt in _MAGIC:
+        if head.startswith(magic):
+            return fmt
+    return None
+
+
+def supported_list(table: dict[str, str]) -> str:
+    """'.bmp, .jpeg, .jpg, ...' for messages."""
+    return ", ".join(sorted(table))
+
+
+def is_zarr_dir(path: Path) -> bool:
+    """True for a folder that holds zarr metadata (v2 or v3) or is named *.zarr."""
+    if path.suffix.lower() == ".zarr":
+        return True
+    return any((path / name).is_file() for name in ("zarr.json", ".zarray", ".zgroup"))
+
+
+def missing_file_message(path: Path) -> str:
+    """'x.png: file not found' with the folder's state and close matches among its files."""
+    parent = path.parent
+    if not parent.exists():
+        return f"{path}: file not found (the folder {parent} does not exist)"
+    try:
+        siblings = [p.name for p in parent.iterdir()]
+    except OSError:
+        siblings = []
+    hint = ""
+    matches = difflib.get_close_matches(path.name, siblings, n=3, cutoff=0.6)
+    if matches:
+        hint = " Did you mean " + ", ".join(repr(m) for m in matches) + "?"
+    return f"{path}: file not found.{hint}"
+
+
+def as_path(path, *, name: str = "path") -> Path:
+    """Return `path` as a Path or raise TypeError naming the argument."""
+    try:
+        return Path(os.fspath(path))
+    except TypeError:
+        raise TypeError(f"`{name}` must be a str or os.PathLike; got {type(path).__name__}") from None
