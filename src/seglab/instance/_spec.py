@@ -1,0 +1,52 @@
+"""Catalogue entries of the instance family: splitting touching objects (distance-transform watershed).
+
+Imports only the registry.
+"""
+
+from seglab._core.registry import MethodSpec, Param
+
+_SPLIT_PARAMS = (
+    Param("min_distance", "int", 7, min=1, tune=(2, 30),
+          help="Smallest distance between two object centres (peak_local_max)."),
+    Param("exclude_border", "bool", False, tune=(), help="Ignore distance peaks within min_distance of the border."),
+    Param("compactness", "float", 0.0, min=0.0, tune=(0.0, 1.0), help="Compact watershed weight; 0 = classic."),
+    Param("watershed_line", "bool", False, help="Separate touching objects by a one-pixel background line."),
+)
+
+
+def _split_halo(params):
+    # Objects are split by peaks within min_distance; an object's extent is unbounded, so tiling is "none".
+    return int(params.get("min_distance", 7)) + 1
+
+
+SPECS = [
+    MethodSpec(
+        name="split_touching",
+        family="instance",
+        target="seglab.instance._split:split_touching",
+        output="labels",
+        summary="Otsu mask, distance transform, peaks as markers, watershed: one label per touching object.",
+        params=(Param("invert", "bool", False, help="Objects are darker than the background."),) + _SPLIT_PARAMS,
+        dims=(2, 3),
+        channels="gray",
+        halo=_split_halo,
+        tiling="none",
+        references=("Beucher & Lantuejoul (1979), Use of watersheds in contour detection",
+                    "scikit-image example 'Watershed segmentation' (distance transform + peak_local_max)"),
+    ),
+    MethodSpec(
+        name="split_touching",
+        family="instance",
+        kind="post",
+        target="seglab.instance._split:split_touching_mask",
+        output="labels",
+        accepts=("mask",),
+        summary="Split a mask's touching objects: distance transform, peaks, watershed.",
+        params=_SPLIT_PARAMS,
+        dims=(2, 3),
+        channels="any",
+        halo=_split_halo,
+        tiling="none",
+        references=("Beucher & Lantuejoul (1979), Use of watersheds in contour detection",),
+    ),
+]
