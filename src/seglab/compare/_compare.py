@@ -168,6 +168,12 @@ def run_pipeline_measured(pipeline: Pipeline, image: np.ndarray, *, measure_memo
 
 
 def _load(item, name: str):
+    if isinstance(item, (str, Path)) and Path(item).suffix.lower() == ".mat":
+        # BSDS ground truth: the first annotator's region labels (seglab.metrics scores all of them
+        # when given the list; the CLI compare uses one truth per image).
+        from scipy.io import loadmat
+
+        return np.asarray(loadmat(str(item))["groundTruth"][0, 0]["Segmentation"][0, 0])
     if isinstance(item, (str, Path)):
         from seglab.io import read
 
@@ -186,6 +192,7 @@ def compare(
     progress: Callable[[int, int, str], None] | None = None,
     on_prediction: Callable[..., None] | None = None,
     measure_memory: bool = True,
+    _candidates: Sequence[Candidate] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every method (or pipeline) on every image and score it against the truth.
 
@@ -236,7 +243,7 @@ def compare(
         raise ParameterError(f"got {len(images)} images but {len(truths)} truths; give one truth per image")
     if names is None:
         names = [Path(i).stem if isinstance(i, (str, Path)) else f"image{k}" for k, i in enumerate(images)]
-    candidates = resolve_candidates(methods, pipelines)
+    candidates = list(_candidates) if _candidates is not None else resolve_candidates(methods, pipelines)
     runnable = [c for c in candidates if c.pipeline is not None]
     rows: list[dict[str, Any]] = [
         _row(name="", label=c.label, kind="", error=f"skipped: {c.skipped}") for c in candidates if c.skipped

@@ -110,12 +110,7 @@ def score(truth: np.ndarray, prediction: np.ndarray, kind: str) -> dict[str, flo
     """Score `prediction` against `truth` with seglab.metrics (truth first)."""
     from seglab.metrics import evaluate
 
-    if kind == "binary":
-        result = evaluate(truth, prediction)
-    elif kind == "region":
-        result = evaluate(np.asarray(truth), np.asarray(prediction))
-    else:
-        result = evaluate(np.asarray(truth), np.asarray(prediction), instances=True)
+    result = evaluate(truth, prediction, kind=kind)
     out = {}
     for key, value in dict(result).items():
         if isinstance(value, (bool, np.bool_)):

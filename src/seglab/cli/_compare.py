@@ -1,0 +1,96 @@
+"""``seglab compare``: run several methods against ground truth, rank them, write a report."""
+
+from __future__ import annotations
+
+import click
+
+
+def _read_pairs(images, truth, pair_regex):
+    """Expand inputs, pair by stem (rule in seglab.compare._pairing) and report unpaired files."""
+    from seglab._core.errors import ParameterError
+    from seglab.compare import expand_paths, pair_files
+
+    image_paths = expand_paths(images)
+    truth_paths = expand_paths(truth)
+    pairs, lonely_images, lonely_truths = pair_files(image_paths, truth_paths, pair_regex=pair_regex)
+    for path in lonely_images:
+        click.echo(f"seglab: note: no truth for image {path}; skipped", err=True)
+    for path in lonely_truths:
+        click.echo(f"seglab: note: truth {path} has no image; ignored", err=True)
+    if not pairs:
+        raise ParameterError(
+            f"no image could be paired with a truth file ({len(image_paths)} images, {len(truth_paths)} truths); "
+            "pairing is by file stem (t01.tif <-> man_seg01.tif works); pass --pair-regex to set the key"
+        )
+    return pairs
+
+
+@click.command(name="compare")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--truth", "-t", "truth", multiple=True, required=True,
+              help="Ground-truth files, folder or glob (repeatable). Paired with IMAGES by file stem.")
+@click.option("--methods", "-m", default="all", show_default=True,
+              help="Comma-separated method names, or 'all' (methods needing user input are skipped).")
+@click.option("--pipeline", "pipelines", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Pipeline file (YAML/JSON) to compare as well (repeatable).")
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(), help="Output folder.")
+@click.option("--pair-regex", default=None,
+              help="Regex whose first group (or whole match) in each file stem is the pairing key.")
+@click.option("--metric-kind", type=click.Choice(["auto", "binary", "region", "instance"]), default="auto",
+              show_default=True, help="auto: binary truth -> mask scores; truth with 0 -> instances; else regions.")
+@click.option("--overlays", default=6, show_default=True, type=click.IntRange(0, 100),
+              help="Images shown in the report's overlay grid.")
+def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind, overlays):
+    """Run METHODS on IMAGES, score each against --truth, write results.csv, results.json and report.html.
+
+    \b
+    Pairing: an image and a truth pair up when their file stems are equal; otherwise
+    the prefix and suffix shared by all stems of each side are removed (never cutting a
+    number) and numeric keys compare as numbers, so t01.tif pairs with man_seg01.tif and
+    dna-3.png with 3.png. --pair-regex overrides the rule.
+
+    A pair whose shapes differ, or a method failing on an image, is reported in the
+    error column and the run goes on; the exit code is non-zero only when nothing
+    could be evaluated.
+    """
+    from seglab._core.errors import ParameterError
+    from seglab.compare import OverlayCollector, compare, rank, resolve_candidates, write_report, write_results
+
+    from ._common import ensure_out_dir
+
+    if methods.strip() == "" and not pipelines:
+        raise ParameterError("give --methods NAMES (or 'all') or --pipeline FILE")
+    candidates = resolve_candidates(methods if methods.strip() else None, list(pipelines))
+    pairs = _read_pairs(images, truth, pair_regex)
+    out = ensure_out_dir(out_dir)
+    collector = OverlayCollector(max_images=overlays)
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]compare"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done, total, description):
+            bar.update(task, completed=done, total=total, description=description)
+
+        rows = compare([p[1] for p in pairs], [p[2] for p in pairs], methods=None, pipelines=[],
+                       metric_kind=metric_kind, names=[p[1].stem for p in pairs], progress=progress,
+                       on_prediction=collector, _candidates=candidates)
+    ranking = rank(rows)
+    write_results(rows, ranking, out, extra={"pairs": [[k, str(i), str(t)] for k, i, t in pairs]})
+    write_report(rows, ranking, out, overlays=collector)
+    evaluated = [r for r in rows if not r["error"]]
+    failed = [r for r in rows if r["error"] and not r["error"].startswith("skipped:")]
+    for entry in ranking[:10]:
+        m = entry["metrics"].get(entry["by"])
+        if m:
+            click.echo(f"{entry['rank']:>3}. {entry['method']:<28} {entry['by']} {m['mean']:.3f} ± {m['std']:.3f}"
+                       f"  (n={entry['n']}{', errors=' + str(entry['n_errors']) if entry['n_errors'] else ''})")
+    click.echo(f"{len(evaluated)} evaluated, {len(failed)} failed; wrote {out / 'results.csv'}, "
+               f"{out / 'results.json'}, {out / 'report.html'}")
+    if not evaluated:
+        click.echo("seglab: error: nothing could be evaluated (see the error column)", err=True)
+        raise click.exceptions.Exit(2)
