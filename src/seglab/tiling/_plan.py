@@ -1,0 +1,383 @@
+"""Planning a tiled run: which halo each tile needs and how its output is cut back.
+
+A :class:`TilePlan` is a picklable description of a :class:`~seglab.Pipeline`
+prepared for tiles: the functions behind every step (imported once, in the
+client), their resolved parameters and declared halos, and the merge rule the
+output kind implies:
+
+* ``mask``, ``edges``, ``proba`` and images are *cropped*: each tile is read
+  with ``depth = sum of the declared halos`` of pre-steps, method and
+  post-steps, processed, and its core kept. Tiles at the image edge are **not**
+  padded (dask's ``boundary="none"``), so a tile sees the image border exactly
+  where the in-memory run sees it, and edge behaviour is identical.
+* ``labels`` are *stitched* (see :mod:`seglab.tiling._stitch`).
+
+Methods whose spec says ``tiling="global"`` (histogram thresholds) are run in
+two passes: a histogram of the pre-processed image is accumulated over all
+tiles, the spec's ``stat_target`` turns it into the threshold, and each tile
+applies the comparison. ``tiling="none"`` is refused unless the caller asks for
+``allow_inexact=True`` (each tile is then segmented independently, with the
+declared halo, and results differ from an in-memory run).
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from seglab._core.errors import ParameterError, SeglabError, SeglabWarning
+
+__all__ = ["TilePlan", "ExecStep", "make_plan", "TilingError", "InexactTilingWarning", "StitchWarning",
+           "EXACT_STITCH_STEPS"]
+
+#: Post-steps whose labelling is plain connected components, so face stitching is exact by construction.
+EXACT_STITCH_STEPS = frozenset({"label", "connected_components", "skimage.measure:label", "scipy.ndimage:label",
+                                "seglab.postprocess._label:label"})
+
+
+class TilingError(SeglabError, ValueError):
+    """A pipeline cannot be tiled as asked (method not tileable, bad chunk size, ...)."""
+
+
+class InexactTilingWarning(SeglabWarning):
+    """A method that cannot be tiled exactly was run tile by tile (``allow_inexact=True``)."""
+
+
+class StitchWarning(SeglabWarning):
+    """An object reached a tile's halo: a non-local step may label it differently than in memory."""
+
+
+@dataclass(frozen=True)
+class ExecStep:
+    """One step prepared for tiles: function, parameters, halo and the kind it outputs."""
+
+    name: str
+    kind: str  # "pre", "method", "post"
+    function: Callable
+    params: dict
+    halo: int
+    output: str  # output kind after this step
+    needs_image: bool = False
+    dims: tuple = (2,)
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class GlobalStat:
+    """How a ``tiling="global"`` method turns a histogram into its threshold."""
+
+    method: str
+    stat_function: Callable
+    params: dict
+    invert: bool
+
+
+@dataclass
+class TilePlan:
+    """Everything a worker needs to process one tile (picklable)."""
+
+    steps: list[ExecStep]
+    output: str
+    spatial_ndim: int
+    per_plane: bool
+    label_start: int | None  # index in `steps` of the first step whose output is labels
+    halo_before: int  # halo of steps before label_start (all steps when no labels)
+    halo_after: int  # halo of label_start and after
+    global_stat: GlobalStat | None = None
+    threshold: float | None = None
+    inexact: bool = False
+    exact_stitch: bool = True
+    pipeline: dict = field(default_factory=dict)
+
+    @property
+    def halo(self) -> int:
+        """Total declared halo (pixels of context per side)."""
+        return self.halo_before + self.halo_after
+
+    @property
+    def depth(self) -> int:
+        """Pixels read around each tile: the halo, plus one ring for label stitching."""
+        return self.halo + (1 if self.label_start is not None else 0)
+
+    @property
+    def ring(self) -> int:
+        """Pixels of local labels kept around each tile's core for stitching (0 or 1)."""
+        return 1 if self.label_start is not None else 0
+
+    def depth_per_axis(self) -> tuple[int, ...]:
+        d = self.depth
+        if self.per_plane:
+            return (0,) + (d,) * (self.spatial_ndim - 1)
+        return (d,) * self.spatial_ndim
+
+    def ring_per_axis(self) -> tuple[int, ...]:
+        r = self.ring
+        if self.per_plane:
+            return (0,) + (r,) * (self.spatial_ndim - 1)
+        return (r,) * self.spatial_ndim
+
+    @property
+    def dtype(self):
+        return {"mask": np.dtype(bool), "contour": np.dtype(bool), "labels": np.dtype(np.int64),
+                "edges": np.dtype(np.float32), "proba": np.dtype(np.float32)}.get(self.output)
+
+    def with_threshold(self, value: float) -> "TilePlan":
+        from dataclasses import replace
+
+        return replace(self, threshold=float(value))
+
+
+def _load(target: str) -> Callable:
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -> TilePlan:
+    """Prepare `pipeline` for tiles.
+
+    Parameters
+    ----------
+    pipeline : seglab.Pipeline
+        The pipeline (pre-steps, method, post-steps).
+    spatial_ndim : {2, 3}
+        Spatial dimensionality of the input. A 3-D input with a step that
+        supports only 2-D images is processed plane by plane.
+    allow_inexact : bool
+        Run methods declared ``tiling="none"`` tile by tile (independently,
+        with their declared halo) instead of refusing them. Results then differ
+        from an in-memory run, and an :class:`InexactTilingWarning` says so.
+
+    Raises
+    ------
+    TilingError
+        The method cannot be tiled exactly and `allow_inexact` is False, or a
+        step needs user input (seeds, markers) that tiles cannot share.
+    """
+    from seglab._core.pipeline import _post_output
+
+    method_spec = pipeline.method.spec
+    if method_spec.inputs:
+        raise TilingError(
+            f"method {method_spec.name!r} needs user input ({', '.join(method_spec.inputs)}), which tiled runs "
+            "do not support; pick a method without required inputs"
+        )
+    inexact = False
+    if method_spec.tiling == "none":
+        if not allow_inexact:
+            raise TilingError(
+                f"method {method_spec.name!r} cannot be tiled exactly (its spec says tiling='none': the result "
+                "at a pixel can depend on the whole image). Pass allow_inexact=True (CLI: --allow-inexact) to "
+                "segment each tile independently with its declared halo; the result will differ from an "
+                "in-memory run near tile borders"
+            )
+        inexact = True
+    specs = [("pre", s) for s in pipeline.pre] + [("method", pipeline.method)] + [("post", s) for s in pipeline.post]
+    per_plane = spatial_ndim == 3 and any(3 not in step.spec.dims for _, step in specs)
+    steps: list[ExecStep] = []
+    kind = "image"
+    for role, step in specs:
+        spec = step.spec
+        if role == "pre":
+            kind = "image"
+        elif role == "method":
+            kind = spec.output
+        else:
+            kind = _post_output(spec, kind)
+        if spec.tiling == "none" and role != "method" and not allow_inexact:
+            raise TilingError(
+                f"{role}-step {spec.name!r} cannot be tiled exactly (tiling='none'); pass allow_inexact=True "
+                "(CLI: --allow-inexact) to run it tile by tile"
+            )
+        if spec.tiling == "none" and role != "method":
+            inexact = True
+        steps.append(ExecStep(
+            name=spec.name, kind=role, function=spec.load(), params=dict(step.params),
+            halo=spec.halo_for(step.params), output=kind, needs_image="image" in spec.inputs,
+            dims=tuple(spec.dims), target=spec.target,
+        ))
+    label_start = next((i for i, s in enumerate(steps) if s.output == "labels"), None)
+    if label_start is None:
+        before, after = sum(s.halo for s in steps), 0
+    else:
+        before = sum(s.halo for s in steps[:label_start])
+        after = sum(s.halo for s in steps[label_start:])
+    # Face stitching is exact by construction only when the labels come from one connected-component step.
+    exact_stitch = label_start is not None and len(steps) - label_start == 1 and (
+        steps[label_start].name in EXACT_STITCH_STEPS or steps[label_start].target in EXACT_STITCH_STEPS)
+    global_stat = None
+    if method_spec.tiling == "global":
+        if not method_spec.stat_target:
+            raise TilingError(f"method {method_spec.name!r} says tiling='global' but declares no stat_target")
+        params = dict(pipeline.method.params)
+        global_stat = GlobalStat(method_spec.name, _load(method_spec.stat_target), params,
+                                 bool(params.get("invert", False)))
+    if inexact:
+        warnings.warn(
+            f"pipeline with {method_spec.name!r} is run tile by tile (allow_inexact=True): each tile is "
+            "segmented independently with the declared halo, so results differ from an in-memory run",
+            InexactTilingWarning, stacklevel=3,
+        )
+    return TilePlan(steps=steps, output=pipeline.output, spatial_ndim=spatial_ndim, per_plane=per_plane,
+                    label_start=label_start, halo_before=before, halo_after=after, global_stat=global_stat,
+                    inexact=inexact, exact_stitch=exact_stitch, pipeline=pipeline.to_dict())
+
+
+def check_chunks(chunk, shape) -> tuple[int, ...]:
+    """Normalise `chunk` (int or tuple) to one size per spatial axis."""
+    nsp = len(shape)
+    if isinstance(chunk, (int, np.integer)):
+        sizes = (int(chunk),) * nsp
+    else:
+        sizes = tuple(int(c) for c in chunk)
+        if len(sizes) != nsp:
+            raise ParameterError(f"`chunk` has {len(sizes)} sizes {sizes}; expected {nsp}, one per axis of {shape}")
+    if any(s < 1 for s in sizes):
+        raise ParameterError(f"`chunk` must be positive; got {chunk!r}")
+    return tuple(min(s, n) for s, n in zip(sizes, shape))
+
+
+# -- running the steps on one padded block --------------------------------------------------------
+def _split(out):
+    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict):
+        return out[0]
+    return out
+
+
+def _crop(array: np.ndarray, pads, keep) -> np.ndarray:
+    """Remove padding: `pads` is (lo, hi) present per spatial axis, `keep` the margin to keep per axis."""
+    index = []
+    for (lo, hi), k in zip(pads, keep):
+        start = lo - min(lo, k)
+        stop = array.shape[len(index)] - (hi - min(hi, k))
+        index.append(slice(start, stop))
+    return array[tuple(index)]
+
+
+def _apply_threshold(image: np.ndarray, plan: TilePlan) -> np.ndarray:
+    from .adapters import apply_global_threshold
+
+    return apply_global_threshold(image, plan.threshold, plan.global_stat.params)
+
+
+def run_steps(plan: TilePlan, block: np.ndarray, pads, stop: int | None = None) -> tuple[np.ndarray, tuple]:
+    """Run the plan's steps on a padded block; return (result, padding still present per axis).
+
+    Steps before the labelling step run on the whole padded block; their output
+    is exact on the core plus ``halo_after + 1`` pixels, so it is cropped to that
+    before the labelling steps run, and the labels are returned on the core plus
+    the stitching ring. With ``stop`` only the first ``stop`` steps run (the
+    global-statistics pass stops before the method).
+    """
+    if plan.per_plane:
+        planes = [run_steps_2d(plan, block[i], pads[1:], stop) for i in range(block.shape[0])]
+        results = [p[0] for p in planes]
+        if plan.label_start is not None and (stop is None or stop > plan.label_start):
+            results = _offset_planes(results)
+        return np.stack(results), ((0, 0),) + planes[0][1]
+    return run_steps_2d(plan, block, pads, stop)
+
+
+def _offset_planes(planes):
+    out, offset = [], 0
+    for labels in planes:
+        labels = labels.astype(np.int64)
+        top = int(labels.max()) if labels.size else 0
+        out.append(np.where(labels > 0, labels + offset, 0))
+        offset += top
+    return out
+
+
+def run_steps_2d(plan: TilePlan, block: np.ndarray, pads, stop=None):
+    steps = plan.steps if stop is None else plan.steps[:stop]
+    data = block
+    image = block
+    pads = tuple(pads)
+    for index, step in enumerate(steps):
+        if index == plan.label_start:
+            keep = (plan.halo_after + 1,) * len(pads)
+            data = _crop(data, pads, keep)
+            image = _crop(image, pads, keep)
+            pads = tuple((min(lo, k), min(hi, k)) for (lo, hi), k in zip(pads, keep))
+        if step.kind == "method" and plan.global_stat is not None:
+            data = _apply_threshold(data, plan)
+        elif step.needs_image:
+            data = _split(step.function(data, image=image, **step.params))
+        else:
+            data = _split(step.function(data, **step.params))
+        if step.kind == "pre":
+            image = data
+    return data, pads
+
+
+def process_block(plan: TilePlan, block: np.ndarray, pads, *, with_reach: bool = False):
+    """Run the plan on one padded block and cut it back to the core (plus the stitching ring for labels).
+
+    With ``with_reach=True`` return ``(result, reached)`` where `reached` says
+    that an object of the core reached the edge of the labelled region (see
+    :class:`StitchWarning`); always False for exact (connected-component) stitching.
+    """
+    from seglab._core.errors import ConstantImageWarning
+
+    with warnings.catch_warnings():
+        # A tile may be constant where the whole image is not: per-tile constant-image warnings are noise.
+        warnings.simplefilter("ignore", ConstantImageWarning)
+        data, pads_left = run_steps(plan, block, pads)
+    reached = False
+    if with_reach and plan.label_start is not None and not plan.exact_stitch:
+        from ._stitch import reaches_edge
+
+        reached = reaches_edge(data, pads_left, plan.ring_per_axis())
+    out = _crop(data, pads_left, plan.ring_per_axis())
+    return (out, reached) if with_reach else out
+
+
+def block_histogram(plan: TilePlan, block: np.ndarray, pads, *, value_range=None, bins: int = 256):
+    """Histogram of the pre-processed core of one block (exact for integer images: one bin per value)."""
+    n_pre = sum(1 for s in plan.steps if s.kind == "pre")
+    data, pads_left = run_steps(plan, block, pads, stop=n_pre)
+    core = _crop(data, pads_left, (0,) * len(pads_left))
+    return histogram_counts(core, value_range=value_range, bins=bins)
+
+
+def histogram_counts(core: np.ndarray, *, value_range=None, bins: int = 256):
+    """Per-value counts for uint8/uint16 (length 256 / 65536); fixed-range histogram for other dtypes."""
+    if core.dtype in (np.uint8, np.uint16):
+        length = 256 if core.dtype == np.uint8 else 65536
+        return np.bincount(core.ravel(), minlength=length).astype(np.int64)
+    if core.dtype.kind in "iu":
+        raise TilingError(f"global statistics on {core.dtype} images are not supported; convert to uint16 or float")
+    counts, _ = np.histogram(core, bins=bins, range=value_range)
+    return counts.astype(np.int64)
+
+
+def block_min_max(plan: TilePlan, block: np.ndarray, pads):
+    n_pre = sum(1 for s in plan.steps if s.kind == "pre")
+    data, pads_left = run_steps(plan, block, pads, stop=n_pre)
+    core = _crop(data, pads_left, (0,) * len(pads_left))
+    return float(core.min()), float(core.max())
+
+
+def threshold_from_counts(plan: TilePlan, counts: np.ndarray, dtype, value_range=None) -> float:
+    """Turn accumulated counts into the method's threshold via its spec's ``stat_target``."""
+    from .adapters import threshold_from_counts as adapter
+
+    return adapter(plan.global_stat, counts, dtype, value_range)
+
+
+def pads_for(location, numblocks, depth) -> tuple[tuple[int, int], ...]:
+    """Padding present around a block with ``boundary='none'`` (none at the image edge)."""
+    return tuple((d if i > 0 else 0, d if i < n - 1 else 0) for i, n, d in zip(location, numblocks, depth))
+
+
+def plan_summary(plan: TilePlan) -> Mapping[str, Any]:
+    return {"halo": plan.halo, "depth": plan.depth, "output": plan.output, "merge": merge_rule(plan),
+            "per_plane": plan.per_plane, "global": plan.global_stat is not None, "inexact": plan.inexact}
+
+
+def merge_rule(plan: TilePlan) -> str:
+    return "stitch" if plan.output == "labels" else "crop"
