@@ -259,15 +259,15 @@ def atomic_write(path, write_fn: Callable[[BinaryIO], None], *, overwrite: bool 
         for _ in range(100):
             temp = _temp_name(path)
             try:
-                # os.open with mode 0o666 lets the umask decide the permissions, as for a plain open().
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+                # "x": exclusive create; permissions follow the umask, as for any new file.
+                fh = open(temp, "xb")
                 break
             except FileExistsError:
                 continue
         else:
             temp = None
             raise ImageWriteError(f"{path}: could not create a temporary file in {path.parent}")
-        with os.fdopen(fd, "wb") as fh:
+        with fh:
             write_fn(fh)
             fh.flush()
             os.fsync(fh.fileno())
