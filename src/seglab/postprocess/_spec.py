@@ -1,0 +1,34 @@
+"""Registry entries of the post-steps (imports only the registry)."""
+
+from __future__ import annotations
+
+from seglab._core.registry import MethodSpec, Param
+
+_T = "seglab.postprocess._steps"
+_RADIUS = Param("radius", "int", 1, min=1, tune=(1, 10), help="disk footprint radius (pixels)")
+
+SPECS = [
+    MethodSpec(name="opening", family="postprocess", target=f"{_T}:opening", output="image", kind="post",
+               summary="Morphological opening with a disk (removes small specks)", params=(_RADIUS,),
+               accepts=("mask",), dims=(2, 3), channels="any", halo=lambda p: 2 * int(p["radius"]) + 1,
+               references=("skimage.morphology.opening",)),
+    MethodSpec(name="closing", family="postprocess", target=f"{_T}:closing", output="image", kind="post",
+               summary="Morphological closing with a disk (fills small gaps)", params=(_RADIUS,),
+               accepts=("mask",), dims=(2, 3), channels="any", halo=lambda p: 2 * int(p["radius"]) + 1,
+               references=("skimage.morphology.closing",)),
+    MethodSpec(name="fill_holes", family="postprocess", target=f"{_T}:fill_holes", output="image", kind="post",
+               summary="Fill holes not connected to the border", accepts=("mask",), dims=(2, 3), channels="any",
+               tiling="none", references=("scipy.ndimage.binary_fill_holes",)),
+    MethodSpec(name="remove_small_objects", family="postprocess", target=f"{_T}:remove_small_objects",
+               output="image", kind="post", summary="Remove objects smaller than min_size pixels",
+               params=(Param("min_size", "int", 64, min=1, log=True, tune=(1, 5000), help="smallest size kept"),
+                       Param("connectivity", "int", 1, min=1, max=3, tune=(), help="1 = face neighbours")),
+               accepts=("mask", "labels"), dims=(2, 3), channels="any", tiling="none",
+               references=("skimage.morphology.remove_small_objects",)),
+    MethodSpec(name="label", family="postprocess", target=f"{_T}:label", output="labels", kind="post",
+               summary="Connected components of a mask (int32 labels, raster order)",
+               params=(Param("connectivity", "int", None, nullable=True, min=1, max=3, tune=(),
+                             help="1 = face neighbours; None = full (8 in 2-D)"),),
+               accepts=("mask",), dims=(2, 3), channels="any", tiling="none",
+               references=("skimage.measure.label",)),
+]

@@ -1,0 +1,21 @@
+"""Threshold segmentation: global (Otsu, Li, Yen, triangle, ISODATA, mean, minimum, multi-Otsu, manual),
+local (block mean/Gaussian/median, Niblack, Sauvola) and hysteresis.
+
+Every function takes a single-channel 2-D or 3-D image and returns
+``(mask, info)``; ``multi_otsu`` returns ``(labels, info)``. Semantics follow
+scikit-image exactly: ``mask == image > t`` (``image <= t`` with
+``invert=True``). Constant images give an empty mask, ``info["constant"] =
+True`` and a :class:`~seglab.ConstantImageWarning`.
+
+:func:`threshold_from_histogram` computes a global threshold from histogram
+counts (used by the tiler to threshold images larger than memory exactly).
+"""
+
+from ._global import isodata, li, manual, mean, minimum, multi_otsu, otsu, triangle, yen
+from ._histogram import threshold_from_histogram
+from ._local import hysteresis, local, niblack, sauvola
+
+__all__ = [
+    "manual", "otsu", "multi_otsu", "li", "yen", "triangle", "isodata", "mean", "minimum",
+    "local", "niblack", "sauvola", "hysteresis", "threshold_from_histogram",
+]

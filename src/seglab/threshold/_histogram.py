@@ -1,0 +1,234 @@
+"""Global thresholds from an intensity histogram (the statistic the tiler reduces over chunks).
+
+For integer images, scikit-image computes every global threshold from the
+histogram ``np.bincount`` gives over ``[image.min(), image.max()]`` (one bin per
+integer value). This module computes that same histogram faster
+(:func:`integer_histogram`, ``cv2.calcHist`` over chunks, counts kept exact in
+``int64``) and derives each threshold from it (:func:`threshold_from_histogram`),
+so a histogram summed over tiles gives *exactly* the in-memory threshold.
+
+Signature used by the tiler (``MethodSpec.stat_target``)::
+
+    threshold_from_histogram(method, counts, centers, **params) -> float | list[float]
+
+* ``counts`` : 1-D integer array, pixel count per bin (summed over chunks);
+* ``centers`` : 1-D array of the same length, the value each bin stands for.
+  For integer images, one bin per integer value (``np.arange(lo, hi + 1)``);
+  bins with zero count at either end are ignored, so the full dtype range
+  (``np.arange(256)`` for uint8, ``np.arange(65536)`` for uint16) is fine;
+* ``params`` : the method's parameters (``classes`` for ``multi_otsu``,
+  ``threshold`` for ``manual``; ``invert`` and others are accepted and ignored).
+
+Returns a float (a list of floats for ``multi_otsu``). For a histogram with a
+single non-empty bin it returns that bin's center; the caller applies the
+constant-image policy. With integer bins the result equals
+``skimage.filters.threshold_<method>(image)``; for float images the tiler must
+choose the bins (e.g. 256 bins over the global min/max, as scikit-image does),
+and the result then equals scikit-image's only if the same bins are used.
+
+``otsu``, ``yen``, ``isodata``, ``minimum`` and ``multi_otsu`` call
+scikit-image with ``hist=``; ``li``, ``triangle`` and ``mean`` are ports of
+scikit-image 0.26's integer code path (scikit-image takes no ``hist=`` for
+them), tested for equality in ``tests/threshold``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._core.errors import ParameterError, close_matches_hint
+
+__all__ = ["HISTOGRAM_METHODS", "integer_histogram", "threshold_from_histogram", "apply_threshold"]
+
+HISTOGRAM_METHODS = ("manual", "otsu", "multi_otsu", "li", "yen", "triangle", "isodata", "mean", "minimum")
+
+# cv2.calcHist returns float32 counts: keep every chunk below 2**24 pixels so each count is exact.
+_CHUNK = 1 << 22
+
+
+def integer_histogram(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(counts, centers)`` of an unsigned 8/16-bit image, trimmed to its min..max.
+
+    Equals ``skimage.exposure.histogram(image)`` (int64 counts, one bin per
+    integer value from ``image.min()`` to ``image.max()``) without the
+    int64 copy of the image that ``np.bincount`` makes.
+    """
+    full = full_histogram(image)
+    nonzero = np.flatnonzero(full)
+    lo, hi = int(nonzero[0]), int(nonzero[-1])
+    return full[lo: hi + 1], np.arange(lo, hi + 1)
+
+
+def full_histogram(image: np.ndarray) -> np.ndarray:
+    """Counts (int64) over the whole dtype range of a uint8 (256 bins) or uint16 (65536 bins) image."""
+    import cv2
+
+    nbins = 256 if image.dtype == np.uint8 else 65536
+    flat = np.ascontiguousarray(image).reshape(-1)
+    counts = np.zeros(nbins, np.int64)
+    for start in range(0, flat.size, _CHUNK):
+        chunk = flat[start: start + _CHUNK].reshape(1, -1)
+        counts += cv2.calcHist([chunk], [0], None, [nbins], [0, nbins]).ravel().astype(np.int64)
+    return counts
+
+
+def _trim(counts: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    nonzero = np.flatnonzero(counts)
+    return counts[nonzero[0]: nonzero[-1] + 1], centers[nonzero[0]: nonzero[-1] + 1]
+
+
+def threshold_from_histogram(method: str, counts, centers, **params):
+    """Compute a global threshold from bin counts and bin centers.
+
+    Parameters
+    ----------
+    method : str
+        One of ``manual, otsu, multi_otsu, li, yen, triangle, isodata, mean, minimum``.
+    counts : (B,) array of int
+        Pixels per bin.
+    centers : (B,) array
+        The value of each bin.
+    **params
+        ``classes`` (multi_otsu), ``threshold`` (manual); others are ignored.
+
+    Returns
+    -------
+    threshold : float or list of float
+        The threshold (thresholds for ``multi_otsu``), as scikit-image computes
+        it on the image the histogram came from.
+
+    Raises
+    ------
+    ParameterError
+        Unknown method, mismatched or empty histogram.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage.filters import threshold_otsu
+    >>> image = np.array([[10, 10, 12], [200, 210, 210]], np.uint8)
+    >>> counts = np.bincount(image.ravel(), minlength=256)
+    >>> threshold_from_histogram("otsu", counts, np.arange(256)) == threshold_otsu(image)
+    True
+    """
+    if method not in HISTOGRAM_METHODS:
+        raise ParameterError(
+            f"`method` got {method!r}; expected one of {', '.join(HISTOGRAM_METHODS)}"
+            + close_matches_hint(str(method), HISTOGRAM_METHODS)
+        )
+    counts = np.asarray(counts)
+    centers = np.asarray(centers)
+    if counts.ndim != 1 or counts.shape != centers.shape:
+        raise ParameterError(
+            f"`counts` and `centers` must be 1-D arrays of the same length; got shapes {counts.shape} and "
+            f"{centers.shape}"
+        )
+    if counts.size == 0 or not (counts > 0).any():
+        raise ParameterError("`counts` holds no pixels; the histogram is empty")
+    if method == "manual":
+        return float(params.get("threshold", 128.0))
+    counts, centers = _trim(counts, centers)
+    if counts.size == 1:
+        return float(centers[0]) if method != "multi_otsu" else [float(centers[0])]
+    from skimage import filters
+
+    if method == "otsu":
+        return float(filters.threshold_otsu(hist=(counts, centers)))
+    if method == "yen":
+        return float(filters.threshold_yen(hist=(counts, centers)))
+    if method == "isodata":
+        return float(filters.threshold_isodata(hist=(counts, centers)))
+    if method == "minimum":
+        return float(filters.threshold_minimum(hist=(counts, centers)))
+    if method == "multi_otsu":
+        classes = int(params.get("classes", 3))
+        # scikit-image normalises the histogram it computes from an image (float64, then float32) but
+        # not one passed as hist=: normalise the same way so both give the same thresholds.
+        prob = counts / np.sum(counts)
+        return [float(t) for t in filters.threshold_multiotsu(hist=(prob, centers), classes=classes)]
+    if method == "mean":
+        return _mean(counts, centers)
+    if method == "li":
+        return _li(counts, centers)
+    return _triangle(counts, centers)
+
+
+def _mean(counts: np.ndarray, centers: np.ndarray) -> float:
+    if centers.dtype.kind in "iu":
+        # An exact integer sum divided once: what np.mean gives on an integer image (< 2**53).
+        total = int(np.dot(counts.astype(np.int64), centers.astype(np.int64)))
+        return total / int(counts.sum())
+    return float(np.dot(counts.astype(np.float64), centers.astype(np.float64)) / counts.sum())
+
+
+def _li(counts: np.ndarray, centers: np.ndarray) -> float:
+    """Port of the integer branch of ``skimage.filters.threshold_li`` (0.26), tolerance 0.5."""
+    image_min = centers[0]
+    shifted = centers - image_min
+    tolerance = 0.5 if centers.dtype.kind in "iu" else float(np.min(np.diff(centers))) / 2
+    t_next = _mean(counts, shifted)
+    t_curr = -2 * tolerance
+    hist = counts.astype("float32", copy=False)
+    while abs(t_next - t_curr) > tolerance:
+        t_curr = t_next
+        foreground = shifted > t_curr
+        background = ~foreground
+        mean_fore = np.average(shifted[foreground], weights=hist[foreground])
+        mean_back = np.average(shifted[background], weights=hist[background])
+        if mean_back == 0:
+            break
+        t_next = (mean_back - mean_fore) / (np.log(mean_back) - np.log(mean_fore))
+    return float(t_next + image_min)
+
+
+def _triangle(counts: np.ndarray, centers: np.ndarray) -> float:
+    """Port of ``skimage.filters.threshold_triangle`` (0.26) after its histogram step."""
+    hist = counts.astype(np.int64) if counts.dtype.kind in "iu" else counts
+    nbins = len(hist)
+    arg_peak_height = int(np.argmax(hist))
+    peak_height = hist[arg_peak_height]
+    arg_low_level, arg_high_level = np.flatnonzero(hist)[[0, -1]]
+    flip = arg_peak_height - arg_low_level < arg_high_level - arg_peak_height
+    if flip:
+        hist = hist[::-1]
+        arg_low_level = nbins - arg_high_level - 1
+        arg_peak_height = nbins - arg_peak_height - 1
+    width = arg_peak_height - arg_low_level
+    x1 = np.arange(width)
+    y1 = hist[x1 + arg_low_level]
+    norm = np.sqrt(peak_height**2 + width**2)
+    peak_height = peak_height / norm
+    width = width / norm
+    length = peak_height * x1 - width * y1
+    arg_level = np.argmax(length) + arg_low_level
+    if flip:
+        arg_level = nbins - arg_level - 1
+    return float(centers[arg_level])
+
+
+def apply_threshold(image: np.ndarray, threshold, invert: bool = False) -> np.ndarray:
+    """Return ``image > threshold`` (``image <= threshold`` when `invert`) as a new bool array.
+
+    `threshold` is used as given (its NumPy type decides the comparison
+    precision, as in ``image > threshold``). For uint8/uint16 images the
+    comparison ``image > t`` equals ``image > floor(t)``, which
+    ``cv2.threshold`` evaluates with no temporary beyond the output.
+    """
+    if image.dtype in (np.uint8, np.uint16) and math.isfinite(float(threshold)):
+        level = math.floor(float(threshold))
+        top = np.iinfo(image.dtype).max
+        if level < 0 or level >= top:
+            above = level < 0
+            return np.full(image.shape, above != invert, dtype=bool)
+        if image.dtype == np.uint8 and image.flags.c_contiguous:
+            import cv2
+
+            kind = cv2.THRESH_BINARY_INV if invert else cv2.THRESH_BINARY
+            _, out = cv2.threshold(image.reshape(-1, image.shape[-1]), level, 1, kind)
+            return out.reshape(image.shape).view(bool)
+        comparison = np.less_equal if invert else np.greater
+        return comparison(image, level)
+    comparison = np.less_equal if invert else np.greater
+    return comparison(image, threshold)
