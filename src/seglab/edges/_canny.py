@@ -1,0 +1,201 @@
+"""Canny edge detection (Canny 1986) with scikit-image or OpenCV threshold semantics, and edge-based filling.
+
+``canny`` gives one of two documented, reproducible results:
+
+* ``scale='skimage'`` (default): exactly ``skimage.feature.canny(image, sigma,
+  low_threshold, high_threshold, use_quantiles=...)`` - Gaussian smoothing with
+  `sigma`, thresholds on the gradient magnitude of the image in its float range
+  (integers scaled to [0, 1]; ``None`` = 10 % / 20 % of the dtype's maximum);
+* ``scale='opencv'``: exactly ``cv2.Canny(image, low_threshold, high_threshold,
+  apertureSize=3, L2gradient=l2gradient)`` on a uint8 image, thresholds on the
+  0-255-scaled Sobel magnitude (the "Canny 100/200" of the OpenCV tutorial);
+  when ``sigma > 0`` the image is first smoothed by ``cv2.GaussianBlur(image,
+  (0, 0), sigma)`` (OpenCV's own Canny does not smooth), so ``sigma=0`` is
+  plain ``cv2.Canny``.
+
+``edge_fill`` is scikit-image's "edge-based segmentation" of the coins: Canny,
+optional closing of small gaps, ``ndimage.binary_fill_holes``, removal of
+small objects, labelling.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seglab._core.errors import ImageTypeError, ParameterError
+
+from ._gradient import _gray
+
+__all__ = ["canny", "edge_fill"]
+
+
+def _check_thresholds(low, high, scale, use_quantiles):
+    for name, value in (("low_threshold", low), ("high_threshold", high)):
+        if value is not None and not (isinstance(value, (int, float, np.number)) and value >= 0):
+            raise ParameterError(f"`{name}` got {value!r}; expected a number >= 0 or None")
+    if scale == "opencv" and (low is None or high is None):
+        raise ParameterError(
+            "scale='opencv' needs both `low_threshold` and `high_threshold` on the 0-255 gradient scale "
+            "(e.g. low_threshold=100, high_threshold=200); got "
+            f"low_threshold={low!r}, high_threshold={high!r}"
+        )
+    if use_quantiles:
+        if scale == "opencv":
+            raise ParameterError("`use_quantiles=True` is a scikit-image option; use it with scale='skimage'")
+        for name, value in (("low_threshold", low), ("high_threshold", high)):
+            if value is not None and value > 1:
+                raise ParameterError(f"`{name}` got {value!r}; with use_quantiles=True expected a quantile in [0, 1]")
+    if low is not None and high is not None and low > high:
+        raise ParameterError(f"`low_threshold` ({low}) must not exceed `high_threshold` ({high})")
+
+
+def canny(image, *, sigma=1.0, low_threshold=None, high_threshold=None, scale="skimage", use_quantiles=False,
+          l2gradient=False):
+    """Return Canny's edge pixels as a boolean mask.
+
+    Parameters
+    ----------
+    image : (M, N) ndarray
+        Single-channel image. ``scale='opencv'`` needs uint8.
+    sigma : float
+        Gaussian standard deviation (>= 0). skimage: the smoothing inside
+        ``skimage.feature.canny``. opencv: ``cv2.GaussianBlur`` before
+        ``cv2.Canny`` when > 0; 0 means no smoothing (plain ``cv2.Canny``).
+    low_threshold, high_threshold : float or None
+        Hysteresis thresholds. skimage: on the image's float range (None =
+        10 % / 20 % of the dtype's maximum, scikit-image's defaults), or
+        quantiles with `use_quantiles`. opencv: on the 0-255 Sobel scale,
+        both required (e.g. 100 and 200).
+    scale : {'skimage', 'opencv'}
+        Which library's semantics the thresholds (and the result) follow.
+    use_quantiles : bool
+        skimage only: thresholds are quantiles of the gradient magnitude.
+    l2gradient : bool
+        opencv only: ``L2gradient`` of ``cv2.Canny`` (exact magnitude instead
+        of ``|gx| + |gy|``). scikit-image always uses the L2 magnitude.
+
+    Returns
+    -------
+    edges : (M, N) ndarray of bool
+        Thin edge pixels.
+
+    Raises
+    ------
+    ParameterError
+        Missing thresholds with ``scale='opencv'``, ``low > high``, quantiles
+        above 1.
+    ImageTypeError
+        ``scale='opencv'`` on an image that is not uint8.
+
+    References
+    ----------
+    .. [1] Canny, J. (1986). A computational approach to edge detection. IEEE
+           TPAMI 8(6), 679-698. :DOI:`10.1109/TPAMI.1986.4767851`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((20, 20), np.uint8); image[5:15, 5:15] = 200
+    >>> edges = canny(image, sigma=0, low_threshold=100, high_threshold=200, scale="opencv")
+    >>> np.flatnonzero(edges[:, 8]).tolist()
+    [4, 14]
+    >>> int(canny(image, sigma=1.0).sum()) > 0
+    True
+    """
+    array = _gray(image)
+    if array.ndim != 2:
+        raise ParameterError(f"canny works on 2-D images; got shape {array.shape}. Run it slice by slice")
+    if scale not in ("skimage", "opencv"):
+        raise ParameterError(f"`scale` got {scale!r}; expected 'skimage' or 'opencv'")
+    if not sigma >= 0:
+        raise ParameterError(f"`sigma` got {sigma!r}; expected a number >= 0")
+    _check_thresholds(low_threshold, high_threshold, scale, use_quantiles)
+    if scale == "opencv":
+        if array.dtype != np.uint8:
+            raise ImageTypeError(
+                f"scale='opencv' follows cv2.Canny, which takes uint8 images; got {array.dtype}. Convert first "
+                "(e.g. skimage.util.img_as_ubyte) or use scale='skimage' (thresholds on the float range)"
+            )
+        import cv2
+
+        data = np.ascontiguousarray(array)
+        if sigma > 0:
+            data = cv2.GaussianBlur(data, (0, 0), float(sigma))
+        return cv2.Canny(data, float(low_threshold), float(high_threshold), apertureSize=3,
+                         L2gradient=bool(l2gradient)) > 0
+    from skimage.feature import canny as sk_canny
+
+    return sk_canny(array, sigma=float(sigma), low_threshold=low_threshold, high_threshold=high_threshold,
+                    use_quantiles=bool(use_quantiles))
+
+
+def edge_fill(image, *, sigma=1.0, low_threshold=None, high_threshold=None, closing_radius=0, min_size=21):
+    """Segment objects whose outlines are closed edges: Canny, close gaps, fill holes, label.
+
+    The scikit-image coins tutorial ("Comparing edge-based and region-based
+    segmentation"): ``edges = skimage.feature.canny(image)``, ``filled =
+    ndimage.binary_fill_holes(edges)``, remove objects smaller than
+    ``min_size`` pixels (face connectivity, as
+    ``skimage.morphology.remove_small_objects``), then label (face
+    connectivity). The defaults reproduce the tutorial; ``closing_radius``
+    > 0 first closes the edge map with a disk of that radius, which seals
+    outlines with small gaps (on ``skimage.data.coins()`` radius 1 recovers
+    the coin whose outline the tutorial's version leaves open).
+
+    Parameters
+    ----------
+    image : (M, N) ndarray
+        Single-channel image.
+    sigma, low_threshold, high_threshold : float or None
+        Passed to ``skimage.feature.canny`` (scikit-image semantics).
+    closing_radius : int
+        Radius of the disk used to close the edge map; 0 skips it.
+    min_size : int
+        Filled objects with fewer pixels are removed.
+
+    Returns
+    -------
+    labels : (M, N) ndarray of int32
+        0 = background, 1..n = filled objects (raster order of first pixel).
+    info : dict
+        ``n_objects``.
+
+    References
+    ----------
+    .. [1] Canny, J. (1986). :DOI:`10.1109/TPAMI.1986.4767851`
+    .. [2] scikit-image gallery, "Comparing edge-based and region-based
+           segmentation" (plot_coins_segmentation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((30, 30)); image[8:22, 8:22] = 1.0
+    >>> labels, info = edge_fill(image)
+    >>> info["n_objects"], bool(labels[15, 15] == 1)
+    (1, True)
+    """
+    array = _gray(image)
+    if array.ndim != 2:
+        raise ParameterError(f"edge_fill works on 2-D images; got shape {array.shape}. Run it slice by slice")
+    for name, value in (("closing_radius", closing_radius), ("min_size", min_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ParameterError(f"`{name}` got {value!r}; expected an integer >= 0")
+    from scipy import ndimage as ndi
+
+    edges = canny(array, sigma=sigma, low_threshold=low_threshold, high_threshold=high_threshold)
+    if closing_radius > 0:
+        r = int(closing_radius)
+        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+        disk = yy * yy + xx * xx <= r * r
+        edges = ndi.binary_closing(edges, structure=disk)
+    filled = ndi.binary_fill_holes(edges)
+    labels, n = ndi.label(filled)
+    if min_size > 0 and n:
+        sizes = np.bincount(labels.ravel())
+        keep = sizes >= min_size
+        keep[0] = False
+        relabel = np.zeros(n + 1, np.int32)
+        relabel[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+        labels = relabel[labels]
+        n = int(keep.sum())
+    return labels.astype(np.int32, copy=False), {"n_objects": int(n)}
