@@ -46,6 +46,15 @@ def global_threshold(plan, grid, read, dtype, compute):
         dtype = probe.dtype
         integer = dtype in (np.uint8, np.uint16)
     if not integer:
+        import warnings
+
+        from ._plan import InexactTilingWarning
+
+        warnings.warn(
+            f"{plan.global_stat.method!r} on {np.dtype(dtype)} data: the tiled threshold comes from a 256-bin "
+            "histogram over the global min..max, which equals the in-memory threshold only for methods that "
+            "use that histogram themselves (otsu, yen, isodata, minimum, multi_otsu); exact equality is "
+            "guaranteed for uint8/uint16 data", InexactTilingWarning, stacklevel=3)
         ranges = compute([_task(block_min_max, plan, read, grid.padded(b, depth)) for b in blocks])
         value_range = (min(r[0] for r in ranges), max(r[1] for r in ranges))
     counts = compute([_task(block_histogram, plan, read, grid.padded(b, depth), value_range=value_range)
@@ -116,7 +125,7 @@ def tiled_segment(image, pipeline, *, chunk=None, allow_inexact: bool = False):
     for index in blocks:
         slices, pads = grid.padded(index, depth)
         delayed_blocks[index] = dask.delayed(process_block)(plan, image[slices + extra], pads, with_reach=True)
-    if plan.output != "labels":
+    if plan.label_start is None:
         out = np.empty(grid.numblocks, object)
         for index in blocks:
             core_shape = tuple(s.stop - s.start for s in grid.core(index))

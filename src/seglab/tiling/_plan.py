@@ -89,7 +89,7 @@ class TilePlan:
     halo_before: int  # halo of steps before label_start (all steps when no labels)
     halo_after: int  # halo of label_start and after
     global_stat: GlobalStat | None = None
-    threshold: float | None = None
+    threshold: Any = None
     inexact: bool = False
     exact_stitch: bool = True
     pipeline: dict = field(default_factory=dict)
@@ -123,13 +123,16 @@ class TilePlan:
 
     @property
     def dtype(self):
+        if self.output == "labels" and self.label_start is None:
+            return np.dtype(np.int32)  # per-pixel classes (multi_otsu), cropped
         return {"mask": np.dtype(bool), "contour": np.dtype(bool), "labels": np.dtype(np.int64),
                 "edges": np.dtype(np.float32), "proba": np.dtype(np.float32)}.get(self.output)
 
-    def with_threshold(self, value: float) -> "TilePlan":
+    def with_threshold(self, value) -> "TilePlan":
+        """The plan with its global threshold (a float, a list for multi_otsu, None for a constant image)."""
         from dataclasses import replace
 
-        return replace(self, threshold=float(value))
+        return replace(self, threshold=value)
 
 
 def _load(target: str) -> Callable:
@@ -200,7 +203,11 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
             halo=spec.halo_for(step.params), output=kind, needs_image="image" in spec.inputs,
             dims=tuple(spec.dims), target=spec.target,
         ))
-    label_start = next((i for i, s in enumerate(steps) if s.output == "labels"), None)
+    # Labels are stitched from the first step that makes instance labels. A global method's labels
+    # (multi_otsu classes) are per-pixel values, exact in every tile: they are cropped, not stitched.
+    is_global = method_spec.tiling == "global"
+    label_start = next((i for i, s in enumerate(steps)
+                        if s.output == "labels" and not (s.kind == "method" and is_global)), None)
     if label_start is None:
         before, after = sum(s.halo for s in steps), 0
     else:
@@ -380,4 +387,4 @@ def plan_summary(plan: TilePlan) -> Mapping[str, Any]:
 
 
 def merge_rule(plan: TilePlan) -> str:
-    return "stitch" if plan.output == "labels" else "crop"
+    return "stitch" if plan.label_start is not None else "crop"

@@ -134,7 +134,7 @@ def _write_task(job: Job, index) -> bool:
     result, reached = process_block(plan, job.source.read(slices + job.extra), pads, with_reach=True)
     key = grid.key(index)
     core = grid.core(index)
-    if plan.output != "labels":
+    if plan.label_start is None:
         _zarr(job.out)[core] = result.astype(plan.dtype, copy=False)
     else:
         ring = plan.ring_per_axis()
@@ -328,7 +328,7 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
     if not (out / "zarr.json").exists():
         zarr.create_array(store=str(out), shape=shape, chunks=grid.chunks, dtype=out_dtype,
                           fill_value=0, overwrite=False)
-    if plan.output == "labels" and not (out / WORK / "provisional" / "zarr.json").exists():
+    if plan.label_start is not None and not (out / WORK / "provisional" / "zarr.json").exists():
         zarr.create_array(store=str(out / WORK / "provisional"), shape=shape, chunks=grid.chunks,
                           dtype=np.int64, fill_value=0, overwrite=False)
     own = None
@@ -352,7 +352,7 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
             job = Job(plan, src, grid, out, extra)
         todo = [b for b in blocks if grid.key(b) not in _done(out, "write")]
         reached = _execute(client, _write_task, job, todo, "write", progress)
-        if plan.output == "labels":
+        if plan.label_start is not None:
             reached = any(reached) or _any_reached(out, blocks)
             if reached and not plan.exact_stitch:
                 warnings.warn(

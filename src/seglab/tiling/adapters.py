@@ -20,7 +20,7 @@ import numpy as np
 
 
 def _threshold_apply_function():
-    for module_name in ("seglab.threshold", "seglab.threshold._apply", "seglab.threshold._global"):
+    for module_name in ("seglab.threshold", "seglab.threshold._histogram"):
         try:
             module = importlib.import_module(module_name)
         except ImportError:
@@ -31,9 +31,21 @@ def _threshold_apply_function():
     return None
 
 
-def apply_global_threshold(image: np.ndarray, threshold: float, params: dict) -> np.ndarray:
-    """Apply a global threshold exactly as the in-memory method does."""
+def apply_global_threshold(image: np.ndarray, threshold, params: dict) -> np.ndarray:
+    """Apply a global threshold exactly as the in-memory method does.
+
+    `threshold` None means the whole image is constant: the threshold family's policy is an empty
+    mask (zero labels for ``multi_otsu``). A list of thresholds (``multi_otsu``) gives class indices
+    ``searchsorted(thresholds, image, side="left")``, reversed with ``invert``.
+    """
     invert = bool(params.get("invert", False))
+    if threshold is None:
+        return np.zeros(image.shape, np.int32 if "classes" in params else bool)
+    if isinstance(threshold, (list, tuple)):
+        labels = np.searchsorted(np.asarray(threshold), image, side="left").astype(np.int32)
+        if invert:
+            np.subtract(int(params.get("classes", len(threshold) + 1)) - 1, labels, out=labels)
+        return labels
     function = _threshold_apply_function()
     if function is not None:
         return np.asarray(function(image, threshold, invert=invert), dtype=bool)
@@ -52,12 +64,22 @@ def histogram_centers(counts: np.ndarray, dtype, value_range=None):
     return counts, (edges[:-1] + edges[1:]) / 2
 
 
-def threshold_from_counts(global_stat, counts: np.ndarray, dtype, value_range=None) -> float:
+def threshold_from_counts(global_stat, counts: np.ndarray, dtype, value_range=None):
     """Call the method's ``stat_target`` on the accumulated histogram."""
     trimmed, centers = histogram_centers(np.asarray(counts), dtype, value_range)
+    if np.count_nonzero(trimmed) == 1 and global_stat.method != "manual":
+        import warnings
+
+        from seglab._core.errors import ConstantImageWarning
+
+        warnings.warn(f"the image is constant; {global_stat.method!r} returns an empty result",
+                      ConstantImageWarning, stacklevel=4)
+        return None
     out = global_stat.stat_function(global_stat.method, trimmed, centers, **global_stat.params)
-    if isinstance(out, tuple):
+    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict):
         out = out[0]
+    if isinstance(out, (list, tuple, np.ndarray)):
+        return [float(v) for v in out]
     return float(out)
 
 
