@@ -98,11 +98,11 @@ def get_pixel_budget(max_pixels=None):
 
 
 def check_pixels(filename: str, shape, pixels: int, budget) -> None:
-    """Raise DecompressionBombError if `pixels` (declared by `filename` as `shape`) exceed `budget`."""
+    """Raise DecompressionBombError if `pixels` (declared by `filename` as `shape`, or None) exceed `budget`."""
     if pixels > budget:
-        dims = " x ".join(str(int(s)) for s in shape)
+        dims = "" if shape is None else " x ".join(str(int(s)) for s in shape) + " = "
         raise DecompressionBombError(
-            f"{filename}: declares {dims} = {pixels:,} pixels, more than the pixel budget of {int(budget):,}; "
+            f"{filename}: declares {dims}{pixels:,} pixels, more than the pixel budget of {int(budget):,}; "
             f"if you trust the file, raise the budget: read(..., max_pixels={pixels}), "
             f"seglab.io.set_pixel_budget({pixels}) or the environment variable {ENV_VAR}={pixels} "
             "(or read it lazily / tiled)"

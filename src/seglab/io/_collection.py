@@ -103,7 +103,7 @@ class ImageCollection(Sequence):
         """
         budget = get_pixel_budget(self._read_options.get("max_pixels"))
         total = sum(declared_pixels(f) for f in self.files)
-        check_pixels(f"the stack of {len(self.files)} files from {self.source}", (total,), total, budget)
+        check_pixels(f"the stack of {len(self.files)} files from {self.source}", None, total, budget)
         first = None
         planes = []
         for path in self.files:
