@@ -245,3 +245,11 @@ def test_lzw_tiffs(shared_data):
 def test_real_png_rewritten_is_byte_identical_in_values(shared_data, tmp_path):
     image = read(shared_data("kesm", "groundtruth.png"))
     np.testing.assert_array_equal(read(write(tmp_path / "gt.tif", image)), image)
+
+
+def test_planar_rgb_tiff_comes_back_channels_last(tmp_path, rng):
+    import tifffile
+
+    planar = rng.integers(0, 255, (3, 6, 7), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(read(tmp_path / "planar.tif"), np.moveaxis(planar, 0, -1))
