@@ -18,9 +18,9 @@ def test_param_coercion_from_strings():
 @pytest.mark.parametrize(
     ("param", "value", "match"),
     [
-        (Param("size", "int", 3, min=1), "0", r"parameter `size` got '0'; expected an integer >= 1"),
-        (Param("size", "int", 3), "2.5", r"parameter `size` got '2.5'; expected an integer"),
-        (Param("block_size", "int", 35, odd=True), 4, r"parameter `block_size` must be odd; got 4"),
+        (Param("size", "int", 3, min=1), "0", r"parameter `size` of 'x' got '0'; expected an integer >= 1"),
+        (Param("size", "int", 3), "2.5", r"parameter `size` of 'x' got '2.5'; expected an integer"),
+        (Param("block_size", "int", 35, odd=True), 4, r"parameter `block_size` of 'x' must be odd; got 4"),
         (Param("mode", "str", "a", choices=("gaussian", "mean")), "gausian", r"Did you mean 'gaussian'\?"),
         (Param("sigma", "float", 1.0, min=0, max=10), "nan", r"expected a number in \[0, 10\]"),
         (Param("invert", "bool", False), "maybe", r"expected true or false"),

@@ -120,7 +120,7 @@ class Param:
             converted = self._convert(value)
         except (TypeError, ValueError):
             raise ParameterError(f"{label} got {value!r}; expected {self.describe()}") from None
-        self._check(converted, label)
+        self._check(converted, label, shown=value)
         return converted
 
     def _convert(self, value: Any) -> Any:
@@ -165,10 +165,11 @@ class Param:
         item = Param(self.name, "int" if t == "ints" else "float", 0)
         return tuple(item._convert(p) for p in parts)
 
-    def _check(self, value: Any, label: str) -> None:
+    def _check(self, value: Any, label: str, shown: Any = None) -> None:
+        shown = value if shown is None else shown
         if self.choices is not None and value not in self.choices:
             raise ParameterError(
-                f"{label} got {value!r}; expected one of {', '.join(map(repr, self.choices))}"
+                f"{label} got {shown!r}; expected one of {', '.join(map(repr, self.choices))}"
                 + close_matches_hint(str(value), map(str, self.choices))
             )
         items = value if isinstance(value, tuple) else (value,)
@@ -178,11 +179,11 @@ class Param:
             if isinstance(item, bool) or not isinstance(item, (int, float)):
                 continue
             if self.min is not None and item < self.min:
-                raise ParameterError(f"{label} got {value!r}; expected {self.describe()}")
+                raise ParameterError(f"{label} got {shown!r}; expected {self.describe()}")
             if self.max is not None and item > self.max:
-                raise ParameterError(f"{label} got {value!r}; expected {self.describe()}")
+                raise ParameterError(f"{label} got {shown!r}; expected {self.describe()}")
             if self.odd and int(item) % 2 != 1:
-                raise ParameterError(f"{label} must be odd; got {value!r}")
+                raise ParameterError(f"{label} must be odd; got {shown!r}")
 
     def describe(self) -> str:
         """Human description of the accepted values, used in messages."""
