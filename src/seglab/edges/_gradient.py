@@ -78,7 +78,8 @@ def _gradient(image, name):
     magnitude = np.sqrt(sum(g * g for g in grads) / len(grads)).astype(np.float32)
     info = {}
     if len(grads) == 2:
-        info["orientation"] = np.arctan2(grads[0], grads[1]).astype(np.float32)
+        # "+ 0.0" turns -0.0 into +0.0, so a leftward gradient is +pi, never -pi: range (-pi, pi].
+        info["orientation"] = np.arctan2(grads[0] + 0.0, grads[1] + 0.0).astype(np.float32)
     return magnitude, info
 
 
@@ -100,7 +101,9 @@ def sobel(image):
         where ``g_row = skimage.filters.sobel_h(image)`` is the derivative down the
         rows (positive where values increase downwards) and ``g_col =
         skimage.filters.sobel_v(image)`` along the columns (positive to the
-        right). 0 points right, +pi/2 points down (rows grow downwards).
+        right). 0 points right, +pi/2 points down (rows grow downwards). Range
+        (-pi, pi]: a leftward gradient is +pi (``np.arctan2`` on scikit-image's
+        derivatives may give -pi there, when the row derivative is -0.0).
 
     References
     ----------
