@@ -1,0 +1,183 @@
+"""Overlays of segmentation results on their image, as uint8 RGB arrays, and atomic PNG writing.
+
+:func:`label_overlay` is :func:`skimage.color.label2rgb` followed by
+:func:`skimage.segmentation.mark_boundaries`, converted to uint8;
+:func:`overlay_for` picks the right picture for a :class:`~seglab.SegmentationResult`
+by its output kind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from seglab._core.errors import ImageWriteError, ParameterError
+
+__all__ = ["label_overlay", "mask_overlay", "edges_image", "contour_overlay", "overlay_for", "save_png",
+           "to_uint8"]
+
+
+def to_uint8(array: np.ndarray) -> np.ndarray:
+    """Return `array` as uint8: uint8 unchanged, bool -> 0/255, floats in [0, 1] scaled by 255 (rounded).
+
+    Other data (uint16, floats outside [0, 1]) is stretched min..max to 0..255 (a picture, not data).
+    """
+    array = np.asarray(array)
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == bool:
+        return array.astype(np.uint8) * 255
+    values = array.astype(np.float64)
+    if array.dtype.kind == "f" and values.min() >= 0 and values.max() <= 1:
+        return np.round(values * 255).astype(np.uint8)
+    lo, hi = values.min(), values.max()
+    if hi == lo:
+        return np.zeros(array.shape, np.uint8)
+    return np.round((values - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    image = to_uint8(image)
+    return np.stack([image] * 3, axis=-1) if image.ndim == 2 else image[..., :3]
+
+
+def label_overlay(image, labels, kind="avg", boundaries=True):
+    """Colour a label image over its image.
+
+    Parameters
+    ----------
+    image : (M, N[, 3]) ndarray
+        The image the labels belong to.
+    labels : (M, N) ndarray of int
+        Label image (0 = background, drawn black by ``kind='avg'`` as scikit-image does).
+    kind : {'avg', 'overlay'}
+        ``'avg'``: each region painted with its mean colour;
+        ``'overlay'``: label colours blended over the image (alpha 0.3).
+    boundaries : bool
+        Draw region boundaries (yellow, ``mark_boundaries`` defaults).
+
+    Returns
+    -------
+    (M, N, 3) ndarray of uint8
+        ``to_uint8(mark_boundaries(label2rgb(labels, image, kind=kind), labels))``.
+    """
+    from skimage.color import label2rgb
+    from skimage.segmentation import mark_boundaries
+
+    if kind not in ("avg", "overlay"):
+        raise ParameterError(f"`kind` got {kind!r}; expected 'avg' or 'overlay'")
+    labels = np.asarray(labels)
+    image = np.asarray(image)
+    if labels.shape != image.shape[: labels.ndim] or labels.ndim != 2:
+        raise ParameterError(f"`labels` has shape {labels.shape}; expected the image's (rows, cols) "
+                             f"{image.shape[:2]}")
+    out = label2rgb(labels, image, kind=kind)
+    if boundaries:
+        out = mark_boundaries(out, labels)
+    return to_uint8(np.clip(out, 0, 1) if np.asarray(out).dtype.kind == "f" else out)
+
+
+def mask_overlay(image, mask, color=(255, 0, 0), alpha=0.3, outline=True):
+    """Tint a mask over the gray/colour image and outline it; uint8 RGB."""
+    from skimage.segmentation import find_boundaries
+
+    rgb = _rgb(image).astype(np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    tint = np.asarray(color, dtype=np.float64)
+    rgb[mask] = (1 - alpha) * rgb[mask] + alpha * tint
+    if outline:
+        rgb[find_boundaries(mask, mode="inner")] = tint
+    return np.round(rgb).astype(np.uint8)
+
+
+def edges_image(edges):
+    """An edge or probability map as a gray uint8 RGB picture (stretched min..max)."""
+    return _rgb(to_uint8(np.asarray(edges, dtype=np.float64)) if np.asarray(edges).dtype != np.uint8 else edges)
+
+
+def contour_overlay(image, contour, color=(255, 0, 0)):
+    """Draw a closed (K, 2) (row, col) contour over the image as a 1-pixel line; uint8 RGB."""
+    from skimage.draw import polygon_perimeter
+
+    rgb = _rgb(image).copy()
+    contour = np.asarray(contour, dtype=float)
+    rr, cc = polygon_perimeter(np.round(contour[:, 0]), np.round(contour[:, 1]), shape=rgb.shape[:2], clip=False)
+    rgb[rr, cc] = color
+    return rgb
+
+
+def overlay_for(result):
+    """Return the picture that suits a :class:`~seglab.SegmentationResult` (uint8 RGB).
+
+    mask -> red tint and outline over the image; labels -> region boundaries
+    (``kind='overlay'``); edges/proba -> gray map; contour -> the snake as a red line.
+    """
+    image = result.image
+    if image is None:
+        raise ParameterError("the result carries no image; pass the image to label_overlay/mask_overlay instead")
+    if image.ndim == 3 and image.shape[-1] != 3 or image.ndim > 3:
+        raise ParameterError(f"overlays are drawn for 2-D images; the result's image has shape {image.shape}")
+    kind = result.output
+    if kind == "mask":
+        return mask_overlay(image, result.data)
+    if kind == "labels":
+        return label_overlay(image, result.data, kind="overlay", boundaries=True)
+    if kind in ("edges", "proba", "image"):
+        return edges_image(result.data)
+    if kind == "contour":
+        return contour_overlay(image, result.extras["contour"])
+    raise ParameterError(f"no overlay for output kind {kind!r}")
+
+
+def save_png(array, path) -> Path:
+    """Write an image array as PNG atomically (temporary file in the same folder, then ``os.replace``).
+
+    uint8 and uint16 are written as they are; bool as 0/255; floats in [0, 1]
+    scaled to uint8. Returns the path.
+    """
+    from PIL import Image
+
+    array = np.asarray(array)
+    if array.dtype not in (np.uint8, np.uint16):
+        array = to_uint8(array)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
+        raise ParameterError(f"save_png needs (M, N), (M, N, 3) or (M, N, 4); got shape {array.shape}")
+    if array.dtype == np.uint16 and array.ndim == 3:
+        raise ParameterError("save_png writes 16-bit PNGs for single-channel images only; got 16-bit colour")
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ImageWriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            Image.fromarray(np.ascontiguousarray(array)).save(handle, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def save_figure(figure, path, dpi=None) -> Path:
+    """Save a matplotlib figure as PNG atomically (same temp-then-replace as :func:`save_png`)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ImageWriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            figure.savefig(handle, format="png", dpi=dpi if dpi is not None else figure.dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
