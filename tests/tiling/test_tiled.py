@@ -78,6 +78,9 @@ def _pipelines():
     if {"otsu"} <= names and {"invert", "median"} <= pres:
         out.append(("otsu", ["invert", ("median", {"size": 3})], []))
         out.append(("otsu", [], ["tt_label"]))
+    if "otsu" in names and "label" in set(seglab.list_steps("post")):
+        out.append(("otsu", ["median"], ["label"]))
+        out.append(("otsu", [], [("label", {"connectivity": 1})]))
     return out
 
 
@@ -304,3 +307,11 @@ def test_cli_tile(tmp_path, blobs):
                                   Pipeline.build("tt_local", {"size": 9}, pre=["tt_median:size=3"]).run(blobs).data)
     assert main(["tile", str(tmp_path / "in.npy"), "--method", "tt_nonlocal", "--out", str(tmp_path / "c.zarr"),
                  "--scheduler", "sync"]) == 2
+
+
+@pytest.mark.slow
+def test_scale_benchmark_quick_mode(tmp_path):
+    from benchmarks.scale import main
+
+    assert main(["--quick", "--out", str(tmp_path / "SCALE.md")]) == 0
+    assert "equal to in-memory" in (tmp_path / "SCALE.md").read_text()

@@ -191,12 +191,15 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
             kind = spec.output
         else:
             kind = _post_output(spec, kind)
-        if spec.tiling == "none" and role != "method" and not allow_inexact:
+        # Connected-component labelling is non-local, but the tiler's stitching makes it exact.
+        stitched = role == "post" and spec.output == "labels" and (
+            spec.name in EXACT_STITCH_STEPS or spec.target in EXACT_STITCH_STEPS)
+        if spec.tiling == "none" and role != "method" and not allow_inexact and not stitched:
             raise TilingError(
                 f"{role}-step {spec.name!r} cannot be tiled exactly (tiling='none'); pass allow_inexact=True "
                 "(CLI: --allow-inexact) to run it tile by tile"
             )
-        if spec.tiling == "none" and role != "method":
+        if spec.tiling == "none" and role != "method" and not stitched:
             inexact = True
         steps.append(ExecStep(
             name=spec.name, kind=role, function=spec.load(), params=dict(step.params),

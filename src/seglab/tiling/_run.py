@@ -241,7 +241,8 @@ def _execute(client, function, job, items, stage, progress):
         return results
     from distributed import as_completed
 
-    job_future = client.scatter(job, broadcast=True)
+    # hash=False: a unique key per pass (re-scattering an equal job can race with the release of the old one)
+    job_future = client.scatter(job, broadcast=True, hash=False)
     futures = client.map(function, [job_future] * total, items, pure=False)
     positions = {future.key: position for position, future in enumerate(futures)}
     try:

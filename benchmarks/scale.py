@@ -1,0 +1,239 @@
+"""Scale benchmark for the tiler: exactness, bounded memory, throughput, worker speed-up, a 3-D stack.
+
+    python -m benchmarks.scale [--quick] [--out benchmarks/SCALE.md]
+
+Run the full version under ``flock /tmp/seglab-heavy.lock`` on a quiet machine. ``--quick`` uses small sizes
+(for the test suite: no timing claims). Peak RSS is sampled every 20 ms over this process and all its
+children (the LocalCluster's worker processes), summed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class TreeRSS:
+    """Peak of the summed RSS of this process and all its descendants."""
+
+    def __init__(self, interval=0.02):
+        import psutil
+
+        self.process = psutil.Process()
+        self.interval = interval
+        self.peak = 0
+
+    def _total(self):
+        import psutil
+
+        total = 0
+        for proc in [self.process] + self.process.children(recursive=True):
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def __enter__(self):
+        self._stop = threading.Event()
+        self.peak = self._total()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._total())
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self):
+        return self.peak / 2**20
+
+
+def synthetic(shape, seed=0, strip=2048):
+    """Seeded bright blobs of many sizes on a noisy background, built strip by strip (uint8)."""
+    gen = np.random.default_rng(seed)
+    rows, cols = shape
+    n = max(8, rows * cols // 40000)
+    centers = np.stack([gen.uniform(0, rows, n), gen.uniform(0, cols, n), gen.choice([3, 6, 12, 30], n)], 1)
+    out = np.empty(shape, np.uint8)
+    for r0 in range(0, rows, strip):
+        r1 = min(rows, r0 + strip)
+        rr, cc = np.mgrid[r0:r1, 0:cols]
+        mask = np.zeros((r1 - r0, cols), bool)
+        near = centers[(centers[:, 0] > r0 - 40) & (centers[:, 0] < r1 + 40)]
+        for r, c, rad in near:
+            c0, c1 = int(max(0, c - rad - 1)), int(min(cols, c + rad + 2))
+            sub = (rr[:, c0:c1] - r) ** 2 + (cc[:, c0:c1] - c) ** 2 <= rad**2
+            mask[:, c0:c1] |= sub
+        noise = gen.normal(0, 20, mask.shape)
+        out[r0:r1] = np.clip(np.where(mask, 150, 70) + noise, 0, 255).astype(np.uint8)
+    return out
+
+
+def write_tiff(path, image, tile=512):
+    import tifffile
+
+    tifffile.imwrite(path, image, tile=(tile, tile), compression="zlib", bigtiff=image.nbytes > 2**31)
+
+
+def in_memory(path, pipeline, out):
+    """What a user does without the tiler: read whole, run, write the same zarr output."""
+    import tifffile
+    import zarr
+
+    image = tifffile.imread(path)
+    data = pipeline.run(image, channel_axis=None).data
+    if data.dtype == np.int64:
+        data = data.astype(np.int32)
+    zarr.create_array(store=str(out), data=data, chunks=(2048,) * data.ndim, overwrite=True)
+    return data
+
+
+def equal(pipeline, a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    if pipeline.output != "labels":
+        return bool(np.array_equal(a, b))
+    if not np.array_equal(a == 0, b == 0) or a.max() != b.max():
+        return False
+    pairs = np.unique(np.stack([a.ravel(), b.ravel()]), axis=1)
+    return len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1]))
+
+
+def tiled(path, pipeline, out, chunk, workers):
+    from distributed import Client, LocalCluster
+
+    from seglab.tiling import run_tiled
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        with TreeRSS() as rss:
+            start = time.perf_counter()
+            array = run_tiled(path, pipeline, out, chunk=chunk, client=client)
+            seconds = time.perf_counter() - start
+    return array, seconds, rss.peak_mb
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("SCALE.md")))
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--planes", type=int, default=64)
+    args = parser.parse_args(argv)
+    import warnings
+
+    warnings.simplefilter("ignore")
+    from seglab import Pipeline, list_steps
+
+    shape = (1748, 803) if args.quick else (17480, 8026)
+    chunk = 256 if args.quick else 2048
+    stack_shape = (4, 512, 512) if args.quick else (args.planes, 4096, 4096)
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="seglab-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    lines = [f"# Tiling scale benchmark{' (quick: small sizes, numbers not meaningful)' if args.quick else ''}", "",
+             f"Machine: {os.cpu_count()} cores; input {shape[0]} x {shape[1]} uint8 (seeded synthetic blobs, "
+             f"tiled zlib TIFF); chunk {chunk}. Peak RSS = this process + all worker processes, summed, "
+             "sampled every 20 ms. 'in-memory' reads the whole TIFF, runs `Pipeline.run`, writes the same "
+             "zarr output.", ""]
+    try:
+        image = synthetic(shape)
+        src = work / "slice.tif"
+        write_tiff(src, image)
+        del image
+        label = "label" if "label" in list_steps("post") else None
+        pipelines = {
+            "invert -> median 3 -> otsu": Pipeline.build("otsu", pre=["invert", ("median", {"size": 3})]),
+        }
+        if label:
+            pipelines["otsu -> label"] = Pipeline.build("otsu", post=[label])
+        lines += ["| pipeline | run | seconds | MP/s | peak RSS MB | equal to in-memory |", "|---|---|---|---|---|---|"]
+        mp = shape[0] * shape[1] / 1e6
+        for name, pipeline in pipelines.items():
+            with TreeRSS() as rss:
+                start = time.perf_counter()
+                reference = in_memory(src, pipeline, work / "ref.zarr")
+                mem_s = time.perf_counter() - start
+            lines.append(f"| {name} | in-memory | {mem_s:.1f} | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
+            for workers in (1, 2):
+                out = work / f"tiled-{workers}.zarr"
+                shutil.rmtree(out, ignore_errors=True)
+                array, seconds, peak = tiled(src, pipeline, out, chunk, workers)
+                same = equal(pipeline, array[:], reference)
+                lines.append(f"| {name} | tiled, {workers} worker(s) | {seconds:.1f} | {mp / seconds:.1f} | "
+                             f"{peak:.0f} | {same} |")
+                rows.append((name, workers, seconds, peak, same))
+                shutil.rmtree(out, ignore_errors=True)
+            del reference
+            print("\n".join(lines[-3:]), flush=True)
+        # a 4x larger mosaic (2 x 2 copies): memory must not grow with the image
+        import tifffile
+        import zarr
+
+        big = work / "mosaic.zarr"
+        single = tifffile.imread(src)
+        mosaic = zarr.create_array(store=str(big), shape=(2 * shape[0], 2 * shape[1]), chunks=(chunk, chunk),
+                                   dtype=np.uint8, overwrite=True)
+        for i in range(2):
+            for j in range(2):
+                mosaic[i * shape[0]:(i + 1) * shape[0], j * shape[1]:(j + 1) * shape[1]] = single
+        del single
+        pipeline = pipelines["invert -> median 3 -> otsu"]
+        out = work / "mosaic-out.zarr"
+        array, seconds, peak = tiled(big, pipeline, out, chunk, 2)
+        lines += ["", "## Memory vs image size (invert -> median 3 -> otsu, 2 workers)", "",
+                  "| input | seconds | peak RSS MB |", "|---|---|---|",
+                  f"| {shape[0]} x {shape[1]} | {rows[1][2]:.1f} | {rows[1][3]:.0f} |",
+                  f"| {2 * shape[0]} x {2 * shape[1]} (4x) | {seconds:.1f} | {peak:.0f} |"]
+        print("\n".join(lines[-2:]), flush=True)
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(big, ignore_errors=True)
+        # 3-D stack with bounded memory
+        stack = work / "stack.zarr"
+        z = zarr.create_array(store=str(stack), shape=stack_shape, chunks=(1,) + stack_shape[1:], dtype=np.uint8,
+                              overwrite=True)
+        plane = synthetic(stack_shape[1:], seed=1)
+        for k in range(stack_shape[0]):
+            z[k] = np.roll(plane, 13 * k, axis=1)
+        del plane
+        pipeline3 = Pipeline.build("otsu", pre=[("median", {"size": 3})])
+        out = work / "stack-out.zarr"
+        chunk3 = (16, 1024, 1024) if not args.quick else (2, 256, 256)
+        array, seconds, peak = tiled(stack, pipeline3, out, chunk3, 2)
+        gb = np.prod(stack_shape) / 2**30
+        lines += ["", "## 3-D stack (median 3 (3-D) -> otsu, 2 workers)", "",
+                  f"{stack_shape[0]} x {stack_shape[1]} x {stack_shape[2]} uint8 = {gb:.2f} GiB, chunk {chunk3}: "
+                  f"{seconds:.1f} s, peak RSS {peak:.0f} MB."]
+        if args.quick:
+            reference = pipeline3.run(zarr.open_array(str(stack), mode="r")[:], channel_axis=None).data
+            lines.append(f"Equal to in-memory: {bool(np.array_equal(array[:], reference))}.")
+        print(lines[-1], flush=True)
+        if len(rows) >= 2:
+            lines += ["", "## Speed-up", ""]
+            for name in pipelines:
+                one = next(r for r in rows if r[0] == name and r[1] == 1)
+                two = next(r for r in rows if r[0] == name and r[1] == 2)
+                lines.append(f"- {name}: 2 workers vs 1: {one[2] / two[2]:.2f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+    return 0 if all(r[4] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
