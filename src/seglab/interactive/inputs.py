@@ -179,8 +179,9 @@ def seeds_from_json(path_or_dict, shape) -> np.ndarray:
                 rr, cc = ipts[:, 0], ipts[:, 1]
             else:
                 width = entry.get("width", 1)
-                if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-                    raise ParameterError(f"{here}: width got {width!r}; expected an integer >= 1")
+                if isinstance(width, bool) or not isinstance(width, int) or width < 1 or width % 2 == 0:
+                    raise ParameterError(f"{here}: width got {width!r}; expected an odd integer >= 1 "
+                                         "(the line is widened by a disk of that diameter)")
                 path = np.zeros((rows, cols), bool)
                 if len(ipts) == 1:
                     path[ipts[0, 0], ipts[0, 1]] = True
@@ -190,8 +191,9 @@ def seeds_from_json(path_or_dict, shape) -> np.ndarray:
                 if width > 1:
                     from scipy import ndimage as ndi
 
-                    path = ndi.binary_dilation(path, iterations=(width - 1) // 2 or 1) if width > 2 else \
-                        ndi.binary_dilation(path, structure=np.ones((2, 2), bool))
+                    half = (width - 1) // 2
+                    yy, xx = np.mgrid[-half: half + 1, -half: half + 1]
+                    path = ndi.binary_dilation(path, structure=yy**2 + xx**2 <= half**2)
                 rr, cc = np.nonzero(path)
         seeds[rr, cc] = label
     return seeds
