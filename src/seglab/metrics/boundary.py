@@ -18,12 +18,14 @@ Matching: BSDS's ``correspondPixels`` solves a sparse min-cost assignment (CSA,
 Goldberg's cost-scaling algorithm) on a graph of pixel pairs within
 ``max_dist`` plus high-cost outlier edges, so it maximises the number of
 matches and, among those, prefers short distances. We build the same candidate
-pairs (Euclidean distance ``<= max_dist``, :class:`scipy.spatial.cKDTree`) and
-take a *maximum-cardinality* bipartite matching
-(:func:`scipy.sparse.csgraph.maximum_bipartite_matching`, Hopcroft-Karp). The
+pairs (Euclidean distance ``<= max_dist``, :class:`scipy.spatial.cKDTree`),
+match them greedily nearest-first and then grow that matching with
+augmenting paths (Hopcroft-Karp) to *maximum cardinality*. (We do not use
+:func:`scipy.sparse.csgraph.maximum_bipartite_matching`: on BSDS image
+100007 it ran for minutes on a 1.6k x 3.2k graph with 14k edges.) The
 counts (the only thing the benchmark uses) equal BSDS's whenever its
 assignment is of maximum cardinality; which pixels get matched may differ
-because we ignore distances among equally large matchings. BSDS's own graph
+because we only prefer short distances greedily, not optimally. BSDS's own graph
 is itself an approximation (it keeps a limited number of neighbours per
 pixel), so small count differences from the MATLAB numbers are expected.
 
@@ -70,15 +72,88 @@ def _max_dist(shape, tolerance, tolerance_px):
     return float(tolerance) * math.hypot(*shape)
 
 
+def _max_matching(n_left: int, adjacency: list[list[int]], order_i, order_j, n_right: int) -> np.ndarray:
+    """Maximum-cardinality bipartite matching, started from a nearest-first greedy matching.
+
+    `order_i`, `order_j` list the candidate pairs by increasing distance; the
+    greedy pass matches each pair whose ends are both free, then Hopcroft-Karp
+    augmenting paths make the matching maximum. Returns the partner of each
+    left vertex (-1 when unmatched).
+    """
+    left = np.full(n_left, -1, np.int64)
+    right = np.full(n_right, -1, np.int64)
+    for i, j in zip(order_i.tolist(), order_j.tolist()):
+        if left[i] < 0 and right[j] < 0:
+            left[i] = j
+            right[j] = i
+    left = left.tolist()
+    right = right.tolist()
+    inf = n_left + n_right + 1
+    while True:
+        # BFS layers from the free left vertices
+        dist = [inf] * n_left
+        queue = [i for i in range(n_left) if left[i] < 0 and adjacency[i]]
+        for i in queue:
+            dist[i] = 0
+        found = False
+        head = 0
+        while head < len(queue):
+            i = queue[head]
+            head += 1
+            for j in adjacency[i]:
+                k = right[j]
+                if k < 0:
+                    found = True
+                elif dist[k] == inf:
+                    dist[k] = dist[i] + 1
+                    queue.append(k)
+        if not found:
+            break
+        # DFS along the layers (iterative, so long paths cannot overflow the stack)
+        pointer = [0] * n_left
+        for root in range(n_left):
+            if left[root] >= 0 or dist[root] != 0:
+                continue
+            stack = [root]
+            while stack:
+                i = stack[-1]
+                adj = adjacency[i]
+                advanced = False
+                while pointer[i] < len(adj):
+                    j = adj[pointer[i]]
+                    pointer[i] += 1
+                    k = right[j]
+                    if k < 0:
+                        # augment along the stack
+                        for depth in range(len(stack) - 1, -1, -1):
+                            u = stack[depth]
+                            nxt = left[u]
+                            left[u] = j
+                            right[j] = u
+                            j = nxt
+                        stack = []
+                        advanced = True
+                        break
+                    if dist[k] == dist[i] + 1:
+                        stack.append(k)
+                        advanced = True
+                        break
+                if not advanced:
+                    dist[i] = inf
+                    stack.pop()
+    return np.asarray(left, dtype=np.int64)
+
+
 def match_boundaries(bmap1: np.ndarray, bmap2: np.ndarray, max_dist: float):
     """Match the pixels of two boolean boundary maps one-to-one within `max_dist` pixels.
 
-    Returns two boolean maps (``match1``, ``match2``) marking the pixels of each
-    map that got a partner, as BSDS's ``correspondPixels`` does; see the module
-    docstring for how the matching differs from its CSA solver.
+    Candidate pairs are pixels at Euclidean distance ``<= max_dist``. A greedy
+    nearest-first pass matches them, then augmenting paths (Hopcroft-Karp)
+    make the number of matches maximum. Returns two boolean maps (``match1``,
+    ``match2``) marking the pixels of each map that got a partner, as BSDS's
+    ``correspondPixels`` does; see the module docstring for how this differs
+    from its CSA solver.
     """
-    from scipy import sparse
-    from scipy.sparse.csgraph import maximum_bipartite_matching
     from scipy.spatial import cKDTree
 
     match1 = np.zeros(bmap1.shape, bool)
@@ -87,14 +162,16 @@ def match_boundaries(bmap1: np.ndarray, bmap2: np.ndarray, max_dist: float):
     pts2 = np.argwhere(bmap2)
     if len(pts1) == 0 or len(pts2) == 0:
         return match1, match2
-    neighbours = cKDTree(pts1).query_ball_tree(cKDTree(pts2), r=max_dist)
-    lengths = np.fromiter((len(n) for n in neighbours), dtype=np.int64, count=len(neighbours))
-    if lengths.sum() == 0:
+    adjacency = cKDTree(pts1).query_ball_tree(cKDTree(pts2), r=max_dist)
+    lengths = np.fromiter((len(n) for n in adjacency), dtype=np.int64, count=len(adjacency))
+    total = int(lengths.sum())
+    if total == 0:
         return match1, match2
-    cols = np.fromiter((j for n in neighbours for j in n), dtype=np.int64, count=int(lengths.sum()))
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    graph = sparse.csr_array((np.ones(cols.size, np.int8), cols, indptr), shape=(len(pts1), len(pts2)))
-    partner = maximum_bipartite_matching(graph, perm_type="column")
+    pi = np.repeat(np.arange(len(pts1)), lengths)
+    pj = np.fromiter((j for n in adjacency for j in n), dtype=np.int64, count=total)
+    d2 = ((pts1[pi] - pts2[pj]) ** 2).sum(axis=1)
+    order = np.lexsort((pj, pi, d2))
+    partner = _max_matching(len(pts1), adjacency, pi[order], pj[order], len(pts2))
     hit = partner >= 0
     match1[tuple(pts1[hit].T)] = True
     match2[tuple(pts2[partner[hit]].T)] = True
