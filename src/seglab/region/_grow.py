@@ -134,7 +134,7 @@ def region_growing(image, *, tolerance=None, connectivity=None, seeds=None):
         hit = hit[hit > 0]
         region = np.isin(components, hit) & (out == 0)
         out[region] = label
-    n_regions = int(np.unique(out[out > 0]).size)
+    n_regions = int(np.count_nonzero(np.bincount(out.ravel())[1:]))
     return out, {"n_regions": n_regions}
 
 

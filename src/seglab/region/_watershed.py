@@ -167,7 +167,7 @@ def watershed(image, *, low=None, high=None, compactness=0.0, watershed_line=Fal
 
         labels = sk_watershed(sobel(array), marker_array, compactness=compactness,
                               watershed_line=watershed_line).astype(np.int32, copy=False)
-    n_labels = int(np.unique(labels[labels > 0]).size)
+    n_labels = int(np.count_nonzero(np.bincount(labels.ravel())[1:]))
     return labels, {"n_labels": n_labels, "markers_from": source}
 
 
@@ -282,5 +282,5 @@ def watershed_distance(image, *, invert=False, opening_iterations=2, dilate_iter
     markers[unknown == 255] = 0
     flooded = cv2.watershed(cv2.merge([gray, gray, gray]), markers.astype(np.int32))
     labels = np.where(flooded > 1, flooded - 1, 0).astype(np.int32)
-    n_objects = int(np.unique(labels[labels > 0]).size)
+    n_objects = int(np.count_nonzero(np.bincount(labels.ravel())[1:]))
     return labels, {"threshold": float(threshold), "n_objects": n_objects, "rescaled": rescaled}
