@@ -360,6 +360,10 @@ def multi_otsu(image, *, classes=3, invert=False):
         pixels in the brighter class.)
     info : dict
         ``{"thresholds": [t1, ...]}`` from ``skimage.filters.threshold_multiotsu``.
+        Integer images spanning more than 1024 values (wide uint16) are
+        histogrammed in 256 equal-width bins, as scikit-image does for floats
+        (its one-bin-per-value path runs for more than 10 minutes there), so
+        thresholds are then bin centers, not skimage's exact integer values.
 
     Raises
     ------
