@@ -85,7 +85,7 @@ def opening(mask, *, radius=1):
     >>> import numpy as np
     >>> mask = np.zeros((7, 7), bool); mask[1:6, 1:6] = True; mask[0, 3] = True
     >>> int(opening(mask, radius=1).sum())
-    21
+    22
     """
     return _morphology(mask, radius, "opening")
 
