@@ -125,6 +125,7 @@ def morphological_chan_vese(image, *, num_iter=35, init_level_set="checkerboard"
 
     array = _gray(image)
     init = _init_level_set(init_level_set, contour, array.shape)
+    _reset_curvature_cycle()
     level_set = sk_mcv(array, num_iter, init_level_set=init, smoothing=smoothing, lambda1=lambda1, lambda2=lambda2)
     return np.asarray(level_set) > 0
 
@@ -163,9 +164,26 @@ def morphological_geodesic_active_contour(image, *, num_iter=230, init_level_set
         raise ParameterError(f"`threshold` got {threshold!r}; expected 'auto' or a number")
     gimage = inverse_gaussian_gradient(img_as_float(array), alpha=alpha, sigma=sigma)
     init = _init_level_set(init_level_set, contour, array.shape)
+    _reset_curvature_cycle()
     level_set = sk_mgac(gimage, num_iter, init_level_set=init, smoothing=smoothing, threshold=threshold,
                         balloon=balloon)
     return np.asarray(level_set) > 0
+
+
+def _reset_curvature_cycle():
+    """Make scikit-image's morphological snakes deterministic across calls.
+
+    scikit-image keeps the curvature operator as a module-level cycle of two functions
+    (``morphsnakes._curvop``); its phase carries over from one call to the next, so calling
+    ``morphological_chan_vese`` twice on the same input can give different masks. Starting every call
+    from a fresh cycle gives the result of a first call in a fresh process, every time.
+    """
+    from skimage.segmentation import morphsnakes
+
+    if hasattr(morphsnakes, "_curvop") and hasattr(morphsnakes, "_fcycle"):
+        morphsnakes._curvop = morphsnakes._fcycle(
+            [lambda u: morphsnakes.sup_inf(morphsnakes.inf_sup(u)), lambda u: morphsnakes.inf_sup(morphsnakes.sup_inf(u))]
+        )
 
 
 def _init_level_set(name, contour, shape):
