@@ -135,3 +135,10 @@ def test_multi_otsu_wide_uint16_uses_256_bins_and_agrees_with_uint8(images):
     assert np.abs(np.array(info["thresholds"]) / 257 - expected).max() < 2
     reference = np.digitize(narrow, expected, right=True)
     assert (labels == reference).mean() > 0.98
+
+
+def test_minimum_wide_uint16_uses_256_bins_and_agrees_with_uint8(images):
+    mask, info = threshold.minimum(images["camera_u16"])
+    expected = float(filters.threshold_minimum(images["camera_u8"]))
+    assert abs(info["threshold"] / 257 - expected) < 3
+    assert (mask == (images["camera_u8"] > expected)).mean() > 0.98

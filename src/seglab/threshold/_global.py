@@ -316,6 +316,12 @@ def minimum(image, *, invert=False):
     InvalidImageError
         The smoothed histogram does not have exactly two peaks.
 
+    Notes
+    -----
+    Integer images spanning more than 1024 values (wide uint16) use 256
+    equal-width bins, as scikit-image does for floats; scikit-image's
+    one-bin-per-value path takes minutes there and rarely finds two peaks.
+
     References
     ----------
     .. [1] C. A. Glasbey, "An analysis of histogram-based thresholding

@@ -26,10 +26,12 @@ constant-image policy. With integer bins the result equals
 choose the bins (e.g. 256 bins over the global min/max, as scikit-image does),
 and the result then equals scikit-image's only if the same bins are used.
 
-Exception: ``multi_otsu`` on more than ``MULTI_OTSU_MAX_BINS`` (1024) integer
-values (wide uint16 images) merges the bins into 256 equal-width bins first:
-scikit-image's own integer path builds a 65536 x 65536 table and takes more
-than 10 minutes on one uint16 image.
+Exception: ``multi_otsu`` and ``minimum`` on more than ``MULTI_OTSU_MAX_BINS``
+(1024) integer values (wide uint16 images) merge the bins into 256
+equal-width bins first, as scikit-image does for float images: scikit-image's
+one-bin-per-value path builds a 65536 x 65536 table (multi-Otsu, > 10 min) or
+smooths 65536 bins in a Python loop (minimum, minutes, then usually "Unable to
+find two maxima").
 
 ``otsu``, ``yen``, ``isodata``, ``minimum`` and ``multi_otsu`` call
 scikit-image with ``hist=``; ``li``, ``triangle`` and ``mean`` are ports of
@@ -150,7 +152,17 @@ def threshold_from_histogram(method: str, counts, centers, **params):
     if method == "isodata":
         return float(filters.threshold_isodata(hist=(counts, centers)))
     if method == "minimum":
-        return float(filters.threshold_minimum(hist=(counts, centers)))
+        if counts.size > MULTI_OTSU_MAX_BINS:
+            counts, centers = _rebin(counts, centers, 256)
+        try:
+            return float(filters.threshold_minimum(hist=(counts, centers)))
+        except RuntimeError as exc:
+            from .._core.errors import InvalidImageError
+
+            raise InvalidImageError(
+                f"threshold 'minimum' cannot be computed for this image: {exc}. The histogram needs two clear "
+                "peaks; try 'otsu' or 'li' instead"
+            ) from None
     if method == "multi_otsu":
         classes = int(params.get("classes", 3))
         if counts.size > MULTI_OTSU_MAX_BINS:
