@@ -77,7 +77,10 @@ def main(argv=None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="seglab", standalone_mode=False)
+        # With standalone_mode=False click returns the code of a `click.exceptions.Exit` instead of exiting.
+        returned = cli.main(args=args, prog_name="seglab", standalone_mode=False)
+        if isinstance(returned, int):
+            return returned
     except click.exceptions.Abort:
         click.echo("seglab: aborted", err=True)
         return 130

@@ -1,0 +1,149 @@
+"""The CLI through the installed `seglab` entry point: segment, evaluate, methods, demo, errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import seglab
+
+SEGLAB = shutil.which("seglab")
+pytestmark = pytest.mark.skipif(SEGLAB is None, reason="the `seglab` entry point is not installed (pip install -e .)")
+
+
+def run(*args, cwd=None):
+    return subprocess.run([SEGLAB, *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_kesm_article_pipeline_reproduced(tmp_path, shared_data):
+    """The must-show: invert -> median 3 -> Otsu on the KESM tile, evaluated against the expert mask."""
+    from scipy import ndimage as ndi
+    from skimage.filters import threshold_otsu
+
+    image_path = shared_data("kesm", "grayscale.png")
+    truth_path = shared_data("kesm", "groundtruth.png")
+    out = tmp_path / "D"
+    done = run("segment", image_path, "--pre", "invert", "--pre", "median:size=3", "--method", "otsu", "--out", out)
+    assert done.returncode == 0, done.stderr
+    mask_file = out / "grayscale.mask.png"
+    record = json.loads((out / "grayscale.json").read_text())
+    assert record["method"] == "otsu" and [s["name"] for s in record["pre"]] == ["invert", "median"]
+    assert len(record["input_sha256"]) == 64
+    # The article's code, written directly: 255 - image, 3x3 median, Otsu, foreground brighter than the threshold.
+    image = seglab.read(image_path)
+    inverted = 255 - image
+    filtered = ndi.median_filter(inverted, size=3, mode="nearest")
+    threshold = threshold_otsu(filtered)
+    expected = filtered > threshold
+    assert record["info"]["threshold"] == pytest.approx(threshold)
+    produced = seglab.read(mask_file) > 0
+    np.testing.assert_array_equal(produced, expected)
+    scores = run("evaluate", truth_path, mask_file, "--json")
+    assert scores.returncode == 0, scores.stderr
+    lines = [line for line in scores.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1
+    metrics = json.loads(lines[0])
+    assert set(metrics) >= {"tp", "tn", "fp", "fn", "accuracy", "precision", "recall", "specificity", "f1", "iou", "mcc"}
+    truth = seglab.read(truth_path) > 0
+    assert metrics["tp"] == int((truth & expected).sum())
+    assert metrics["fp"] == int((~truth & expected).sum())
+    assert metrics["tp"] + metrics["tn"] + metrics["fp"] + metrics["fn"] == 512 * 512
+    # The article's pipeline finds most vessel pixels but over-segments; record honest bounds.
+    assert 0.5 < metrics["recall"] <= 1.0
+    assert 0.0 < metrics["f1"] < 1.0
+
+
+def test_segment_labels_output_and_overlay(tmp_path):
+    image, labels = seglab.data.nuclei((128, 128), seed=4)
+    source = tmp_path / "cells.png"
+    seglab.write(source, image)
+    done = run("segment", source, "--method", "otsu", "--post", "label", "--out", tmp_path / "o")
+    assert done.returncode == 0, done.stderr
+    written = seglab.read(tmp_path / "o" / "cells.labels.tif")
+    assert written.dtype == np.uint16
+    expected = seglab.segment(image, "otsu", post=["label"]).labels
+    np.testing.assert_array_equal(written, expected)
+    overlay = seglab.read(tmp_path / "o" / "cells.overlay.png")
+    assert overlay.shape == (128, 128, 3)
+
+
+def test_batch_goes_on_past_a_bad_file(tmp_path):
+    good = tmp_path / "good.png"
+    seglab.write(good, seglab.data.blobs((64, 64))[0])
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    done = run("segment", bad, good, "--method", "otsu", "--out", tmp_path / "o")
+    assert done.returncode == 2
+    assert (tmp_path / "o" / "good.mask.png").exists()
+    assert not (tmp_path / "o" / "bad.mask.png").exists()
+    assert "bad.png" in done.stderr and "Traceback" not in done.stderr
+    assert "segmented 1 of 2" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("segment", "{img}", "--method", "otsuu", "--out", "{tmp}/o"), r"unknown method 'otsuu'. Did you mean 'otsu'"),
+        (("segment", "{img}", "--method", "local", "--param", "block_size=4", "--out", "{tmp}/o"), "must be odd; got '4'"),
+        (("segment", "{img}", "--method", "otsu", "--param", "nope=1", "--out", "{tmp}/o"), "has no parameter `nope`"),
+        (("segment", "{tmp}/missing.png", "--method", "otsu", "--out", "{tmp}/o"), "missing.png"),
+        (("evaluate", "{img}", "{small}", "--json"), r"has shape \(32, 32\); expected \(64, 64\)"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_2(tmp_path, args, message):
+    import re
+
+    img = tmp_path / "img.png"
+    seglab.write(img, (seglab.data.blobs((64, 64))[1]).astype(np.uint8) * 255)
+    small = tmp_path / "small.png"
+    seglab.write(small, np.zeros((32, 32), np.uint8))
+    argv = [a.format(img=img, tmp=tmp_path, small=small) for a in args]
+    done = run(*argv)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    error_lines = [line for line in done.stderr.splitlines() if line.startswith("seglab: error")]
+    assert len(error_lines) >= 1 and "Traceback" not in done.stderr
+    assert re.search(message, done.stderr), done.stderr
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    img = tmp_path / "img.png"
+    seglab.write(img, seglab.data.blobs((64, 64))[0])
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    done = run("segment", img, "--method", "otsu", "--out", blocker / "sub")
+    assert done.returncode == 2
+    assert "cannot create output folder" in done.stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    done = run("--debug", "segment", tmp_path / "x.png", "--method", "otsuu", "--out", tmp_path / "o")
+    assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+def test_methods_json_schema():
+    done = run("methods", "--json")
+    assert done.returncode == 0
+    entries = json.loads(done.stdout)
+    by_name = {e["name"]: e for e in entries if e["kind"] == "method"}
+    assert {"otsu", "local", "multi_otsu", "hysteresis"} <= set(by_name)
+    block = next(p for p in by_name["local"]["params"] if p["name"] == "block_size")
+    assert block["type"] == "int" and "min" in block and "default" in block
+    method = next(p for p in by_name["local"]["params"] if p["name"] == "method")
+    assert "gaussian" in method["choices"]
+    for entry in entries:
+        assert {"name", "family", "output", "params"} <= set(entry)
+
+
+def test_demo_writes_an_html_report(tmp_path):
+    done = run("demo", "--out", tmp_path / "demo")
+    assert done.returncode == 0, done.stderr
+    page = Path(done.stdout.strip().splitlines()[-1])
+    assert page.exists() and page.name == "index.html"
+    text = page.read_text()
+    assert "<table>" in text and "otsu" in text and "Error" not in text
+    assert len(list((tmp_path / "demo").glob("*.overlay.png"))) >= 8
