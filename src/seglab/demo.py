@@ -39,9 +39,11 @@ DEMO_CASES = (
     DemoCase("nuclei", "Nuclei: Otsu + connected components", "otsu", post=("label",), instances=True),
     DemoCase("nuclei", "Nuclei: split touching", "split_touching", instances=True),
     DemoCase("coins", "Coins: watershed from intensity bands", "watershed", {"low": 30, "high": 150}),
-    DemoCase("coins", "Coins: OpenCV distance-transform watershed", "watershed_distance"),
-    DemoCase("astronaut", "Astronaut: SLIC superpixels", "slic", {"n_segments": 155}),
-    DemoCase("astronaut", "Astronaut: Felzenszwalb", "felzenszwalb"),
+    DemoCase("coins", "Coins: OpenCV distance-transform watershed (sure foreground at 0.25 of max distance)",
+             "watershed_distance", {"fg_fraction": 0.25}),
+    # Parameters of the scikit-image superpixel gallery example.
+    DemoCase("astronaut", "Astronaut: SLIC superpixels", "slic", {"n_segments": 250, "compactness": 10, "sigma": 1}),
+    DemoCase("astronaut", "Astronaut: Felzenszwalb", "felzenszwalb", {"scale": 100, "sigma": 0.5, "min_size": 50}),
 )
 
 
