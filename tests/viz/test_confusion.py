@@ -26,7 +26,7 @@ def test_exact_colours_at_full_opacity(case):
     assert (out[t & ~p] == FN_COLOR).all()
     tn = ~t & ~p
     assert (out[tn] == image[tn][:, None]).all()
-    assert CONFUSION_COLORS == {"TP": (255, 255, 255), "FP": (213, 94, 0), "FN": (0, 114, 178), "TN": None}
+    assert CONFUSION_COLORS == {"TP": (0, 158, 115), "FP": (213, 94, 0), "FN": (0, 114, 178), "TN": None}
 
 
 def test_blending(case):

@@ -4,13 +4,14 @@ Each pixel gets the category of :func:`seglab.metrics.binary.confusion_counts`
 and one colour. The palette is colour-blind aware: the two errors are
 vermillion and blue from the Okabe-Ito palette (distinguishable with
 protanopia, deuteranopia and tritanopia, and also by lightness), true positives
-are white (bright on any gray level and neither error hue), and true negatives
-are the grayscale image itself, so the scene stays readable.
+are Okabe-Ito bluish green (saturated, so it stands out on light and dark gray
+alike; white TPs vanished on bright tissue such as the KESM tile), and true
+negatives are the grayscale image itself, so the scene stays readable.
 
 ========  ==========================  ===============
 category  meaning                     RGB
 ========  ==========================  ===============
-TP        foreground, found           (255, 255, 255)
+TP        foreground, found           (0, 158, 115)
 FP        background, claimed         (213, 94, 0)
 FN        foreground, missed          (0, 114, 178)
 TN        background, left alone      the gray image
@@ -32,7 +33,7 @@ from seglab._core.validation import check_image, check_mask, check_same_shape
 
 __all__ = ["TP_COLOR", "FP_COLOR", "FN_COLOR", "CONFUSION_COLORS", "confusion_overlay", "confusion_legend"]
 
-TP_COLOR = (255, 255, 255)  # white
+TP_COLOR = (0, 158, 115)  # Okabe-Ito bluish green
 FP_COLOR = (213, 94, 0)  # Okabe-Ito vermillion
 FN_COLOR = (0, 114, 178)  # Okabe-Ito blue
 
@@ -45,7 +46,7 @@ _MEANING = {
     "FN": "false negative: truly foreground, predicted background",
     "TN": "true negative: background in both",
 }
-_NAMES = {"TP": "white", "FP": "vermillion", "FN": "blue", "TN": "gray image"}
+_NAMES = {"TP": "bluish green", "FP": "vermillion", "FN": "blue", "TN": "gray image"}
 
 
 def _gray_uint8(image) -> np.ndarray:
@@ -85,7 +86,7 @@ def confusion_overlay(image, mask_true, mask_pred, *, alpha: float = 0.6) -> np.
     Returns
     -------
     (M, N, 3) ndarray of uint8
-        TP white (255, 255, 255), FP vermillion (213, 94, 0), FN blue
+        TP bluish green (0, 158, 115), FP vermillion (213, 94, 0), FN blue
         (0, 114, 178), TN the gray image.
 
     Raises
@@ -101,7 +102,7 @@ def confusion_overlay(image, mask_true, mask_pred, *, alpha: float = 0.6) -> np.
     >>> img = np.full((1, 4), 100, np.uint8)
     >>> out = confusion_overlay(img, np.array([[1, 1, 0, 0]]), np.array([[1, 0, 1, 0]]), alpha=1.0)
     >>> out[0].tolist()
-    [[255, 255, 255], [0, 114, 178], [213, 94, 0], [100, 100, 100]]
+    [[0, 158, 115], [0, 114, 178], [213, 94, 0], [100, 100, 100]]
     """
     if not 0.0 <= alpha <= 1.0:
         raise ParameterError(f"`alpha` is an opacity in [0, 1]; got {alpha}")
@@ -126,10 +127,10 @@ def confusion_legend() -> str:
     Examples
     --------
     >>> print(confusion_legend().splitlines()[0])
-    TP  white       (255, 255, 255)  true positive: foreground in truth and prediction
+    TP  bluish green (0, 158, 115)    true positive: foreground in truth and prediction
     """
     lines = []
     for key, color in CONFUSION_COLORS.items():
         rgb = str(color) if color is not None else "(image)"
-        lines.append(f"{key:<3} {_NAMES[key]:<11} {rgb:<16} {_MEANING[key]}")
+        lines.append(f"{key:<3} {_NAMES[key]:<12} {rgb:<16} {_MEANING[key]}")
     return "\n".join(lines)
