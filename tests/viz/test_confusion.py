@@ -53,7 +53,7 @@ def test_rgb_and_float_images(case):
 def test_legend_and_errors(case):
     image, t, p = case
     legend = confusion_legend()
-    assert "FP  vermillion  (213, 94, 0)" in legend and "TN  gray image" in legend
+    assert "FP  vermillion   (213, 94, 0)" in legend and "TP  bluish green (0, 158, 115)" in legend and "TN  gray image" in legend
     with pytest.raises(ShapeMismatchError, match=r"`mask_pred` has shape \(2, 2\); expected \(20, 30\)"):
         confusion_overlay(image, t, np.zeros((2, 2), bool))
     with pytest.raises(ParameterError, match=r"`alpha` is an opacity in \[0, 1\]; got 1.5"):
