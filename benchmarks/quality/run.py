@@ -53,7 +53,7 @@ def kesm(quick: bool) -> dict:
         {"pre": ["invert", "median"], "method": "otsu", "post": ["remove_small_objects"]},
         {"pre": ["invert", "median"], "method": "local", "post": ["remove_small_objects"]},
     ]
-    trials = 12 if quick else 40
+    trials = 20 if quick else 60
     result = tune([top[0]], [top[1]], candidates, metric="f1", n_trials=trials, folds=1, seed=0, n_jobs=2)
     best = result.best.best
     out["tuned_pipeline"] = best.to_dict()
@@ -65,8 +65,8 @@ def kesm(quick: bool) -> dict:
     from seglab.data import vessels
 
     pairs = [vessels((160, 160) if quick else (256, 256), seed=s) for s in range(6)]
-    synth = tune([p[0] for p in pairs], [p[1] for p in pairs], [candidates[1]], metric="f1",
-                 n_trials=10 if quick else 30, folds=3, seed=0, n_jobs=2)
+    synth = tune([p[0] for p in pairs], [p[1] for p in pairs], [candidates[0]], metric="f1",
+                 n_trials=15 if quick else 30, folds=3, seed=0, n_jobs=2)
     m = synth.methods[0]
     data = _Data([p[0] for p in pairs], [p[1] for p in pairs], "binary")
     out["synthetic"] = {

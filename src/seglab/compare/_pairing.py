@@ -11,7 +11,8 @@ The rule (documented for ``seglab compare`` and ``seglab tune``):
    stems of its own group (images, or truths) are removed — cut back so they
    never split a run of digits — and a key made only of digits is compared as
    a number. So ``t01.tif`` <-> ``man_seg01.tif`` (Cell Tracking Challenge),
-   ``dna-3.png`` <-> ``3.png`` and ``img_7.png`` <-> ``img_7_gt.png`` pair up.
+   ``dna-3.png`` <-> ``3.png`` and ``img_7.png`` <-> ``img_7_gt.png`` pair up. A side with a
+   single file has nothing shared to strip: its key is the last number in its stem.
 
 Files on either side without a partner are returned, not dropped silently.
 """
@@ -70,7 +71,9 @@ def _digit_safe_suffix(stems: Sequence[str]) -> str:
 
 def _normalised_keys(stems: Sequence[str]) -> list[str]:
     if len(stems) < 2:
-        prefix = suffix = ""
+        # A lone file has no shared prefix to strip: its key is its last number, if it has one.
+        numbers = [re.findall(r"\d+", stem) for stem in stems]
+        return [str(int(n[-1])) if n else stem.lower() for n, stem in zip(numbers, stems)]
     else:
         prefix, suffix = _digit_safe_prefix(stems), _digit_safe_suffix(stems)
     keys = []

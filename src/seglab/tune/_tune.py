@@ -348,8 +348,14 @@ def tune(
                         progress(done, total, f"{label} {suffix}")
 
                 if remaining > 0 and space:
-                    study.optimize(objective, n_trials=remaining, n_jobs=n_jobs, catch=(Exception,),
-                                   callbacks=[callback])
+                    if any(t.state == optuna.trial.TrialState.WAITING for t in study.trials):
+                        # The enqueued defaults run alone: two threads popping one enqueued trial from an
+                        # RDB storage race ("Cannot tell a COMPLETE trial").
+                        study.optimize(objective, n_trials=1, n_jobs=1, catch=(Exception,), callbacks=[callback])
+                        remaining -= 1
+                    if remaining > 0:
+                        study.optimize(objective, n_trials=remaining, n_jobs=n_jobs, catch=(Exception,),
+                                       callbacks=[callback])
                 elif remaining > 0 and not study.trials:
                     # Nothing to search: one trial records the default score.
                     study.optimize(objective, n_trials=1, n_jobs=1, catch=(Exception,), callbacks=[callback])

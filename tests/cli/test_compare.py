@@ -1,0 +1,67 @@
+"""`seglab compare` end to end on files (toy registry entries, PNG masks)."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from seglab.cli.main import main
+
+pytest.importorskip("seglab.io")
+
+
+@pytest.fixture
+def toys(monkeypatch):
+    spec = importlib.util.spec_from_file_location("seglab_cli_toys", Path(__file__).parents[1] / "compare" / "_toys.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install(monkeypatch)
+    return module
+
+
+def _files(toys, tmp_path, n=3):
+    from PIL import Image
+
+    images, truths = toys.two_level_images(n=n)
+    (tmp_path / "img").mkdir()
+    (tmp_path / "gt").mkdir()
+    for k, (image, truth) in enumerate(zip(images, truths)):
+        Image.fromarray(image).save(tmp_path / "img" / f"t0{k}.png")
+        Image.fromarray(truth.astype(np.uint8) * 255).save(tmp_path / "gt" / f"man_seg0{k}.png")
+    return tmp_path / "img", tmp_path / "gt"
+
+
+def test_compare_writes_results_and_ranks_the_known_best_first(toys, tmp_path, capsys):
+    img, gt = _files(toys, tmp_path)
+    # one pair with a wrong shape: reported, the run goes on
+    from PIL import Image
+
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(gt / "man_seg02.png")
+    code = main(["compare", str(img), "--truth", str(gt), "--methods", "toy_fixed,toy_half,toy_seeded",
+                 "--out", str(tmp_path / "out")])
+    assert code == 0
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert data["ranking"][0]["method"] == "toy_half"
+    assert [p[0] for p in data["pairs"]] == ["0", "1", "2"]
+    errors = [r for r in data["rows"] if r["error"]]
+    assert any("truth has shape (10, 10)" in r["error"] for r in errors)
+    assert any(r["error"].startswith("skipped: needs user input") for r in errors)
+    assert (tmp_path / "out" / "report.html").read_text().count("<tr") >= 3
+    assert "toy_half" in capsys.readouterr().out
+
+
+def test_compare_exits_non_zero_when_nothing_is_evaluated(toys, tmp_path, capsys):
+    img, gt = _files(toys, tmp_path, n=1)
+    code = main(["compare", str(img), "--truth", str(gt), "--methods", "toy_fail", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "nothing could be evaluated" in capsys.readouterr().err
+
+
+def test_compare_unknown_method_is_one_line_with_close_match(toys, tmp_path, capsys):
+    img, gt = _files(toys, tmp_path, n=1)
+    code = main(["compare", str(img), "--truth", str(gt), "--methods", "toy_hlf", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "Did you mean 'toy_half'" in capsys.readouterr().err

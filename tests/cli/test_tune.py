@@ -1,0 +1,43 @@
+"""`seglab tune` end to end: best.yaml runs with `seglab segment --pipeline`, reruns resume."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from seglab.cli.main import main
+
+pytest.importorskip("seglab.io")
+
+
+@pytest.fixture
+def toys(monkeypatch):
+    spec = importlib.util.spec_from_file_location("seglab_cli_toys", Path(__file__).parents[1] / "compare" / "_toys.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install(monkeypatch)
+    return module
+
+
+def test_tune_cli_beats_defaults_held_out_and_writes_a_runnable_best_yaml(toys, tmp_path, capsys):
+    from PIL import Image
+
+    images, truths = toys.two_level_images(n=4, seed=9)
+    for k, (image, truth) in enumerate(zip(images, truths)):
+        Image.fromarray(image).save(tmp_path / f"im{k}.png")
+        Image.fromarray(truth.astype(np.uint8) * 255).save(tmp_path / f"im{k}_gt.png")
+    args = ["tune", *[str(tmp_path / f"im{k}.png") for k in range(4)], "--truth", str(tmp_path / "im*_gt.png"),
+            "--methods", "toy_fixed", "--metric", "f1", "--trials", "6", "--folds", "2", "--jobs", "1",
+            "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "out" / "tune.json").read_text())["methods"][0]
+    assert summary["default_heldout"]["mean"] == 0.0 and summary["tuned_heldout"]["mean"] > 0.8
+    assert "defaults 0.000 -> tuned" in capsys.readouterr().out
+    best = yaml.safe_load((tmp_path / "out" / "best.yaml").read_text())
+    assert best["method"]["name"] == "toy_fixed" and best["seglab"]["metric"] == "f1"
+    assert main(args[:args.index("--trials") + 1] + ["8"] + args[args.index("--trials") + 2:]) == 0
+    again = json.loads((tmp_path / "out" / "tune.json").read_text())["methods"][0]
+    assert [f["n_trials"] for f in again["folds"]] == [8, 8]
