@@ -25,12 +25,12 @@ def toys(monkeypatch):
 def test_tune_cli_beats_defaults_held_out_and_writes_a_runnable_best_yaml(toys, tmp_path, capsys):
     from PIL import Image
 
-    images, truths = toys.two_level_images(n=4, seed=9)
+    images, truths = toys.two_level_images(n=4, seed=9, fg=110, bg=15, noise=4.0)
     for k, (image, truth) in enumerate(zip(images, truths)):
         Image.fromarray(image).save(tmp_path / f"im{k}.png")
         Image.fromarray(truth.astype(np.uint8) * 255).save(tmp_path / f"im{k}_gt.png")
     args = ["tune", *[str(tmp_path / f"im{k}.png") for k in range(4)], "--truth", str(tmp_path / "im*_gt.png"),
-            "--methods", "toy_fixed", "--metric", "f1", "--trials", "6", "--folds", "2", "--jobs", "1",
+            "--methods", "toy_fixed", "--metric", "f1", "--trials", "12", "--folds", "2", "--jobs", "1",
             "--out", str(tmp_path / "out")]
     assert main(args) == 0
     summary = json.loads((tmp_path / "out" / "tune.json").read_text())["methods"][0]
@@ -38,6 +38,6 @@ def test_tune_cli_beats_defaults_held_out_and_writes_a_runnable_best_yaml(toys, 
     assert "defaults 0.000 -> tuned" in capsys.readouterr().out
     best = yaml.safe_load((tmp_path / "out" / "best.yaml").read_text())
     assert best["method"]["name"] == "toy_fixed" and best["seglab"]["metric"] == "f1"
-    assert main(args[:args.index("--trials") + 1] + ["8"] + args[args.index("--trials") + 2:]) == 0
+    assert main(args[:args.index("--trials") + 1] + ["14"] + args[args.index("--trials") + 2:]) == 0
     again = json.loads((tmp_path / "out" / "tune.json").read_text())["methods"][0]
-    assert [f["n_trials"] for f in again["folds"]] == [8, 8]
+    assert [f["n_trials"] for f in again["folds"]] == [14, 14]
