@@ -109,8 +109,10 @@ def equal(pipeline, a, b):
         return bool(np.array_equal(a, b))
     if not np.array_equal(a == 0, b == 0) or a.max() != b.max():
         return False
-    pairs = np.unique(np.stack([a.ravel(), b.ravel()]), axis=1)
-    return len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1]))
+    fg = a != 0
+    # a one-to-one map between labels: the number of distinct (a, b) pairs equals the number of labels
+    pairs = np.unique(a[fg].astype(np.int64) * (int(b.max()) + 1) + b[fg])
+    return pairs.size == len(np.unique(a[fg])) == len(np.unique(b[fg]))
 
 
 def tiled(path, pipeline, out, chunk, workers):
