@@ -233,7 +233,7 @@ def test_resume_after_kill_9_is_bit_identical(tmp_path):
     proc.wait(timeout=10)
     done_before = len(list(markers.iterdir()))
     assert 5 <= done_before < 9 * 8, "the run should be killed mid-way"
-    assert not (tmp_path / "cut.zarr" / "_seglab" / "mapping.npz").exists()
+    assert not (tmp_path / "cut.zarr" / "_seglab" / "done" / "mapping").exists()
     subprocess.run([sys.executable, str(script), str(tmp_path / "in.npy"), str(tmp_path / "cut.zarr"), "0",
                     "resume"], check=True, env=env, timeout=120)
     import zarr

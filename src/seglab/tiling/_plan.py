@@ -109,11 +109,24 @@ class TilePlan:
         """Pixels of local labels kept around each tile's core for stitching (0 or 1)."""
         return 1 if self.label_start is not None else 0
 
-    def depth_per_axis(self) -> tuple[int, ...]:
-        d = self.depth
+    @property
+    def n_pre(self) -> int:
+        """Number of pre-steps (they come first in `steps`)."""
+        return sum(1 for s in self.steps if s.kind == "pre")
+
+    @property
+    def pre_halo(self) -> int:
+        """Halo of the pre-steps alone."""
+        return sum(s.halo for s in self.steps if s.kind == "pre")
+
+    def per_axis(self, d: int) -> tuple[int, ...]:
+        """`d` pixels on every spatial axis (none across planes when processing plane by plane)."""
         if self.per_plane:
             return (0,) + (d,) * (self.spatial_ndim - 1)
         return (d,) * self.spatial_ndim
+
+    def depth_per_axis(self) -> tuple[int, ...]:
+        return self.per_axis(self.depth)
 
     def ring_per_axis(self) -> tuple[int, ...]:
         r = self.ring
@@ -274,22 +287,24 @@ def _apply_threshold(image: np.ndarray, plan: TilePlan) -> np.ndarray:
     return apply_global_threshold(image, plan.threshold, plan.global_stat.params)
 
 
-def run_steps(plan: TilePlan, block: np.ndarray, pads, stop: int | None = None) -> tuple[np.ndarray, tuple]:
+def run_steps(plan: TilePlan, block: np.ndarray, pads, stop: int | None = None,
+              start: int = 0) -> tuple[np.ndarray, tuple]:
     """Run the plan's steps on a padded block; return (result, padding still present per axis).
 
     Steps before the labelling step run on the whole padded block; their output
     is exact on the core plus ``halo_after + 1`` pixels, so it is cropped to that
     before the labelling steps run, and the labels are returned on the core plus
     the stitching ring. With ``stop`` only the first ``stop`` steps run (the
-    global-statistics pass stops before the method).
+    global-statistics pass stops before the method); with ``start`` the block is
+    the output of the first ``start`` steps (the stored pre-processed image).
     """
     if plan.per_plane:
-        planes = [run_steps_2d(plan, block[i], pads[1:], stop) for i in range(block.shape[0])]
+        planes = [run_steps_2d(plan, block[i], pads[1:], stop, start) for i in range(block.shape[0])]
         results = [p[0] for p in planes]
         if plan.label_start is not None and (stop is None or stop > plan.label_start):
             results = _offset_planes(results)
         return np.stack(results), ((0, 0),) + planes[0][1]
-    return run_steps_2d(plan, block, pads, stop)
+    return run_steps_2d(plan, block, pads, stop, start)
 
 
 def _offset_planes(planes):
@@ -302,12 +317,13 @@ def _offset_planes(planes):
     return out
 
 
-def run_steps_2d(plan: TilePlan, block: np.ndarray, pads, stop=None):
+def run_steps_2d(plan: TilePlan, block: np.ndarray, pads, stop=None, start=0):
     steps = plan.steps if stop is None else plan.steps[:stop]
     data = block
     image = block
     pads = tuple(pads)
-    for index, step in enumerate(steps):
+    for index in range(start, len(steps)):
+        step = steps[index]
         if index == plan.label_start:
             keep = (plan.halo_after + 1,) * len(pads)
             data = _crop(data, pads, keep)
@@ -324,19 +340,20 @@ def run_steps_2d(plan: TilePlan, block: np.ndarray, pads, stop=None):
     return data, pads
 
 
-def process_block(plan: TilePlan, block: np.ndarray, pads, *, with_reach: bool = False):
+def process_block(plan: TilePlan, block: np.ndarray, pads, *, with_reach: bool = False, start: int = 0):
     """Run the plan on one padded block and cut it back to the core (plus the stitching ring for labels).
 
     With ``with_reach=True`` return ``(result, reached)`` where `reached` says
     that an object of the core reached the edge of the labelled region (see
     :class:`StitchWarning`); always False for exact (connected-component) stitching.
+    With ``start`` the block is the output of the first ``start`` steps.
     """
     from seglab._core.errors import ConstantImageWarning
 
     with warnings.catch_warnings():
         # A tile may be constant where the whole image is not: per-tile constant-image warnings are noise.
         warnings.simplefilter("ignore", ConstantImageWarning)
-        data, pads_left = run_steps(plan, block, pads)
+        data, pads_left = run_steps(plan, block, pads, start=start)
     reached = False
     if with_reach and plan.label_start is not None and not plan.exact_stitch:
         from ._stitch import reaches_edge
@@ -344,6 +361,12 @@ def process_block(plan: TilePlan, block: np.ndarray, pads, *, with_reach: bool =
         reached = reaches_edge(data, pads_left, plan.ring_per_axis())
     out = _crop(data, pads_left, plan.ring_per_axis())
     return (out, reached) if with_reach else out
+
+
+def pre_block(plan: TilePlan, block: np.ndarray, pads) -> np.ndarray:
+    """The pre-steps' output on the core of one padded block (exact: the block carries their halo)."""
+    data, pads_left = run_steps(plan, block, pads, stop=plan.n_pre)
+    return _crop(data, pads_left, (0,) * len(pads_left))
 
 
 def block_histogram(plan: TilePlan, block: np.ndarray, pads, *, value_range=None, bins: int = 256):

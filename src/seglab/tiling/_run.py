@@ -37,7 +37,7 @@ from seglab._core.errors import ImageWriteError, ParameterError
 from ._dask import global_threshold, lookup, neighbours_of, spatial_ndim_of
 from ._grid import Grid
 from ._plan import StitchWarning, TilingError, check_chunks, make_plan, plan_summary, process_block
-from ._stitch import apply_mapping, pairs_from_records, provisional, relabel_mapping, stitch_records
+from ._stitch import pairs_from_records, stitch_records
 
 __all__ = ["run_tiled", "make_client"]
 
@@ -115,23 +115,93 @@ def _zarr(path: str):
     return array
 
 
+# -- scratch arrays (uncompressed files read back with halos) --------------------------------------
+def _scratch_create(path: Path, shape, dtype) -> None:
+    """An uncompressed scratch array file; regions are read back with halos at memcpy cost."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = path.with_suffix(".json")
+    _atomic_write(meta, lambda h: h.write(json.dumps({"shape": list(shape), "dtype": np.dtype(dtype).str}).encode()))
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.truncate(int(np.prod(shape)) * np.dtype(dtype).itemsize)  # sparse: pages appear when written
+    os.replace(tmp, path)
+
+
+def _scratch(path: Path, mode: str = "r"):
+    meta = json.loads(path.with_suffix(".json").read_text())
+    # mapped per task and dropped afterwards, so no worker keeps pages of the whole file resident
+    return np.memmap(path, dtype=np.dtype(meta["dtype"]), mode=mode, shape=tuple(meta["shape"]))
+
+
 # -- tasks (run on workers) ----------------------------------------------------------------------
 class Job:
     """Everything the tile tasks need (picklable)."""
 
-    def __init__(self, plan, source, grid, out, extra):
+    def __init__(self, plan, source, grid, out, extra, staged=False):
         self.plan, self.source, self.grid, self.out, self.extra = plan, source, grid, str(out), extra
+        # the write pass reads the stored pre-processed image (global method with pre-steps, integer data)
+        self.staged = bool(staged)
 
     @property
     def out_path(self) -> Path:
         return Path(self.out)
 
+    @property
+    def pre_path(self) -> Path:
+        return self.out_path / WORK / "pre.raw"
+
+
+def _stats_task(job: Job, index):
+    """Histogram pass of a global method: pre-steps once, histogram of the core, pre-processed core stored."""
+    from ._plan import histogram_counts, pre_block
+
+    plan, grid = job.plan, job.grid
+    slices, pads = grid.padded(index, plan.per_axis(plan.pre_halo))
+    core = pre_block(plan, job.source.read(slices + job.extra), pads)
+    counts = histogram_counts(core)
+    key = grid.key(index)
+    if job.staged:
+        scratch = _scratch(job.pre_path, "r+")
+        scratch[grid.core(index)] = core
+        scratch.flush()
+        del scratch
+    _atomic_write(job.out_path / WORK / "hist" / f"{key}.npy", lambda h: np.save(h, counts))
+    _mark(job.out_path, "stats", key)
+    return counts
+
+
+def _read_input(job: Job, index):
+    """(padded block, pads, first step to run) for the write pass of one tile."""
+    plan, grid = job.plan, job.grid
+    if job.staged:
+        slices, pads = grid.padded(index, plan.per_axis(plan.depth - plan.pre_halo))
+        scratch = _scratch(job.pre_path)
+        block = np.array(scratch[slices])
+        del scratch
+        return block, pads, plan.n_pre
+    slices, pads = grid.padded(index, plan.depth_per_axis())
+    return job.source.read(slices + job.extra), pads, 0
+
+
+def _faces(labels: np.ndarray, origin) -> list:
+    """The outermost layer of a tile's core on each side, as ``(origin, array)`` (what neighbours look up)."""
+    out = []
+    for axis, n in enumerate(labels.shape):
+        for at in sorted({0, n - 1}):
+            index = tuple(slice(at, at + 1) if a == axis else slice(None) for a in range(labels.ndim))
+            face_origin = tuple(o + (at if a == axis else 0) for a, o in enumerate(origin))
+            out.append((face_origin, np.ascontiguousarray(labels[index])))
+    return out
+
 
 def _write_task(job: Job, index) -> bool:
-    """Pass 1: process one tile and write it (final output, or provisional labels + records)."""
+    """Write pass: process one tile and write it (final output, or provisional labels + stitching record)."""
     plan, grid = job.plan, job.grid
-    slices, pads = grid.padded(index, plan.depth_per_axis())
-    result, reached = process_block(plan, job.source.read(slices + job.extra), pads, with_reach=True)
+    block, pads, start = _read_input(job, index)
+    result, reached = process_block(plan, block, pads, with_reach=True, start=start)
+    del block
     key = grid.key(index)
     core = grid.core(index)
     if plan.label_start is None:
@@ -140,55 +210,121 @@ def _write_task(job: Job, index) -> bool:
         ring = plan.ring_per_axis()
         ring_slices, ring_pads = grid.padded(index, ring)
         offset = grid.linear(index) * grid.stride(ring)
-        labels, ids = provisional(result, ring_pads, offset)
-        coords, record_ids = stitch_records(result, ring_pads, tuple(s.start for s in ring_slices), offset)
-        _zarr(str(job.out_path / WORK / "provisional"))[core] = labels
+        local = result if result.dtype.kind in "iu" and result.dtype.itemsize <= 4 else result.astype(np.int64)
+        inner = local[tuple(slice(lo, local.shape[i] - hi) for i, (lo, hi) in enumerate(ring_pads))]
+        core_ids = np.flatnonzero(np.bincount(inner.ravel()))  # np.unique hashes every pixel: slower
+        core_ids = core_ids[core_ids > 0].astype(np.uint32)
+        coords, record_ids = stitch_records(local, ring_pads, tuple(s.start for s in ring_slices), offset)
+        # local ids (uint32) are stored; the provisional id is `offset + local`
+        _zarr(str(job.out_path / WORK / "provisional"))[core] = inner.astype(np.uint32, copy=False)
+        faces = _faces(inner, tuple(s.start for s in core))
+        arrays = {f"face{k}": face for k, (_, face) in enumerate(faces)}
+        arrays.update({f"face{k}_origin": np.asarray(origin) for k, (origin, _) in enumerate(faces)})
         _atomic_write(job.out_path / WORK / "records" / f"{key}.npz",
-                      lambda h: np.savez(h, coords=coords, ids=record_ids, core_ids=ids,
-                                         reached=np.array(reached)))
+                      lambda h: np.savez(h, coords=coords, ids=record_ids, core_ids=core_ids,
+                                         offset=np.int64(offset), reached=np.array(reached), **arrays))
     _mark(job.out_path, "write", key)
     return reached
 
 
-def _pairs_task(job: Job, index):
-    """Pass 2: label pairs between this tile's objects and its neighbours' (from the provisional array)."""
-    grid = job.grid
-    key = grid.key(index)
-    with np.load(job.out_path / WORK / "records" / f"{key}.npz") as data:
-        coords, ids = data["coords"], data["ids"]
-    if coords.shape[0]:
-        prov = _zarr(str(job.out_path / WORK / "provisional"))
-        neighbours = []
-        for other in neighbours_of(index, grid.numblocks):
-            core = grid.core(other)
-            neighbours.append((tuple(s.start for s in core), np.asarray(prov[core])))
-        pairs = pairs_from_records(coords, ids, lookup(coords, neighbours))
+def _load_faces(path: Path, offset_ids: bool = True) -> list:
+    with np.load(path) as data:
+        offset = int(data["offset"])
+        faces, k = [], 0
+        while f"face{k}" in data:
+            face = data[f"face{k}"].astype(np.int64)
+            if offset_ids:
+                face = np.where(face > 0, face + offset, 0)
+            faces.append((tuple(int(v) for v in data[f"face{k}_origin"]), face))
+            k += 1
+    return faces
+
+
+def _pairs_and_ids(out: Path, grid, progress):
+    """Stitching edges of every tile, from the small per-tile records (no label array is read)."""
+    pairs = []
+    blocks = grid.blocks()
+    faces: dict = {}
+    reach = sum(int(np.prod(grid.numblocks[a + 1:])) for a in range(len(grid.numblocks)))
+
+    def faces_of(index):
+        if index not in faces:
+            faces[index] = _load_faces(out / WORK / "records" / f"{grid.key(index)}.npz")
+        return faces[index]
+
+    if progress:
+        progress("pairs", 0, len(blocks))
+    for done, index in enumerate(blocks, 1):
+        with np.load(out / WORK / "records" / f"{grid.key(index)}.npz") as data:
+            coords, record_ids = data["coords"], data["ids"]
+        if coords.shape[0]:
+            neighbours = [face for other in neighbours_of(index, grid.numblocks) for face in faces_of(other)]
+            pairs.append(pairs_from_records(coords, record_ids, lookup(coords, neighbours)))
+        # raster order: faces of tiles that no later tile neighbours are dropped (the client stays small)
+        for old in [k for k in faces if grid.linear(k) < grid.linear(index) - reach]:
+            del faces[old]
+        if progress:
+            progress("pairs", done, len(blocks))
+    return np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
+
+
+def _write_luts(out: Path, grid, ring, pairs) -> None:
+    """Final labels 1..N as one lookup table per tile (local id -> label), numbered in provisional-id order.
+
+    Only objects on tile borders take part in the union (``connected_components`` over the pairs);
+    every other object is its own label. The client holds the border objects and one tile's table.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes = np.unique(pairs) if pairs.size else np.zeros(0, np.int64)
+    if nodes.size:
+        a, b = np.searchsorted(nodes, pairs[:, 0]), np.searchsorted(nodes, pairs[:, 1])
+        graph = coo_matrix((np.ones(a.size, np.int8), (a, b)), shape=(nodes.size, nodes.size))
+        _, component = connected_components(graph, directed=False)
+        # the root of a component is its smallest provisional id (nodes are sorted)
+        first = np.full(component.max() + 1, nodes.size, np.int64)
+        np.minimum.at(first, component, np.arange(nodes.size))
+        root_of = first[component]  # index (into nodes) of each node's root
     else:
-        pairs = np.zeros((0, 2), np.int64)
-    _atomic_write(job.out_path / WORK / "pairs" / f"{key}.npy", lambda h: np.save(h, pairs))
-    _mark(job.out_path, "pairs", key)
+        root_of = np.zeros(0, np.int64)
+    final_of_node = np.zeros(nodes.size, np.int64)
+    stride = grid.stride(ring)
+    next_label = 0
+    for index in grid.blocks():
+        key = grid.key(index)
+        with np.load(out / WORK / "records" / f"{key}.npz") as data:
+            local = data["core_ids"].astype(np.int64)
+        offset = grid.linear(index) * stride
+        prov = local + offset
+        at = np.searchsorted(nodes, prov)
+        is_node = at < nodes.size
+        is_node[is_node] = nodes[at[is_node]] == prov[is_node]
+        is_root = ~is_node
+        is_root[is_node] = root_of[at[is_node]] == at[is_node]
+        labels = np.zeros(local.size, np.int64)
+        labels[is_root] = next_label + np.arange(1, int(is_root.sum()) + 1)
+        next_label += int(is_root.sum())
+        final_of_node[at[is_node & is_root]] = labels[is_node & is_root]
+        merged = is_node & ~is_root
+        labels[merged] = final_of_node[root_of[at[merged]]]
+        if next_label >= 2**31 - 1:
+            raise TilingError(f"{next_label} labels do not fit int32")
+        lut = np.zeros(int(local.max()) + 1 if local.size else 1, np.int32)
+        lut[local] = labels
+        _atomic_write(out / WORK / "lut" / f"{key}.npy", lambda h: np.save(h, lut))
 
 
 def _final_task(job: Job, index):
-    """Pass 4: final labels of one tile from the saved mapping."""
+    """Final pass: final labels of one tile, through its lookup table (local id -> label)."""
     grid = job.grid
-    mapping = _mapping_cache(str(job.out_path / WORK / "mapping.npz"))
+    key = grid.key(index)
+    lut = np.load(job.out_path / WORK / "lut" / f"{key}.npy")
     core = grid.core(index)
     block = np.asarray(_zarr(str(job.out_path / WORK / "provisional"))[core])
     out = _zarr(job.out)
-    out[core] = apply_mapping(block, mapping[0], mapping[1], out.dtype)
-    _mark(job.out_path, "final", grid.key(index))
-
-
-_MAPPING: dict[str, tuple] = {}
-
-
-def _mapping_cache(path: str):
-    if path not in _MAPPING:
-        with np.load(path) as data:
-            _MAPPING.clear()
-            _MAPPING[path] = (data["ids"], data["final"])
-    return _MAPPING[path]
+    out[core] = lut[block].astype(out.dtype, copy=False)
+    _mark(job.out_path, "final", key)
 
 
 def _call(function, *args):
@@ -210,10 +346,19 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None, pro
     return Client(cluster), cluster
 
 
-def _execute(client, function, job, items, stage, progress):
-    """Run ``function(job, item)`` for every item; report progress; return results in item order."""
+def _execute(client, function, job, items, stage, progress, reduce=None):
+    """Run ``function(job, item)`` for every item; report progress; return results in item order.
+
+    With `reduce`, each result is passed to ``reduce(result)`` as it arrives and not kept.
+    """
     total = len(items)
     results = [None] * total
+    if reduce is not None:
+        class _Fold(list):
+            def __setitem__(self, position, value):
+                reduce(value)
+
+        results = _Fold(results)
     if progress:
         progress(stage, 0, total)
     if not items:
@@ -330,49 +475,34 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
         zarr.create_array(store=str(out), shape=shape, chunks=grid.chunks, dtype=out_dtype,
                           fill_value=0, overwrite=False)
     if plan.label_start is not None and not (out / WORK / "provisional" / "zarr.json").exists():
+        from zarr.codecs import BloscCodec
+
+        # lz4 (byte shuffle): labels compress well and this scratch is written and read once each
         zarr.create_array(store=str(out / WORK / "provisional"), shape=shape, chunks=grid.chunks,
-                          dtype=np.int64, fill_value=0, overwrite=False)
+                          dtype=np.uint32, fill_value=0, overwrite=False,
+                          compressors=BloscCodec(cname="lz4", clevel=1, shuffle="shuffle"))
     own = None
     if client is None:
         client, own = make_client(workers=workers)
     try:
-        job = Job(plan, src, grid, out, extra)
         blocks = grid.blocks()
+        staged = False
         if plan.global_stat is not None:
-            state = json.loads(run_file.read_text())
-            if "threshold" in state:
-                threshold = state["threshold"]
-            else:
-                def compute(tasks):
-                    return _execute(client, _run_thunk, None, tasks, "stats", progress)
-
-                threshold = global_threshold(plan, grid, lambda s: src.read(s + extra), src.dtype, compute)
-                state["threshold"] = threshold
-                _atomic_write(run_file, lambda h: h.write(json.dumps(state, indent=1).encode()))
-            plan = plan.with_threshold(threshold)
-            job = Job(plan, src, grid, out, extra)
+            plan, staged = _global_pass(plan, src, grid, out, extra, client, progress, run_file)
+        job = Job(plan, src, grid, out, extra, staged=staged)
         todo = [b for b in blocks if grid.key(b) not in _done(out, "write")]
         reached = _execute(client, _write_task, job, todo, "write", progress)
         if plan.label_start is not None:
-            reached = any(reached) or _any_reached(out, blocks)
+            reached = any(r for r in reached if r) or _any_reached(out, blocks)
             if reached and not plan.exact_stitch:
                 warnings.warn(
                     "an object reached the halo of a tile: the labelling steps are not plain connected "
                     "components, so objects larger than the declared halo may be labelled differently than "
                     "in memory; use a larger halo or chunk", StitchWarning, stacklevel=2)
-            todo = [b for b in blocks if grid.key(b) not in _done(out, "pairs")]
-            _execute(client, _pairs_task, job, todo, "pairs", progress)
-            mapping_file = out / WORK / "mapping.npz"
-            if not mapping_file.exists():
-                ids, pairs = [], []
-                for b in blocks:
-                    with np.load(out / WORK / "records" / f"{grid.key(b)}.npz") as data:
-                        ids.append(data["core_ids"])
-                    pairs.append(np.load(out / WORK / "pairs" / f"{grid.key(b)}.npy"))
-                ids, final = relabel_mapping(np.concatenate(ids), np.concatenate(pairs))
-                if final.size >= 2**31 - 1:
-                    raise TilingError(f"{final.size} labels do not fit int32")
-                _atomic_write(mapping_file, lambda h: np.savez(h, ids=ids, final=final))
+            mapping_done = out / WORK / "done" / "mapping"
+            if not mapping_done.exists():
+                _write_luts(out, grid, plan.ring_per_axis(), _pairs_and_ids(out, grid, progress))
+                _atomic_write(mapping_done, lambda h: h.write(b"ok"))
             todo = [b for b in blocks if grid.key(b) not in _done(out, "final")]
             _execute(client, _final_task, job, todo, "final", progress)
     finally:
@@ -399,6 +529,59 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
 
 def _run_thunk(_job, thunk):
     return thunk()
+
+
+def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
+    """Histogram pass of a ``tiling="global"`` method; return the plan with its threshold (saved for resume).
+
+    For uint8/uint16 pre-processed images the pre-steps run once per tile: each task stores its
+    pre-processed core (uncompressed scratch file) next to the histogram, and the write pass starts
+    from there instead of recomputing them. Other dtypes take the two-pass min/max + histogram route.
+    """
+    state = json.loads(run_file.read_text())
+    if "threshold" in state:
+        return plan.with_threshold(state["threshold"]), bool(state.get("staged"))
+    job = Job(plan, src, grid, out, extra, staged=plan.n_pre > 0)
+    pre_dtype, tail = src.dtype, src.shape[len(grid.shape):]
+    if plan.n_pre:
+        if "pre" in state:
+            pre_dtype, tail = np.dtype(state["pre"]["dtype"]), tuple(state["pre"]["tail"])
+        else:
+            from ._plan import pre_block
+
+            probe = grid.blocks()[-1]  # the corner tile: often the smallest
+            slices, pads = grid.padded(probe, plan.per_axis(plan.pre_halo))
+            core = pre_block(plan, src.read(slices + extra), pads)
+            pre_dtype, tail = core.dtype, core.shape[len(grid.shape):]
+            state["pre"] = {"dtype": pre_dtype.str, "tail": list(tail)}
+            _atomic_write(run_file, lambda h: h.write(json.dumps(state, indent=1).encode()))
+    if pre_dtype not in (np.uint8, np.uint16):
+        def compute(tasks):
+            return _execute(client, _run_thunk, None, tasks, "stats", progress)
+
+        threshold = global_threshold(plan, grid, lambda s: src.read(s + extra), src.dtype, compute)
+        job.staged = False  # the write pass recomputes the pre-steps
+    else:
+        if job.staged:
+            _scratch_create(job.pre_path, tuple(grid.shape) + tuple(tail), pre_dtype)
+        done = _done(out, "stats")
+        total = np.zeros(256 if pre_dtype == np.uint8 else 65536, np.int64)
+        for b in grid.blocks():
+            if grid.key(b) in done:
+                total += np.load(out / WORK / "hist" / f"{grid.key(b)}.npy")
+        todo = [b for b in grid.blocks() if grid.key(b) not in done]
+
+        def add(counts):
+            np.add(total, counts, out=total)
+
+        _execute(client, _stats_task, job, todo, "stats", progress, reduce=add)
+        from ._plan import threshold_from_counts
+
+        threshold = threshold_from_counts(plan, total, pre_dtype)
+    state["threshold"] = threshold
+    state["staged"] = job.staged
+    _atomic_write(run_file, lambda h: h.write(json.dumps(state, indent=1).encode()))
+    return plan.with_threshold(threshold), job.staged
 
 
 def _any_reached(out: Path, blocks) -> bool:
