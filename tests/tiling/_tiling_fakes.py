@@ -20,6 +20,10 @@ def invert(image):
     return (np.iinfo(image.dtype).max - image) if image.dtype.kind == "u" else -image
 
 
+def as_float(image):
+    return image.astype(np.float32)
+
+
 def local_mean_threshold(image, *, size=15, offset=0.0):
     # integer box sums: exact wherever a line starts (a float running mean is not, by a few ULPs)
     total = ndi.correlate(image.astype(np.int64), np.ones((size,) * image.ndim, np.int64), mode="nearest")
@@ -53,6 +57,7 @@ def edges(image, *, sigma=1.0):
 SPECS = [
     MethodSpec("tt_median", "test", f"{__name__}:median", "image", "median", kind="pre", dims=(2, 3),
                params=(Param("size", "int", 3, min=1),), halo=lambda p: p["size"] // 2),
+    MethodSpec("tt_float", "test", f"{__name__}:as_float", "image", "to float32", kind="pre", dims=(2, 3)),
     MethodSpec("tt_invert", "test", f"{__name__}:invert", "image", "invert", kind="pre", dims=(2, 3)),
     MethodSpec("tt_local", "test", f"{__name__}:local_mean_threshold", "mask", "local mean",
                params=(Param("size", "int", 15, min=1), Param("offset", "float", 0.0)),

@@ -166,6 +166,36 @@ def test_run_tiled_writes_zarr_with_provenance(tmp_path, blobs):
         run_tiled(blobs, pipeline, tmp_path / "out.zarr", chunk=(64, 64), client="sync", resume=True)
 
 
+def test_global_method_stores_pre_steps_once_and_resumes(tmp_path, blobs):
+    # integer pre-processed data: the histogram pass stores it, the write pass reads it back
+    pipeline = Pipeline.build("tt_mean", pre=["tt_invert", ("tt_median", {"size": 5})], post=["tt_label"])
+    out = run_tiled(blobs, pipeline, tmp_path / "a.zarr", chunk=(64, 100), client="sync")
+    assert_equivalent_labeling(pipeline.run(blobs).data, out[:])
+    assert json.loads((tmp_path / "a.zarr" / "_seglab" / "run.json").read_text())["staged"] is True
+    # float pre-processed data: min/max + histogram passes, pre-steps recomputed in the write pass
+    pipeline = Pipeline.build("tt_mean", pre=["tt_float", "tt_median"])
+    with pytest.warns(InexactTilingWarning, match="256-bin"):
+        out = run_tiled(blobs, pipeline, tmp_path / "b.zarr", chunk=(64, 100), client="sync")
+    assert json.loads((tmp_path / "b.zarr" / "_seglab" / "run.json").read_text())["staged"] is False
+    assert out[:].shape == blobs.shape and out[:].any()
+
+
+def test_tiff_segments_read_like_tifffile(tmp_path, blobs):
+    import tifffile
+
+    from seglab.tiling._io import TiffRegions, cached_raw
+
+    image = np.tile(blobs, (2, 2))
+    tifffile.imwrite(tmp_path / "tiled.tif", image, tile=(64, 48), compression="zlib")
+    tifffile.imwrite(tmp_path / "strips.tif", image, rowsperstrip=37)
+    for name in ("tiled.tif", "strips.tif"):
+        reader = cached_raw(tmp_path / name)
+        assert isinstance(reader, TiffRegions)
+        for rows, cols in [(slice(0, 600), slice(0, 820)), (slice(63, 130), slice(47, 49)), (slice(599, 600),
+                                                                                              slice(5, 819))]:
+            np.testing.assert_array_equal(reader[rows, cols], image[rows, cols])
+
+
 def test_inputs_open_lazily(tmp_path, blobs):
     import tifffile
     import zarr

@@ -3,21 +3,31 @@
 Output layout (``OUT.zarr`` is a zarr 3 array; zarr ignores ``_seglab/``)::
 
     OUT.zarr/zarr.json, c/...      the result, one zarr chunk per tile, compressed
-    OUT.zarr/_seglab/run.json      what was run (pipeline, input, chunk, halo) - checked on resume
+    OUT.zarr/_seglab/run.json      what was run (pipeline, input, chunk, halo) - checked on resume;
+                                   also the global threshold once known
     OUT.zarr/_seglab/done/<pass>/<tile>   completion markers
     OUT.zarr/_seglab/hist/<tile>.npy      per-tile histograms (global methods)
-    OUT.zarr/_seglab/provisional/  labels with provisional ids (labels outputs)
-    OUT.zarr/_seglab/records/<tile>.npz   stitching records (labels outputs)
+    OUT.zarr/_seglab/pre.raw       pre-processed image, uncompressed (global methods with pre-steps)
+    OUT.zarr/_seglab/provisional/  local (per-tile) label ids, uint32, lz4 (labels outputs)
+    OUT.zarr/_seglab/records/<tile>.npz   stitching records and core faces (labels outputs)
+    OUT.zarr/_seglab/lut/<tile>.npy       local id -> final label (labels outputs)
 
 Every tile is written, then its marker is created (temp file + ``os.replace``),
 so a run killed mid-chunk leaves a chunk without a marker, which ``resume=True``
 recomputes; finished tiles are skipped. Ctrl-C keeps finished tiles.
 
+A global method (Otsu, ...) first runs the pre-steps once per tile: the task
+accumulates the histogram of the pre-processed core and stores that core in
+``pre.raw``; the write pass reads it back (with the halo of the later steps) and
+applies the threshold, so the pre-steps never run twice.
+
 Labels take passes so that resume works at every stage: (1) each tile writes
-provisional labels (ids offset per tile) and its stitching records; (2) each
-tile turns its records into label pairs; (3) the client unions the pairs
-(``connected_components``) and saves the mapping; (4) each tile writes its
-final labels 1..N. The output's ``complete`` attribute is set last.
+its local labels and a small record (ring pixels its objects reach, the labels
+on its core's faces); (2) the client turns the records into label pairs
+without reading any label array, unions the objects that cross tile borders
+(``connected_components`` over those only) and writes one lookup table per
+tile; (3) each tile writes its final labels 1..N through its table. The
+output's ``complete`` attribute is set last.
 """
 
 from __future__ import annotations
