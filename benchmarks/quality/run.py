@@ -50,6 +50,8 @@ def kesm(quick: bool) -> dict:
     out = {"article_full": score(truth, article.run(image).mask, "binary")}
     out["article_bottom"] = score(bottom[1], article.run(bottom[0]).mask, "binary")
     candidates = [
+        # The article's own shape (median size still searched), so tuning may conclude the article was right.
+        {"pre": ["invert", "median"], "method": "otsu", "post": []},
         {"pre": ["invert", "median"], "method": "otsu", "post": ["remove_small_objects"]},
         {"pre": ["invert", "median"], "method": "local", "post": ["remove_small_objects"]},
     ]
@@ -65,7 +67,7 @@ def kesm(quick: bool) -> dict:
     from seglab.data import vessels
 
     pairs = [vessels((160, 160) if quick else (256, 256), seed=s) for s in range(6)]
-    synth = tune([p[0] for p in pairs], [p[1] for p in pairs], [candidates[0]], metric="f1",
+    synth = tune([p[0] for p in pairs], [p[1] for p in pairs], [candidates[1]], metric="f1",
                  n_trials=15 if quick else 30, folds=3, seed=0, n_jobs=2)
     m = synth.methods[0]
     data = _Data([p[0] for p in pairs], [p[1] for p in pairs], "binary")

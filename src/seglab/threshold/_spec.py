@@ -54,7 +54,8 @@ SPECS = [
         params=(
             Param("block_size", "int", 35, min=3, odd=True, tune=(3, 151), help="odd neighbourhood size"),
             Param("method", "str", "gaussian", choices=("gaussian", "mean", "median"), help="local statistic"),
-            Param("offset", "float", 0.0, help="subtracted from the local statistic"),
+            Param("offset", "float", 0.0, tune=(-40.0, 40.0),
+                  help="subtracted from the local statistic (tuner range assumes 8-bit intensities)"),
             Param("mode", "str", "reflect", choices=("reflect", "constant", "nearest", "mirror", "wrap"),
                   help="border handling", tune=()),
             _INVERT,
