@@ -147,3 +147,19 @@ def test_demo_writes_an_html_report(tmp_path):
     text = page.read_text()
     assert "<table>" in text and "otsu" in text and "Error" not in text
     assert len(list((tmp_path / "demo").glob("*.overlay.png"))) >= 8
+
+
+def test_evaluate_against_all_bsds_annotators(tmp_path, shared_data):
+    from seglab.io import read_truths
+
+    truth_path = shared_data("bsds500", "groundTruth", "test", "100007.mat")
+    truths = read_truths(truth_path)
+    assert len(truths) == 5
+    pred = tmp_path / "pred.tif"
+    seglab.write(pred, truths[0].astype(np.uint16))
+    done = run("evaluate", truth_path, pred, "--json")
+    assert done.returncode == 0, done.stderr
+    scores = json.loads(done.stdout)
+    assert scores == pytest.approx(seglab.evaluate(truths, truths[0]))
+    # Annotator 0 scored against all five (itself included) covers well but not perfectly.
+    assert 0.75 < scores["covering"] < 1.0

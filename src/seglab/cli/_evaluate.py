@@ -15,7 +15,8 @@ import click
 @click.option("--overlay", "overlay_path", default=None, type=click.Path(), help="Write a confusion-colour overlay PNG (needs --image).")
 @click.option("--image", "image_path", default=None, type=click.Path(), help="The image under the overlay.")
 def command(truth, pred, as_json, instances, overlay_path, image_path):
-    """Score PRED against TRUTH (files; two .zarr arrays are scored chunk by chunk).
+    """Score PRED against TRUTH (files; two .zarr arrays are scored chunk by chunk; a BSDS .mat truth holds
+    several human segmentations, all scored).
 
     Binary masks give tp, tn, fp, fn, accuracy, precision, recall,
     specificity, f1, iou, mcc; label images give region metrics; --instances
@@ -32,8 +33,16 @@ def command(truth, pred, as_json, instances, overlay_path, image_path):
         from seglab.io import read
         from seglab.metrics import evaluate
 
-        truth_array = read(truth)
         pred_array = read(pred)
+        if str(truth).lower().endswith(".mat"):
+            # BSDS style: several human segmentations of one image, scored together.
+            from seglab.io import read_truths
+
+            truth_array = read_truths(truth)
+            if overlay_path:
+                raise ParameterError("--overlay needs a binary truth mask, not a .mat file of several segmentations")
+        else:
+            truth_array = read(truth)
         scores = evaluate(truth_array, pred_array, instances=instances)
         if overlay_path:
             from seglab._core.validation import check_mask, check_same_shape

@@ -171,9 +171,9 @@ def _load(item, name: str):
     if isinstance(item, (str, Path)) and Path(item).suffix.lower() == ".mat":
         # BSDS ground truth: the first annotator's region labels (seglab.metrics scores all of them
         # when given the list; the CLI compare uses one truth per image).
-        from scipy.io import loadmat
+        from seglab.io import read_truths
 
-        return np.asarray(loadmat(str(item))["groundTruth"][0, 0]["Segmentation"][0, 0])
+        return read_truths(item)[0]
     if isinstance(item, (str, Path)):
         from seglab.io import read
 

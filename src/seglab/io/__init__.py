@@ -8,6 +8,7 @@
   refuse data they cannot hold instead of rescaling it.
 * :func:`read_collection` — lazy, indexable collections of files (folder,
   glob pattern, list), natural order, batch iteration past bad files.
+* :func:`read_truths` — every annotator's segmentation from a BSDS500 .mat file.
 * :func:`read_pipeline`, :func:`write_json`, :func:`write_text_atomic`,
   :func:`sha256_file` — configuration and provenance helpers.
 
@@ -17,6 +18,7 @@ when a function needs them.
 
 from __future__ import annotations
 
+from ._bsds import read_truths
 from ._budget import DEFAULT_MAX_PIXELS, get_pixel_budget, set_pixel_budget
 from ._collection import ImageCollection, iter_images, natural_key, read_collection
 from ._read import declared_pixels, read
@@ -33,6 +35,7 @@ __all__ = [
     "read",
     "read_collection",
     "read_config",
+    "read_truths",
     "read_pipeline",
     "set_pixel_budget",
     "sha256_file",
