@@ -180,7 +180,7 @@ def test_sha256_file(tmp_path):
 def test_public_names_are_locked():
     assert sorted(seglab.io.__all__) == [
         "DEFAULT_MAX_PIXELS", "ImageCollection", "declared_pixels", "get_pixel_budget", "iter_images",
-        "natural_key", "read", "read_collection", "read_config", "read_pipeline", "set_pixel_budget",
+        "natural_key", "read", "read_collection", "read_config", "read_pipeline", "read_truths", "set_pixel_budget",
         "sha256_file", "write", "write_json", "write_text_atomic",
     ]
     assert seglab.read is seglab.io.read and seglab.write is seglab.io.write
