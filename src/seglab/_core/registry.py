@@ -21,6 +21,7 @@ chose (thresholds, k, ...); ndarray values in ``info`` become the result's
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import pkgutil
 from collections.abc import Callable, Mapping

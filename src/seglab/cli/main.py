@@ -13,6 +13,7 @@ with code 1. ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 import click
