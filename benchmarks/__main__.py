@@ -72,6 +72,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small inputs, 2 repeats (smoke run)")
     parser.add_argument("--only", default="", help="comma-separated family modules (threshold,edges,...)")
     parser.add_argument("--out", default=str(HERE), help="folder for RESULTS.md and results.json")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of families not run now from the existing results.json")
     args = parser.parse_args(argv)
     only = {s.strip() for s in args.only.split(",") if s.strip()} or None
     rows: list[dict] = []
@@ -99,6 +101,12 @@ def main(argv=None) -> int:
     startup = _startup_rows(3 if args.quick else 7)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.merge and (out / "results.json").exists():
+        previous = json.loads((out / "results.json").read_text())
+        rerun = {name for name, _ in families}
+        kept = [row for row in previous["rows"] if row["family"] not in rerun]
+        rows = sorted(kept + rows, key=lambda row: row["family"])
+        failures = [f for f in previous.get("failures", []) if f.split(":")[0].split("/")[0] not in rerun] + failures
     meta = {"python": platform.python_version(), "machine": platform.machine(), "quick": args.quick,
             "cpus": __import__("os").cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M")}
     (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows, "startup": startup,
