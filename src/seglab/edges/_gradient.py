@@ -7,9 +7,13 @@ along that axis (so it is positive where values increase) times the smoothing
 weights along the other axes; the border is ``'reflect'`` (``dcba|abcd``, half-
 sample symmetric, which is OpenCV's ``BORDER_REFLECT``); the magnitude is
 ``sqrt(sum_i g_i**2 / ndim)`` (scikit-image divides by ``sqrt(ndim)``). On 2-D
-images the filtering runs through ``cv2.sepFilter2D`` in float64 with
-``BORDER_REFLECT`` (the same kernel and border), which equals the scikit-image
-result to float64 rounding; 3-D volumes go through ``scipy.ndimage``.
+images the filtering runs through ``cv2.sepFilter2D`` with ``BORDER_REFLECT``
+(the same kernel and border) in float32: uint8/uint16 pixels go in as they are,
+with ``img_as_float``'s 1/255 or 1/65535 folded into the kernel, so no
+full-size float64 copy is made. The result equals scikit-image's float64
+result to float32 rounding (relative 1e-6); on the 17480 x 8026 slice this
+path needs a quarter of the memory and a fraction of the time. 3-D volumes
+go through ``scipy.ndimage`` in float64.
 """
 
 from __future__ import annotations
@@ -71,16 +75,41 @@ def _derivatives(image, smooth):
     return out
 
 
+_UNSIGNED_SCALE = {np.dtype(np.uint8): 1.0 / 255, np.dtype(np.uint16): 1.0 / 65535}
+
+
+def _derivatives_2d_float32(array, smooth):
+    """2-D derivatives in float32 straight from the input dtype (img_as_float's scale folded into the kernel)."""
+    import cv2
+
+    scale = _UNSIGNED_SCALE.get(array.dtype)
+    if scale is None:
+        data, scale = np.asarray(_as_float(array), np.float32), 1.0
+    else:
+        data = np.ascontiguousarray(array)
+    # sepFilter2D correlates: the flipped edge kernel [-1, 0, 1] gives x[i+1] - x[i-1].
+    flipped = _EDGE[::-1] * scale
+    g_rows = cv2.sepFilter2D(data, cv2.CV_32F, smooth, flipped, borderType=cv2.BORDER_REFLECT)
+    g_cols = cv2.sepFilter2D(data, cv2.CV_32F, flipped, smooth, borderType=cv2.BORDER_REFLECT)
+    return g_rows, g_cols
+
+
 def _gradient(image, name):
     array = _gray(image)
-    data = _as_float(array)
-    grads = _derivatives(data, _SMOOTH[name])
+    if array.ndim == 2:
+        g_rows, g_cols = _derivatives_2d_float32(array, _SMOOTH[name])
+        import cv2
+
+        magnitude = cv2.magnitude(g_rows, g_cols)
+        np.multiply(magnitude, np.float32(1 / np.sqrt(2)), out=magnitude)
+        # Adding 0.0 turns -0.0 into +0.0, so a leftward gradient is +pi, never -pi: range (-pi, pi].
+        np.add(g_rows, np.float32(0.0), out=g_rows)
+        np.add(g_cols, np.float32(0.0), out=g_cols)
+        orientation = np.arctan2(g_rows, g_cols)
+        return magnitude, {"orientation": orientation}
+    grads = _derivatives(_as_float(array), _SMOOTH[name])
     magnitude = np.sqrt(sum(g * g for g in grads) / len(grads)).astype(np.float32)
-    info = {}
-    if len(grads) == 2:
-        # "+ 0.0" turns -0.0 into +0.0, so a leftward gradient is +pi, never -pi: range (-pi, pi].
-        info["orientation"] = np.arctan2(grads[0] + 0.0, grads[1] + 0.0).astype(np.float32)
-    return magnitude, info
+    return magnitude, {}
 
 
 def sobel(image):
