@@ -1,4 +1,4 @@
-"""split_touching == the scikit-image watershed example; measure == regionprops_table column by column."""
+"""split_touching == the scikit-image watershed example run on each object alone; measure == regionprops_table column by column."""
 
 from __future__ import annotations
 
@@ -25,6 +25,26 @@ def _example(mask, min_distance=7):
     return segmentation.watershed(-distance, markers, mask=mask)
 
 
+def _per_object(mask, min_distance=7):
+    """The gallery example on every connected component alone (bounding box + 1 px), labels offset in order."""
+    components, _ = ndi.label(mask)
+    out = np.zeros(mask.shape, np.int32)
+    offset = 0
+    for i, box in enumerate(ndi.find_objects(components), 1):
+        box = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, n)) for s, n in zip(box, mask.shape))
+        labels = _example(components[box] == i, min_distance)
+        out[box][labels > 0] = labels[labels > 0] + offset
+        offset += int(labels.max())
+    return out
+
+
+def assert_equivalent_labeling(a, b):
+    """Same background and a one-to-one map between the labels (labels equal up to a permutation)."""
+    np.testing.assert_array_equal(a == 0, b == 0)
+    pairs = np.unique(np.stack([a.ravel(), b.ravel()]), axis=1)
+    assert len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
+
+
 def _touching_disks():
     rows, cols = np.mgrid[:80, :80]
     return (((rows - 28) ** 2 + (cols - 28) ** 2) < 16**2) | (((rows - 44) ** 2 + (cols - 52) ** 2) < 20**2)
@@ -38,23 +58,43 @@ def test_split_mask_equals_skimage_example():
     assert ndi.label(mask)[1] == 1  # touching: one component before splitting
 
 
-def test_split_touching_on_coins_equals_otsu_then_example():
+def test_split_touching_on_coins_equals_otsu_then_example_per_object():
     coins = data.coins()
     labels, info = split_touching(coins, min_distance=10)
     mask = coins > filters.threshold_otsu(coins)
-    np.testing.assert_array_equal(labels, _example(mask, 10))
+    assert_equivalent_labeling(labels, _per_object(mask, 10))
     assert info["threshold"] == pytest.approx(filters.threshold_otsu(coins))
+    # the whole-mask gallery run differs (documented): its peaks of one component suppress another's
+    whole = _example(mask, 10)
+    assert (labels.max(), whole.max()) == (191, 69)
+    pairs, counts = np.unique(np.stack([labels.ravel(), whole.ravel()]), axis=1, return_counts=True)
+    best = {}
+    for a, b, c in zip(*pairs, counts):  # best match per whole-mask label, one-to-one here
+        best[b] = max(best.get(b, 0), c)
+    assert sum(best.values()) / mask.size == pytest.approx(0.99779, abs=5e-5)
+
+
+def test_split_mask_ignores_other_objects():
+    # a small object beside a large one: the whole-mask example finds no peak for it (label 0); here it has one
+    rows, cols = np.mgrid[:60, :60]
+    mask = ((rows - 30) ** 2 + (cols - 22) ** 2 < 15**2) | ((rows - 30) ** 2 + (cols - 43) ** 2 < 3**2)
+    assert ndi.label(mask)[1] == 2
+    labels, info = split_touching_mask(mask, min_distance=10)
+    assert info["n_objects"] == 2
+    assert np.all(_example(mask, 10)[mask & (cols > 38)] == 0)  # whole-mask run: the small disk is lost
+    assert_equivalent_labeling(labels, _per_object(mask, 10))
+    alone, _ = split_touching_mask(mask & (cols > 38), min_distance=10)
+    np.testing.assert_array_equal(alone > 0, (labels == labels[30, 43]))
 
 
 def test_split_invert_and_post_step(blobs_image):
     image, _ = blobs_image
     inverted = 255 - image
     labels, _ = split_touching(inverted, invert=True)
-    expected = _example(inverted <= filters.threshold_otsu(inverted))
-    np.testing.assert_array_equal(labels, expected)
+    assert_equivalent_labeling(labels, _per_object(inverted <= filters.threshold_otsu(inverted)))
     mask = image > filters.threshold_otsu(image)
     result = seglab.apply_step(mask, "split_touching", "post")
-    np.testing.assert_array_equal(result, _example(mask))
+    assert_equivalent_labeling(result, _per_object(mask))
 
 
 def test_split_constant_and_errors():
@@ -63,6 +103,8 @@ def test_split_constant_and_errors():
     assert labels.max() == 0 and info["constant"] is True
     with pytest.raises(ParameterError, match="`min_distance` got 0"):
         split_touching_mask(_touching_disks(), min_distance=0)
+    with pytest.raises(ParameterError, match="`max_object_size` got 0"):
+        split_touching_mask(_touching_disks(), max_object_size=0)
 
 
 @pytest.fixture(scope="module")

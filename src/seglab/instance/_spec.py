@@ -11,12 +11,15 @@ _SPLIT_PARAMS = (
     Param("exclude_border", "bool", False, tune=(), help="Ignore distance peaks within min_distance of the border."),
     Param("compactness", "float", 0.0, min=0.0, tune=(0.0, 1.0), help="Compact watershed weight; 0 = classic."),
     Param("watershed_line", "bool", False, help="Separate touching objects by a one-pixel background line."),
+    Param("max_object_size", "int", 256, min=1, tune=(),
+          help="Tiled runs: largest object extent (pixels) a tile's halo holds; not used in memory."),
 )
 
 
 def _split_halo(params):
-    # Objects are split by peaks within min_distance; an object's extent is unbounded, so tiling is "none".
-    return int(params.get("min_distance", 7)) + 1
+    # Each object is split from its own pixels only, so a tile that holds an object whole labels it exactly:
+    # the halo is the largest object extent the user accepts (objects reaching it raise a StitchWarning).
+    return int(params.get("max_object_size", 256))
 
 
 SPECS = [
@@ -30,7 +33,9 @@ SPECS = [
         dims=(2, 3),
         channels="gray",
         halo=_split_halo,
-        tiling="none",
+        # the Otsu threshold comes from the tiler's histogram pass; the split then runs per tile (halo)
+        tiling="global",
+        stat_target="seglab.instance._split:otsu_from_histogram",
         references=("Beucher & Lantuejoul (1979), Use of watersheds in contour detection",
                     "scikit-image example 'Watershed segmentation' (distance transform + peak_local_max)"),
     ),
@@ -46,7 +51,7 @@ SPECS = [
         dims=(2, 3),
         channels="any",
         halo=_split_halo,
-        tiling="none",
+        tiling="local",  # exact with halo >= max_object_size (objects are split independently)
         references=("Beucher & Lantuejoul (1979), Use of watersheds in contour detection",),
     ),
 ]
