@@ -345,3 +345,47 @@ def test_scale_benchmark_quick_mode(tmp_path):
 
     assert main(["--quick", "--out", str(tmp_path / "SCALE.md")]) == 0
     assert "equal to in-memory" in (tmp_path / "SCALE.md").read_text()
+
+
+# -- split_touching: exact by ownership of whole objects ---------------------------------------------
+@pytest.fixture(scope="module")
+def touching_nuclei():
+    """Seeded touching nuclei (many cut by 64 x 100 and 128 x 128 tile borders)."""
+    image, truth = seglab.data.nuclei((300, 410), n_nuclei=40, seed=2)
+    return image
+
+
+@pytest.mark.parametrize("pipeline", [Pipeline.build("otsu", post=["split_touching"]),
+                                      Pipeline.build("split_touching", {"min_distance": 5})],
+                         ids=["otsu+split_touching", "split_touching"])
+@pytest.mark.parametrize("chunk", [(64, 100), (128, 128)], ids=lambda c: f"{c[0]}x{c[1]}")
+def test_split_touching_tiled_equals_in_memory(pipeline, chunk, touching_nuclei):
+    from scipy import ndimage as ndi
+
+    reference = pipeline.run(touching_nuclei).data
+    tiled = tiled_segment(touching_nuclei, pipeline, chunk=chunk).compute(scheduler="sync")
+    assert_equivalent_labeling(reference, tiled)
+    # the case is not trivial: touching objects were split, and objects straddle tile borders
+    mask = reference > 0
+    assert ndi.label(mask)[1] < reference.max()
+    rows = set(np.unique(reference[chunk[0] - 1])) & set(np.unique(reference[chunk[0]])) - {0}
+    cols = set(np.unique(reference[:, chunk[1] - 1])) & set(np.unique(reference[:, chunk[1]])) - {0}
+    assert len(rows | cols) >= 3
+
+
+def test_split_touching_run_tiled_zarr(tmp_path, touching_nuclei):
+    pipeline = Pipeline.build("split_touching")
+    out = run_tiled(touching_nuclei, pipeline, tmp_path / "split.zarr", chunk=(64, 100), client="sync")
+    assert_equivalent_labeling(pipeline.run(touching_nuclei).data, out[:])
+    assert out.attrs["provenance"]["halo"] == 256 and out.attrs["provenance"]["inexact"] is False
+
+
+def test_split_touching_object_larger_than_halo_warns(touching_nuclei):
+    pipeline = Pipeline.build("otsu", post=[("split_touching", {"max_object_size": 10})])
+    with pytest.warns(StitchWarning, match="reached the halo.*max_object_size"):
+        tiled_segment(touching_nuclei, pipeline, chunk=64).compute(scheduler="sync")
+
+
+def test_split_touching_exclude_border_is_refused(touching_nuclei):
+    with pytest.raises(TilingError, match="exclude_border=True cannot be tiled exactly"):
+        tiled_segment(touching_nuclei, Pipeline.build("split_touching", {"exclude_border": True}), chunk=64)

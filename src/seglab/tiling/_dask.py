@@ -201,7 +201,8 @@ def _mapping(id_lists, pair_lists, reached, exact):
         warnings.warn(
             "an object reached the halo of a tile: the labelling steps are not plain connected components, "
             "so objects larger than the declared halo may be labelled differently than in memory; "
-            "use a larger halo or chunk", StitchWarning, stacklevel=2,
+            "raise the declared halo (split_touching: max_object_size) or the chunk size",
+            StitchWarning, stacklevel=2,
         )
     ids = np.concatenate(id_lists) if id_lists else np.zeros(0, np.int64)
     pairs = np.concatenate(pair_lists) if pair_lists else np.zeros((0, 2), np.int64)

@@ -35,6 +35,14 @@ from seglab._core.errors import ParameterError, SeglabError, SeglabWarning
 __all__ = ["TilePlan", "ExecStep", "make_plan", "TilingError", "InexactTilingWarning", "StitchWarning",
            "EXACT_STITCH_STEPS"]
 
+#: Global methods that are "threshold, then a mask -> labels function": the tiler applies the global
+#: threshold, then runs the mask function (its parameters minus the threshold's) per tile, with its halo.
+THRESHOLD_THEN = {"seglab.instance._split:split_touching": ("seglab.instance._split:split_touching_mask", ("invert",))}
+
+#: Labelling steps that split every connected component from its own pixels only: a tile that holds an
+#: object whole labels it exactly, so stitching is exact while objects fit the declared halo.
+PER_OBJECT_STEPS = frozenset({"seglab.instance._split:split_touching_mask"})
+
 #: Post-steps whose labelling is plain connected components, so face stitching is exact by construction.
 EXACT_STITCH_STEPS = frozenset({"label", "connected_components", "skimage.measure:label", "scipy.ndimage:label",
                                 "seglab.postprocess._label:label"})
@@ -214,6 +222,20 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
             )
         if spec.tiling == "none" and role != "method" and not stitched:
             inexact = True
+        then = THRESHOLD_THEN.get(spec.target) if role == "method" and spec.tiling == "global" else None
+        if spec.target in PER_OBJECT_STEPS or then:
+            _check_per_object(spec.name, role, step.params)
+        if then:
+            # threshold (global pass) -> mask, then the mask -> labels function with the method's halo
+            target, drop = then
+            steps.append(ExecStep(name=spec.name, kind=role, function=spec.load(), params=dict(step.params),
+                                  halo=0, output="mask", dims=tuple(spec.dims), target=spec.target))
+            steps.append(ExecStep(
+                name=spec.name, kind="post", function=_load(target),
+                params={k: v for k, v in step.params.items() if k not in drop},
+                halo=spec.halo_for(step.params), output=kind, dims=tuple(spec.dims), target=target,
+            ))
+            continue
         steps.append(ExecStep(
             name=spec.name, kind=role, function=spec.load(), params=dict(step.params),
             halo=spec.halo_for(step.params), output=kind, needs_image="image" in spec.inputs,
@@ -248,6 +270,15 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
     return TilePlan(steps=steps, output=pipeline.output, spatial_ndim=spatial_ndim, per_plane=per_plane,
                     label_start=label_start, halo_before=before, halo_after=after, global_stat=global_stat,
                     inexact=inexact, exact_stitch=exact_stitch, pipeline=pipeline.to_dict())
+
+
+def _check_per_object(name, role, params) -> None:
+    if params.get("exclude_border"):
+        raise TilingError(
+            f"{role} {name!r} with exclude_border=True cannot be tiled exactly: a tile does not know how far "
+            "the image border is, so it cannot drop the same peaks as the whole-image run; run it in memory "
+            "or set exclude_border=False"
+        )
 
 
 def check_chunks(chunk, shape) -> tuple[int, ...]:
@@ -329,6 +360,8 @@ def run_steps_2d(plan: TilePlan, block: np.ndarray, pads, stop=None, start=0):
             data = _crop(data, pads, keep)
             image = _crop(image, pads, keep)
             pads = tuple((min(lo, k), min(hi, k)) for (lo, hi), k in zip(pads, keep))
+        if index == plan.label_start and step.target in PER_OBJECT_STEPS:
+            data = _objects_in_core(data, pads, (plan.ring,) * len(pads))
         if step.kind == "method" and plan.global_stat is not None:
             data = _apply_threshold(data, plan)
         elif step.needs_image:
@@ -338,6 +371,26 @@ def run_steps_2d(plan: TilePlan, block: np.ndarray, pads, stop=None, start=0):
         if step.kind == "pre":
             image = data
     return data, pads
+
+
+def _objects_in_core(mask: np.ndarray, pads, ring) -> np.ndarray:
+    """The mask's connected components that meet the kept region (core plus ring); the rest removed.
+
+    A per-object step labels every component from its own pixels only, so components that do not meet
+    the kept region cannot change it: skipping them is exact and saves most of the halo's work.
+    """
+    from scipy import ndimage as ndi
+
+    mask = np.asarray(mask).astype(bool, copy=False)
+    components, n = ndi.label(mask)  # connectivity 1, as split_touching labels its components
+    if n == 0:
+        return mask
+    region = tuple(slice(lo - min(lo, r), mask.shape[i] - (hi - min(hi, r)))
+                   for i, ((lo, hi), r) in enumerate(zip(pads, ring)))
+    keep = np.zeros(n + 1, bool)
+    keep[np.unique(components[region])] = True
+    keep[0] = False
+    return keep[components]
 
 
 def process_block(plan: TilePlan, block: np.ndarray, pads, *, with_reach: bool = False, start: int = 0):
@@ -358,7 +411,9 @@ def process_block(plan: TilePlan, block: np.ndarray, pads, *, with_reach: bool =
     if with_reach and plan.label_start is not None and not plan.exact_stitch:
         from ._stitch import reaches_edge
 
-        reached = reaches_edge(data, pads_left, plan.ring_per_axis())
+        # a side read with less than the full depth ends at the image edge: objects touching it are whole
+        full = tuple((lo >= d, hi >= d) for (lo, hi), d in zip(pads, plan.depth_per_axis()))
+        reached = reaches_edge(data, pads_left, plan.ring_per_axis(), full)
     out = _crop(data, pads_left, plan.ring_per_axis())
     return (out, reached) if with_reach else out
 

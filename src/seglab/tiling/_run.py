@@ -508,7 +508,8 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
                 warnings.warn(
                     "an object reached the halo of a tile: the labelling steps are not plain connected "
                     "components, so objects larger than the declared halo may be labelled differently than "
-                    "in memory; use a larger halo or chunk", StitchWarning, stacklevel=2)
+                    "in memory; raise the declared halo (split_touching: max_object_size) or the chunk size",
+                    StitchWarning, stacklevel=2)
             mapping_done = out / WORK / "done" / "mapping"
             if not mapping_done.exists():
                 _write_luts(out, grid, plan.ring_per_axis(), _pairs_and_ids(out, grid, progress))

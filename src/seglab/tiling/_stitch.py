@@ -100,15 +100,21 @@ def ring_slabs(shape, ring) -> list:
     return slabs
 
 
-def reaches_edge(labels: np.ndarray, pads, ring) -> bool:
-    """True when an object of the core also touches the padded outer edge (on a side that has padding)."""
+def reaches_edge(labels: np.ndarray, pads, ring, sides=None) -> bool:
+    """True when an object of the core also touches the padded outer edge (on a side that has padding).
+
+    `sides` ((lo, hi) bools per axis) restricts the check to the sides where the block was read with its
+    full halo; elsewhere the block edge is the image edge, which the in-memory run sees too.
+    """
     inner = tuple(slice(lo, labels.shape[i] - hi) for i, (lo, hi) in enumerate(pads))
     core_ids = np.unique(labels[inner])
     core_ids = core_ids[core_ids > 0]
     if core_ids.size == 0:
         return False
     for axis, (lo, hi) in enumerate(pads):
-        for present, index in ((lo, 0), (hi, -1)):
+        for side, (present, index) in enumerate(((lo, 0), (hi, -1))):
+            if sides is not None and not sides[axis][side]:
+                continue
             if present > ring[axis]:
                 edge = np.take(labels, index, axis=axis)
                 if np.isin(edge, core_ids).any():
