@@ -95,25 +95,26 @@ def split_touching_mask(mask, *, min_distance=7, exclude_border=False, compactne
 
 
 def _split(mask, min_distance, exclude_border, compactness, watershed_line):
-    """Per-object split, computed with whole-image calls that never mix objects.
+    """Split every connected component of `mask` from its own pixels only.
 
-    Each 4-connected (``connectivity=1``, the watershed's own) component is
-    split on its own: its distance transform, its peaks and its watershed
-    depend on its pixels only (and on the image border, through
-    `exclude_border` and the border of the distance transform). One call per
-    step over the whole image gives exactly that:
+    Components are 4-connected (``connectivity=1``, the watershed's). Per component:
 
-    * the Euclidean distance transform of the mask equals, on every object,
-      the transform of that object alone (the nearest pixel outside an object
-      is always background: a straight 4-path from the object to another
-      component leaves the object through a background pixel, at most as far);
-    * ``peak_local_max(..., labels=components)`` finds peaks label by label
-      (each in its own bounding box, other objects masked out);
-    * the watershed floods each marker inside its own component (the mask
-      separates components) and orders equal-priority pixels by insertion age,
-      whose order within one component does not depend on the others.
+    * distance transform: one whole-image ``distance_transform_edt`` equals, on
+      every component, the transform of that component alone (the nearest pixel
+      outside a component is always background: a straight 4-path from it to
+      another component leaves it through a background pixel, at most as far);
+    * peaks: ``peak_local_max(..., labels=components)`` already works label by
+      label (each in its own bounding box, other labels masked out). Small
+      components (extent <= `min_distance`, off the image edge) take a
+      vectorised shortcut with the same result: their one peak is the first
+      pixel, in raster order, at the component's maximum;
+    * watershed: a component with one marker is that marker's region; one with
+      several is flooded in its own bounding box. A single whole-image watershed
+      would not do: markers enter its queue with equal age, so ties between
+      equal-valued markers are broken by the queue's internal layout, which
+      depends on every other marker in the image.
 
-    Labels are numbered in raster order of their markers.
+    Labels are the markers' numbers in raster order.
     """
     from scipy import ndimage as ndi
     from skimage.feature import peak_local_max
@@ -123,14 +124,61 @@ def _split(mask, min_distance, exclude_border, compactness, watershed_line):
         return np.zeros(mask.shape, np.int32), {"n_objects": 0}
     components, n = ndi.label(mask)  # default structure: connectivity 1, as the watershed floods
     distance = ndi.distance_transform_edt(mask)
-    coords = peak_local_max(distance, min_distance=min_distance, exclude_border=exclude_border,
-                            labels=components)
-    peaks = np.zeros(mask.shape, bool)
-    peaks[tuple(coords.T)] = True
-    markers, _ = ndi.label(peaks)
-    labels = watershed(-distance, markers, mask=mask, compactness=compactness, watershed_line=watershed_line)
-    labels = labels.astype(np.int32, copy=False)
+    boxes = ndi.find_objects(components)
+    peaks = _peaks(distance, components, n, boxes, min_distance, exclude_border, peak_local_max)
+    markers, n_markers = ndi.label(peaks)
+    # markers per component; a component's single marker labels all of it
+    marker_component = np.zeros(n_markers + 1, np.int64)
+    marker_component[markers[peaks]] = components[peaks]
+    per_component = np.bincount(marker_component[1:], minlength=n + 1)
+    lut = np.zeros(n + 1, np.int32)
+    single = np.flatnonzero(per_component == 1)
+    first_marker = np.zeros(n + 1, np.int64)
+    first_marker[marker_component[:0:-1]] = np.arange(n_markers, 0, -1)  # lowest marker id per component
+    lut[single] = first_marker[single]
+    lut[0] = 0
+    labels = lut[components]
+    for component in np.flatnonzero(per_component > 1):
+        box = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, size))
+                    for s, size in zip(boxes[component - 1], mask.shape))
+        own = components[box] == component
+        flooded = watershed(-distance[box], np.where(own, markers[box], 0), mask=own, compactness=compactness,
+                            watershed_line=watershed_line)
+        labels[box][own] = flooded[own]
     return labels, {"n_objects": int(np.count_nonzero(np.bincount(labels.ravel())[1:]))}
+
+
+def _peaks(distance, components, n, boxes, min_distance, exclude_border, peak_local_max):
+    """``peak_local_max(distance, labels=components)`` as a bool image, small components vectorised."""
+    from scipy import ndimage as ndi
+
+    shape = np.array(distance.shape)
+    starts = np.array([[s.start for s in box] for box in boxes])
+    stops = np.array([[s.stop for s in box] for box in boxes])
+    border = min_distance if exclude_border else 0
+    # A small component lies inside every window (2 min_distance + 1) of its pixels and all its candidate
+    # peaks lie closer than min_distance to each other: peak_local_max keeps exactly its first maximum in
+    # raster order. Off the image edge its boundary pixels have distance 1, so a flat component has no
+    # interior (peak_local_max's "isolated pixels" rule then also makes every pixel a candidate).
+    small = (np.all(stops - starts <= min_distance, axis=1) & np.all(starts > border, axis=1)
+             & np.all(stops < shape - border, axis=1))
+    if distance.min() > 0:  # no background: peak_local_max's threshold is not 0
+        small[:] = False
+    peaks = np.zeros(distance.shape, bool)
+    if small.any():
+        top = np.zeros(n + 1)
+        top[1:] = ndi.maximum(distance, components, np.arange(1, n + 1))
+        flat_components = components.ravel()
+        at_top = np.flatnonzero((flat_components > 0) & (distance.ravel() == top[flat_components]))
+        ids, first = np.unique(flat_components[at_top], return_index=True)
+        keep = small[ids - 1]
+        peaks.ravel()[at_top[first[keep]]] = True
+    if not small.all():
+        slow = np.concatenate([[False], ~small])[components]
+        coords = peak_local_max(distance, min_distance=min_distance, exclude_border=exclude_border,
+                                labels=np.where(slow, components, 0))
+        peaks[tuple(coords.T)] = True
+    return peaks
 
 
 def split_touching(image, *, invert=False, min_distance=7, exclude_border=False, compactness=0.0,
