@@ -362,6 +362,12 @@ def run_steps_2d(plan: TilePlan, block: np.ndarray, pads, stop=None, start=0):
             pads = tuple((min(lo, k), min(hi, k)) for (lo, hi), k in zip(pads, keep))
         if index == plan.label_start and step.target in PER_OBJECT_STEPS:
             data = _objects_in_core(data, pads, (plan.ring,) * len(pads))
+            # the components' bounding box plus one pixel holds everything their split depends on
+            box = _box(data)
+            labels = np.zeros(data.shape, np.int32)
+            labels[box] = _split(step.function(data[box], **step.params))
+            data = labels
+            continue
         if step.kind == "method" and plan.global_stat is not None:
             data = _apply_threshold(data, plan)
         elif step.needs_image:
@@ -391,6 +397,17 @@ def _objects_in_core(mask: np.ndarray, pads, ring) -> np.ndarray:
     keep[np.unique(components[region])] = True
     keep[0] = False
     return keep[components]
+
+
+def _box(mask: np.ndarray) -> tuple:
+    """Bounding box of `mask`'s pixels, one pixel wider on each side (clipped); the whole array if empty."""
+    index = []
+    for axis in range(mask.ndim):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        if hit.size == 0:
+            return tuple(slice(0, n) for n in mask.shape)
+        index.append(slice(max(int(hit[0]) - 1, 0), min(int(hit[-1]) + 2, mask.shape[axis])))
+    return tuple(index)
 
 
 def process_block(plan: TilePlan, block: np.ndarray, pads, *, with_reach: bool = False, start: int = 0):
