@@ -18,6 +18,14 @@ tiles, the spec's ``stat_target`` turns it into the threshold, and each tile
 applies the comparison. ``tiling="none"`` is refused unless the caller asks for
 ``allow_inexact=True`` (each tile is then segmented independently, with the
 declared halo, and results differ from an in-memory run).
+
+``split_touching`` is exact by ownership of whole objects: it splits every
+connected component from its own pixels only, so a tile whose halo
+(``max_object_size``) holds an object whole labels it as the in-memory run
+does. The method form is the global Otsu threshold followed by
+``split_touching_mask`` (:data:`THRESHOLD_THEN`); each tile splits only the
+components that meet its core and ring (:func:`_objects_in_core`), in their
+bounding box, and the face stitching joins the identical copies.
 """
 
 from __future__ import annotations
