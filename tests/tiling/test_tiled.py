@@ -196,6 +196,38 @@ def test_tiff_segments_read_like_tifffile(tmp_path, blobs):
             np.testing.assert_array_equal(reader[rows, cols], image[rows, cols])
 
 
+def test_chunk_cache_reads_like_zarr_and_decodes_each_chunk_once(tmp_path, blobs):
+    import zarr
+
+    from seglab.tiling._io import ChunkCache, cached_raw
+
+    image = np.tile(blobs, (2, 3))
+    zarr.create_array(store=str(tmp_path / "c.zarr"), data=image, chunks=(64, 100))
+    reader = cached_raw(tmp_path / "c.zarr")
+    assert isinstance(reader, ChunkCache)
+    for rows, cols in [(slice(0, 600), slice(0, 1200)), (slice(63, 130), slice(99, 101)), (slice(599, 600),
+                                                                                           slice(5, 819)),
+                       (slice(10, 10), slice(0, 5))]:
+        np.testing.assert_array_equal(reader[rows, cols], image[rows, cols])
+
+    class Counting:  # counts the reads that reach the stored array
+        def __init__(self, array):
+            self.array, self.shape, self.dtype, self.reads = array, array.shape, array.dtype, 0
+
+        def __getitem__(self, index):
+            self.reads += 1
+            return self.array[index]
+
+    counting = Counting(zarr.open_array(str(tmp_path / "c.zarr"), mode="r"))
+    cache = ChunkCache(counting, (64, 100))
+    # two tiles with a 3-px halo share a border: the shared chunks are decoded once
+    np.testing.assert_array_equal(cache[0:67, 0:203], image[0:67, 0:203])
+    first = counting.reads
+    assert first == 2 * 3
+    np.testing.assert_array_equal(cache[61:131, 0:203], image[61:131, 0:203])
+    assert counting.reads - first == 3  # only the third row of chunks is new
+
+
 def test_inputs_open_lazily(tmp_path, blobs):
     import tifffile
     import zarr

@@ -112,17 +112,87 @@ def open_raw(path):
         raise ImageReadError(f"cannot read {str(path)!r}: {exc}") from exc
 
 
+# decoded storage chunks kept per process: a tile's halo reaches into its neighbours' chunks, and
+# without a cache every chunk on a tile border is decoded two to four times (2.25x the decoding at
+# chunk 2048 with 512-px TIFF tiles and a 1-px halo; 9x for a zarr input chunked like the tiles)
+CACHE_BYTES = 128 * 2**20
+
+
+class _LRU:
+    """Decoded chunks by key, least recently used dropped beyond `budget` bytes."""
+
+    def __init__(self, budget: int = CACHE_BYTES):
+        from collections import OrderedDict
+
+        self.budget, self.used, self.items = budget, 0, OrderedDict()
+
+    def get(self, key):
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
+
+    def put(self, key, value: np.ndarray) -> None:
+        if value.nbytes > self.budget:
+            return
+        self.items[key] = value
+        self.used += value.nbytes
+        while self.used > self.budget:
+            _, old = self.items.popitem(last=False)
+            self.used -= old.nbytes
+
+
+class ChunkCache:
+    """Regions of a chunked, compressed array (zarr), decoding each stored chunk once while it stays cached."""
+
+    def __init__(self, raw, chunks, budget: int = CACHE_BYTES):
+        self.raw, self.chunks = raw, tuple(int(c) for c in chunks)
+        self.shape, self.dtype, self.ndim = tuple(raw.shape), np.dtype(raw.dtype), len(raw.shape)
+        self._cache = _LRU(budget)
+
+    def __getitem__(self, slices):
+        import itertools
+
+        if not isinstance(slices, tuple):
+            slices = (slices,)
+        slices = slices + (slice(None),) * (self.ndim - len(slices))
+        bounds = []
+        for s, n in zip(slices, self.shape):
+            lo, hi, step = s.indices(n)
+            if step != 1:
+                return np.asarray(self.raw[slices])
+            bounds.append((lo, max(lo, hi)))
+        out = np.empty([hi - lo for lo, hi in bounds], self.dtype)
+        ranges = [range(lo // c, -(-hi // c)) for (lo, hi), c in zip(bounds, self.chunks)]
+        for key in itertools.product(*ranges):
+            chunk = self._cache.get(key)
+            starts = [k * c for k, c in zip(key, self.chunks)]
+            if chunk is None:
+                chunk = np.asarray(self.raw[tuple(slice(a, min(a + c, n))
+                                                  for a, c, n in zip(starts, self.chunks, self.shape))])
+                self._cache.put(key, chunk)
+            src, dst = [], []
+            for (lo, hi), a, extent in zip(bounds, starts, chunk.shape):
+                first, last = max(lo, a), min(hi, a + extent)
+                src.append(slice(first - a, last - a))
+                dst.append(slice(first - lo, last - lo))
+            out[tuple(dst)] = chunk[tuple(src)]
+        return out
+
+
 class TiffRegions:
     """Regions of a single-page 2-D grey TIFF (tiled or striped), decoding only the segments they touch.
 
     tifffile's zarr store goes through zarr's async machinery for every chunk; decoding the
-    segments directly is about twice as fast and reads nothing twice.
+    segments directly is about twice as fast. Decoded segments stay in a per-process cache, so the
+    halo a tile shares with its neighbours is decoded once where the same process reads both.
     """
 
     def __init__(self, path: str):
         import tifffile
 
         self.path = path
+        self._cache = _LRU()
         self._file = tifffile.TiffFile(path)
         self._file.filehandle.set_lock(True)  # one handle per process, shared by its threads
         page = self._file.pages[0]
@@ -154,12 +224,23 @@ class TiffRegions:
         indices = [ty * gw + tx for ty in range(rows[0] // sh, -(-rows[1] // sh))
                    for tx in range(cols[0] // sw, -(-cols[1] // sw))]
         page = self.page
-        offsets = [page.dataoffsets[i] for i in indices]
-        counts = [page.databytecounts[i] for i in indices]
-        for segment, position in self._file.filehandle.read_segments(offsets, counts, indices, sort=True):
+        tiles = {}
+        missing = []
+        for i in indices:
+            cached = self._cache.get(i)
+            if cached is None:
+                missing.append(i)
+            else:
+                tiles[i] = cached
+        offsets = [page.dataoffsets[i] for i in missing]
+        counts = [page.databytecounts[i] for i in missing]
+        for segment, position in self._file.filehandle.read_segments(offsets, counts, missing, sort=True):
             data, where, _ = page.decode(segment, position)
-            r0, c0 = int(where[-3]), int(where[-2])
             tile = data.reshape(data.shape[-3], data.shape[-2])
+            tiles[position] = tile
+            self._cache.put(position, tile)
+        for i, tile in tiles.items():
+            r0, c0 = (i // gw) * sh, (i % gw) * sw
             r_lo, r_hi = max(r0, rows[0]), min(r0 + tile.shape[0], rows[1], self.shape[0])
             c_lo, c_hi = max(c0, cols[0]), min(c0 + tile.shape[1], cols[1], self.shape[1])
             out[r_lo - rows[0]:r_hi - rows[0], c_lo - cols[0]:c_hi - cols[0]] = \
@@ -171,7 +252,11 @@ class TiffRegions:
 def _cached_raw(path: str, mtime: float):
     if path.lower().endswith((".tif", ".tiff")) and TiffRegions.supports(path):
         return TiffRegions(path)
-    return open_raw(path)
+    raw = open_raw(path)
+    compressors = getattr(raw, "compressors", None)
+    if getattr(raw, "chunks", None) and compressors:
+        return ChunkCache(raw, raw.chunks)
+    return raw
 
 
 def cached_raw(path) -> object:
