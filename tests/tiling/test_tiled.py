@@ -421,3 +421,21 @@ def test_split_touching_object_larger_than_halo_warns(touching_nuclei):
 def test_split_touching_exclude_border_is_refused(touching_nuclei):
     with pytest.raises(TilingError, match="exclude_border=True cannot be tiled exactly"):
         tiled_segment(touching_nuclei, Pipeline.build("split_touching", {"exclude_border": True}), chunk=64)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_core_ids_from_the_ring_equal_a_full_count(seed):
+    import cv2
+
+    from seglab.tiling._run import _core_ids
+
+    gen = np.random.default_rng(seed)
+    mask = (gen.random((67, 81)) < 0.45).astype(np.uint8)
+    for connectivity in (4, 8):
+        _, local = cv2.connectedComponents(mask, connectivity=connectivity, ltype=cv2.CV_32S)
+        for ring_pads in [((1, 1), (1, 1)), ((0, 1), (1, 0)), ((0, 0), (0, 0)), ((1, 0), (0, 0))]:
+            inner = local[tuple(slice(lo, local.shape[i] - hi) for i, (lo, hi) in enumerate(ring_pads))]
+            fast = _core_ids(local, inner, ring_pads, consecutive=True)
+            full = _core_ids(local, inner, ring_pads, consecutive=False)
+            np.testing.assert_array_equal(fast, full)
+            assert full.size > 10

@@ -8,7 +8,7 @@ Output layout (``OUT.zarr`` is a zarr 3 array; zarr ignores ``_seglab/``)::
     OUT.zarr/_seglab/done/<pass>/<tile>   completion markers
     OUT.zarr/_seglab/hist/<tile>.npy      per-tile histograms (global methods)
     OUT.zarr/_seglab/pre.raw       pre-processed image, uncompressed (global methods with pre-steps)
-    OUT.zarr/_seglab/provisional/  local (per-tile) label ids, uint32, lz4 (labels outputs)
+    OUT.zarr/_seglab/provisional/<tile>.npy  local label ids of the tile's core, uint32 (labels outputs)
     OUT.zarr/_seglab/records/<tile>.npz   stitching records and core faces (labels outputs)
     OUT.zarr/_seglab/lut/<tile>.npy       local id -> final label (labels outputs)
 
@@ -102,6 +102,19 @@ def _atomic_write(path: Path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _save_scratch(path: Path, array: np.ndarray) -> None:
+    """Save an array whole-or-not-at-all without fsync: scratch read back once, guarded by a later marker.
+
+    One contiguous file per tile costs a memcpy into the page cache (lz4 zarr chunks took 40 ms per
+    2048 x 2048 uint32 tile, a memory-mapped whole-image file paid a page fault per 4 KiB; measured).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    with open(tmp, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(array))
+    os.replace(tmp, path)
 
 
 def _mark(out: Path, stage: str, key: str) -> None:
@@ -207,6 +220,29 @@ def _faces(labels: np.ndarray, origin) -> list:
     return out
 
 
+def _core_ids(local: np.ndarray, inner: np.ndarray, ring_pads, *, consecutive: bool) -> np.ndarray:
+    """The label ids present in a tile's core (`inner` = `local` without its one-pixel stitching ring).
+
+    With `consecutive` (connected components of exactly this block: ids 1..n all present), the ids
+    missing from the core are those found only in the ring, and an object reaching from the ring into
+    the core must cross the core's outermost layer: only those two thin layers are read. Otherwise
+    one ``bincount`` over the core (25 ms per 2048 x 2048 tile, measured).
+    """
+    if not consecutive:
+        ids = np.flatnonzero(np.bincount(inner.ravel()))  # np.unique hashes every pixel: slower
+        return ids[ids > 0].astype(np.uint32)
+    n = int(local.max()) if local.size else 0
+    ring = [face for _, face in _faces(local, (0,) * local.ndim)] if any(sum(p) for p in ring_pads) else []
+    ring_ids = np.unique(np.concatenate([f.ravel() for f in ring])) if ring else np.zeros(0, local.dtype)
+    if ring_ids.size:
+        edge_ids = np.unique(np.concatenate([f.ravel() for _, f in _faces(inner, (0,) * inner.ndim)]))
+        ring_only = np.setdiff1d(ring_ids, edge_ids)
+    else:
+        ring_only = ring_ids
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    return np.setdiff1d(ids, ring_only, assume_unique=True).astype(np.uint32)
+
+
 def _write_task(job: Job, index) -> bool:
     """Write pass: process one tile and write it (final output, or provisional labels + stitching record)."""
     plan, grid = job.plan, job.grid
@@ -223,11 +259,10 @@ def _write_task(job: Job, index) -> bool:
         offset = grid.linear(index) * grid.stride(ring)
         local = result if result.dtype.kind in "iu" and result.dtype.itemsize <= 4 else result.astype(np.int64)
         inner = local[tuple(slice(lo, local.shape[i] - hi) for i, (lo, hi) in enumerate(ring_pads))]
-        core_ids = np.flatnonzero(np.bincount(inner.ravel()))  # np.unique hashes every pixel: slower
-        core_ids = core_ids[core_ids > 0].astype(np.uint32)
+        core_ids = _core_ids(local, inner, ring_pads, consecutive=plan.exact_stitch and plan.depth == 1)
         coords, record_ids = stitch_records(local, ring_pads, tuple(s.start for s in ring_slices), offset)
         # local ids (uint32) are stored; the provisional id is `offset + local`
-        _zarr(str(job.out_path / WORK / "provisional"))[core] = inner.astype(np.uint32, copy=False)
+        _save_scratch(job.out_path / WORK / "provisional" / f"{key}.npy", inner.astype(np.uint32, copy=False))
         faces = _faces(inner, tuple(s.start for s in core))
         arrays = {f"face{k}": face for k, (_, face) in enumerate(faces)}
         arrays.update({f"face{k}_origin": np.asarray(origin) for k, (origin, _) in enumerate(faces)})
@@ -332,7 +367,7 @@ def _final_task(job: Job, index):
     key = grid.key(index)
     lut = np.load(job.out_path / WORK / "lut" / f"{key}.npy")
     core = grid.core(index)
-    block = np.asarray(_zarr(str(job.out_path / WORK / "provisional"))[core])
+    block = np.load(job.out_path / WORK / "provisional" / f"{key}.npy")
     out = _zarr(job.out)
     out[core] = lut[block].astype(out.dtype, copy=False)
     _mark(job.out_path, "final", key)
@@ -504,13 +539,6 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
     if not (out / "zarr.json").exists():
         zarr.create_array(store=str(out), shape=shape, chunks=grid.chunks, dtype=out_dtype,
                           fill_value=0, overwrite=False)
-    if plan.label_start is not None and not (out / WORK / "provisional" / "zarr.json").exists():
-        from zarr.codecs import BloscCodec
-
-        # lz4 (byte shuffle): labels compress well and this scratch is written and read once each
-        zarr.create_array(store=str(out / WORK / "provisional"), shape=shape, chunks=grid.chunks,
-                          dtype=np.uint32, fill_value=0, overwrite=False,
-                          compressors=BloscCodec(cname="lz4", clevel=1, shuffle="shuffle"))
     own = None
     if client is None:
         client, own = make_client(workers=workers)
