@@ -44,7 +44,7 @@ class TreeRSS:
 
     def __enter__(self):
         self._stop = threading.Event()
-        self.peak = self._total()
+        self.peak = self.start = self._total()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
@@ -61,6 +61,10 @@ class TreeRSS:
     @property
     def peak_mb(self):
         return self.peak / 2**20
+
+    @property
+    def start_mb(self):
+        return self.start / 2**20
 
 
 def synthetic(shape, seed=0, strip=2048):
@@ -132,13 +136,17 @@ def _warm():
     import seglab.tiling._run  # noqa: F401
 
 
-def tiled(path, pipeline, out, chunk, workers):
+def tiled(path, pipeline, out, chunk, workers, warm=True):
+    """Run the tiler on a fresh LocalCluster; with `warm`, time its second run (as the in-memory one)."""
     from seglab.tiling import run_tiled
     from seglab.tiling._run import make_client
 
     client, cluster = make_client(workers=workers)  # the LocalCluster `seglab tile --workers N` starts
     with cluster, client:
         client.run(_warm)
+        if warm:
+            run_tiled(path, pipeline, out, chunk=chunk, client=client)
+            shutil.rmtree(out)
         with TreeRSS() as rss:
             start = time.perf_counter()
             array = run_tiled(path, pipeline, out, chunk=chunk, client=client)
@@ -164,13 +172,14 @@ def main(argv=None):
     stack_shape = (4, 512, 512) if args.quick else (args.planes, 4096, 4096)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="seglab-scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows, sections = [], []
     lines = [f"# Tiling scale benchmark{' (quick: small sizes, numbers not meaningful)' if args.quick else ''}", "",
              f"Machine: {os.cpu_count()} cores; input {shape[0]} x {shape[1]} uint8 (seeded synthetic blobs, "
              f"tiled zlib TIFF); chunk {chunk}. Peak RSS = this process + all worker processes, summed, "
              "sampled every 20 ms. 'in-memory' reads the whole TIFF, runs `Pipeline.run`, writes the same "
              "zarr output (timed on its second run: imports done). 'tiled' = `run_tiled` on the LocalCluster "
-             "`seglab tile --workers N` starts (cluster start-up not timed, workers' imports done).", ""]
+             "`seglab tile --workers N` starts (cluster start-up not timed, workers' imports done; timed on its "
+             "second run, except split_touching and the 3-D stack).", ""]
     try:
         image = synthetic(shape)
         src = work / "slice.tif"
@@ -202,29 +211,6 @@ def main(argv=None):
                 rows.append((name, workers, seconds, peak, same))
                 shutil.rmtree(out, ignore_errors=True)
             print("\n".join(lines[-3:]), flush=True)
-        if split:
-            # exact by ownership of whole objects: each component is split from its own pixels, tiles read a
-            # halo of max_object_size (default 256) and warn (StitchWarning) when an object reaches it
-            from seglab.tiling import StitchWarning
-
-            name, pipeline = "otsu -> split_touching", Pipeline.build("otsu", post=[split])
-            with TreeRSS() as rss:
-                start = time.perf_counter()
-                in_memory(src, pipeline, work / "ref.zarr")
-                mem_s = time.perf_counter() - start
-            lines.append(f"| {name} | in-memory | {mem_s:.1f} | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
-            out = work / "split.zarr"
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", StitchWarning)
-                array, seconds, peak = tiled(src, pipeline, out, chunk, 2)
-            same = equal(pipeline, array[:], _load(work / "ref.zarr"))
-            note = " (StitchWarning: an object reached the halo)" if any(
-                issubclass(w.category, StitchWarning) for w in caught) else ""
-            lines.append(f"| {name} | tiled, 2 worker(s) | {seconds:.1f} | {mp / seconds:.1f} | {peak:.0f} | "
-                         f"{same}{note} |")
-            rows.append((name, 2, seconds, peak, same))
-            shutil.rmtree(out, ignore_errors=True)
-            print("\n".join(lines[-2:]), flush=True)
         # a 4x larger mosaic (2 x 2 copies): memory must not grow with the image
         import tifffile
         import zarr
@@ -240,13 +226,36 @@ def main(argv=None):
         pipeline = pipelines["invert -> median 3 -> otsu"]
         out = work / "mosaic-out.zarr"
         array, seconds, peak = tiled(big, pipeline, out, chunk, 2)
-        lines += ["", "## Memory vs image size (invert -> median 3 -> otsu, 2 workers)", "",
+        sections += ["", "## Memory vs image size (invert -> median 3 -> otsu, 2 workers)", "",
                   "| input | seconds | peak RSS MB |", "|---|---|---|",
                   f"| {shape[0]} x {shape[1]} | {rows[1][2]:.1f} | {rows[1][3]:.0f} |",
                   f"| {2 * shape[0]} x {2 * shape[1]} (4x) | {seconds:.1f} | {peak:.0f} |"]
-        print("\n".join(lines[-2:]), flush=True)
+        print("\n".join(sections[-2:]), flush=True)
         shutil.rmtree(out, ignore_errors=True)
         shutil.rmtree(big, ignore_errors=True)
+        if split:
+            # exact by ownership of whole objects: each component is split from its own pixels, tiles read a
+            # halo of max_object_size (default 256) and warn (StitchWarning) when an object reaches it
+            from seglab.tiling import StitchWarning
+
+            name, pipeline = "otsu -> split_touching", Pipeline.build("otsu", post=[split])
+            with TreeRSS() as rss:
+                start = time.perf_counter()
+                in_memory(src, pipeline, work / "ref.zarr")
+                mem_s = time.perf_counter() - start
+            lines.append(f"| {name} | in-memory | {mem_s:.1f} | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
+            out = work / "split.zarr"
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", StitchWarning)
+                array, seconds, peak = tiled(src, pipeline, out, chunk, 2, warm=False)
+            same = equal(pipeline, array[:], _load(work / "ref.zarr"))
+            note = " (StitchWarning: an object reached the halo)" if any(
+                issubclass(w.category, StitchWarning) for w in caught) else ""
+            lines.append(f"| {name} | tiled, 2 worker(s) | {seconds:.1f} | {mp / seconds:.1f} | {peak:.0f} | "
+                         f"{same}{note} |")
+            rows.append((name, 2, seconds, peak, same))
+            shutil.rmtree(out, ignore_errors=True)
+            print("\n".join(lines[-2:]), flush=True)
         # 3-D stack with bounded memory
         if not args.no_stack:
             stack = work / "stack.zarr"
@@ -259,24 +268,24 @@ def main(argv=None):
             pipeline3 = Pipeline.build("otsu", pre=[("median", {"size": 3})])
             out = work / "stack-out.zarr"
             chunk3 = (16, 1024, 1024) if not args.quick else (2, 256, 256)
-            array, seconds, peak = tiled(stack, pipeline3, out, chunk3, 2)
+            array, seconds, peak = tiled(stack, pipeline3, out, chunk3, 2, warm=False)
             gb = np.prod(stack_shape) / 2**30
-            lines += ["", "## 3-D stack (median 3 (3-D) -> otsu, 2 workers)", "",
+            sections += ["", "## 3-D stack (median 3 (3-D) -> otsu, 2 workers)", "",
                       f"{stack_shape[0]} x {stack_shape[1]} x {stack_shape[2]} uint8 = {gb:.2f} GiB, chunk {chunk3}: "
                       f"{seconds:.1f} s, peak RSS {peak:.0f} MB."]
             if args.quick:
                 reference = pipeline3.run(zarr.open_array(str(stack), mode="r")[:], channel_axis=None).data
-                lines.append(f"Equal to in-memory: {bool(np.array_equal(array[:], reference))}.")
-            print(lines[-1], flush=True)
+                sections.append(f"Equal to in-memory: {bool(np.array_equal(array[:], reference))}.")
+            print(sections[-1], flush=True)
         if len(rows) >= 2:
-            lines += ["", "## Speed-up", ""]
+            sections += ["", "## Speed-up", ""]
             for name in pipelines:
                 one = next(r for r in rows if r[0] == name and r[1] == 1)
                 two = next(r for r in rows if r[0] == name and r[1] == 2)
-                lines.append(f"- {name}: 2 workers vs 1: {one[2] / two[2]:.2f}x")
+                sections.append(f"- {name}: 2 workers vs 1: {one[2] / two[2]:.2f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    Path(args.out).write_text("\n".join(lines + sections) + "\n")
     print(f"wrote {args.out}")
     return 0 if all(r[4] for r in rows) else 1
 
