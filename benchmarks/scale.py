@@ -161,6 +161,7 @@ def main(argv=None):
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--planes", type=int, default=64)
     parser.add_argument("--no-stack", action="store_true", help="skip the 3-D stack (its run takes minutes)")
+    parser.add_argument("--stack-only", action="store_true", help="only the 3-D stack")
     args = parser.parse_args(argv)
     import warnings
 
@@ -181,83 +182,86 @@ def main(argv=None):
              "`seglab tile --workers N` starts (cluster start-up not timed, workers' imports done; timed on its "
              "second run, except split_touching and the 3-D stack).", ""]
     try:
-        image = synthetic(shape)
-        src = work / "slice.tif"
-        write_tiff(src, image)
-        del image
-        label = "label" if "label" in list_steps("post") else None
-        pipelines = {
-            "invert -> median 3 -> otsu": Pipeline.build("otsu", pre=["invert", ("median", {"size": 3})]),
-        }
-        if label:
-            pipelines["otsu -> label"] = Pipeline.build("otsu", post=[label])
-        split = "split_touching" if "split_touching" in list_steps("post") else None
-        lines += ["| pipeline | run | seconds | MP/s | peak RSS MB | equal to in-memory |", "|---|---|---|---|---|---|"]
-        mp = shape[0] * shape[1] / 1e6
-        for name, pipeline in pipelines.items():
-            in_memory(src, pipeline, work / "ref.zarr")  # warm-up: imports and first-touch, not timed
-            with TreeRSS() as rss:
-                start = time.perf_counter()
-                in_memory(src, pipeline, work / "ref.zarr")
-                mem_s = time.perf_counter() - start
-            lines.append(f"| {name} | in-memory | {mem_s:.1f} | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
-            for workers in (1, 2):
-                out = work / f"tiled-{workers}.zarr"
-                shutil.rmtree(out, ignore_errors=True)
-                array, seconds, peak = tiled(src, pipeline, out, chunk, workers)
-                same = equal(pipeline, array[:], _load(work / "ref.zarr"))
-                lines.append(f"| {name} | tiled, {workers} worker(s) | {seconds:.1f} | {mp / seconds:.1f} | "
-                             f"{peak:.0f} | {same} |")
-                rows.append((name, workers, seconds, peak, same))
-                shutil.rmtree(out, ignore_errors=True)
-            print("\n".join(lines[-3:]), flush=True)
-        # a 4x larger mosaic (2 x 2 copies): memory must not grow with the image
-        import tifffile
-        import zarr
+        if not args.stack_only:
+            image = synthetic(shape)
+            src = work / "slice.tif"
+            write_tiff(src, image)
+            del image
+            label = "label" if "label" in list_steps("post") else None
+            pipelines = {
+                "invert -> median 3 -> otsu": Pipeline.build("otsu", pre=["invert", ("median", {"size": 3})]),
+            }
+            if label:
+                pipelines["otsu -> label"] = Pipeline.build("otsu", post=[label])
+            split = "split_touching" if "split_touching" in list_steps("post") else None
+            lines += ["| pipeline | run | seconds | MP/s | peak RSS MB | equal to in-memory |", "|---|---|---|---|---|---|"]
+            mp = shape[0] * shape[1] / 1e6
+            for name, pipeline in pipelines.items():
+                in_memory(src, pipeline, work / "ref.zarr")  # warm-up: imports and first-touch, not timed
+                with TreeRSS() as rss:
+                    start = time.perf_counter()
+                    in_memory(src, pipeline, work / "ref.zarr")
+                    mem_s = time.perf_counter() - start
+                lines.append(f"| {name} | in-memory | {mem_s:.1f} | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
+                for workers in (1, 2):
+                    out = work / f"tiled-{workers}.zarr"
+                    shutil.rmtree(out, ignore_errors=True)
+                    array, seconds, peak = tiled(src, pipeline, out, chunk, workers)
+                    same = equal(pipeline, array[:], _load(work / "ref.zarr"))
+                    lines.append(f"| {name} | tiled, {workers} worker(s) | {seconds:.1f} | {mp / seconds:.1f} | "
+                                 f"{peak:.0f} | {same} |")
+                    rows.append((name, workers, seconds, peak, same))
+                    shutil.rmtree(out, ignore_errors=True)
+                print("\n".join(lines[-3:]), flush=True)
+            # a 4x larger mosaic (2 x 2 copies): memory must not grow with the image
+            import tifffile
+            import zarr
 
-        big = work / "mosaic.zarr"
-        single = tifffile.imread(src)
-        mosaic = zarr.create_array(store=str(big), shape=(2 * shape[0], 2 * shape[1]), chunks=(chunk, chunk),
-                                   dtype=np.uint8, overwrite=True)
-        for i in range(2):
-            for j in range(2):
-                mosaic[i * shape[0]:(i + 1) * shape[0], j * shape[1]:(j + 1) * shape[1]] = single
-        del single
-        pipeline = pipelines["invert -> median 3 -> otsu"]
-        out = work / "mosaic-out.zarr"
-        array, seconds, peak = tiled(big, pipeline, out, chunk, 2)
-        sections += ["", "## Memory vs image size (invert -> median 3 -> otsu, 2 workers)", "",
-                  "| input | seconds | peak RSS MB |", "|---|---|---|",
-                  f"| {shape[0]} x {shape[1]} | {rows[1][2]:.1f} | {rows[1][3]:.0f} |",
-                  f"| {2 * shape[0]} x {2 * shape[1]} (4x) | {seconds:.1f} | {peak:.0f} |"]
-        print("\n".join(sections[-2:]), flush=True)
-        shutil.rmtree(out, ignore_errors=True)
-        shutil.rmtree(big, ignore_errors=True)
-        if split:
-            # exact by ownership of whole objects: each component is split from its own pixels, tiles read a
-            # halo of max_object_size (default 256) and warn (StitchWarning) when an object reaches it
-            from seglab.tiling import StitchWarning
-
-            name, pipeline = "otsu -> split_touching", Pipeline.build("otsu", post=[split])
-            with TreeRSS() as rss:
-                start = time.perf_counter()
-                in_memory(src, pipeline, work / "ref.zarr")
-                mem_s = time.perf_counter() - start
-            lines.append(f"| {name} | in-memory | {mem_s:.1f} | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
-            out = work / "split.zarr"
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", StitchWarning)
-                array, seconds, peak = tiled(src, pipeline, out, chunk, 2, warm=False)
-            same = equal(pipeline, array[:], _load(work / "ref.zarr"))
-            note = " (StitchWarning: an object reached the halo)" if any(
-                issubclass(w.category, StitchWarning) for w in caught) else ""
-            lines.append(f"| {name} | tiled, 2 worker(s) | {seconds:.1f} | {mp / seconds:.1f} | {peak:.0f} | "
-                         f"{same}{note} |")
-            rows.append((name, 2, seconds, peak, same))
+            big = work / "mosaic.zarr"
+            single = tifffile.imread(src)
+            mosaic = zarr.create_array(store=str(big), shape=(2 * shape[0], 2 * shape[1]), chunks=(chunk, chunk),
+                                       dtype=np.uint8, overwrite=True)
+            for i in range(2):
+                for j in range(2):
+                    mosaic[i * shape[0]:(i + 1) * shape[0], j * shape[1]:(j + 1) * shape[1]] = single
+            del single
+            pipeline = pipelines["invert -> median 3 -> otsu"]
+            out = work / "mosaic-out.zarr"
+            array, seconds, peak = tiled(big, pipeline, out, chunk, 2)
+            sections += ["", "## Memory vs image size (invert -> median 3 -> otsu, 2 workers)", "",
+                      "| input | seconds | peak RSS MB |", "|---|---|---|",
+                      f"| {shape[0]} x {shape[1]} | {rows[1][2]:.1f} | {rows[1][3]:.0f} |",
+                      f"| {2 * shape[0]} x {2 * shape[1]} (4x) | {seconds:.1f} | {peak:.0f} |"]
+            print("\n".join(sections[-2:]), flush=True)
             shutil.rmtree(out, ignore_errors=True)
-            print("\n".join(lines[-2:]), flush=True)
+            shutil.rmtree(big, ignore_errors=True)
+            if split:
+                # exact by ownership of whole objects: each component is split from its own pixels, tiles read a
+                # halo of max_object_size (default 256) and warn (StitchWarning) when an object reaches it
+                from seglab.tiling import StitchWarning
+
+                name, pipeline = "otsu -> split_touching", Pipeline.build("otsu", post=[split])
+                with TreeRSS() as rss:
+                    start = time.perf_counter()
+                    in_memory(src, pipeline, work / "ref.zarr")
+                    mem_s = time.perf_counter() - start
+                lines.append(f"| {name} | in-memory | {mem_s:.1f} | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
+                out = work / "split.zarr"
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", StitchWarning)
+                    array, seconds, peak = tiled(src, pipeline, out, chunk, 2, warm=False)
+                same = equal(pipeline, array[:], _load(work / "ref.zarr"))
+                note = " (StitchWarning: an object reached the halo)" if any(
+                    issubclass(w.category, StitchWarning) for w in caught) else ""
+                lines.append(f"| {name} | tiled, 2 worker(s) | {seconds:.1f} | {mp / seconds:.1f} | {peak:.0f} | "
+                             f"{same}{note} |")
+                rows.append((name, 2, seconds, peak, same))
+                shutil.rmtree(out, ignore_errors=True)
+                print("\n".join(lines[-2:]), flush=True)
         # 3-D stack with bounded memory
         if not args.no_stack:
+            import zarr
+
             stack = work / "stack.zarr"
             z = zarr.create_array(store=str(stack), shape=stack_shape, chunks=(1,) + stack_shape[1:], dtype=np.uint8,
                                   overwrite=True)

@@ -115,7 +115,7 @@ def open_raw(path):
 # decoded storage chunks kept per process: a tile's halo reaches into its neighbours' chunks, and
 # without a cache every chunk on a tile border is decoded two to four times (2.25x the decoding at
 # chunk 2048 with 512-px TIFF tiles and a 1-px halo; 9x for a zarr input chunked like the tiles)
-CACHE_BYTES = 128 * 2**20
+CACHE_BYTES = 64 * 2**20
 
 
 class _LRU:
