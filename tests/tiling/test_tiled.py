@@ -439,3 +439,46 @@ def test_core_ids_from_the_ring_equal_a_full_count(seed):
             full = _core_ids(local, inner, ring_pads, consecutive=False)
             np.testing.assert_array_equal(fast, full)
             assert full.size > 10
+
+
+@pytest.mark.parametrize("layout", ["zarr planes", "folder of slices"])
+def test_plane_chunked_stack_is_staged_once_and_equals_in_memory(tmp_path, layout):
+    """Storage chunks larger than a tile (whole planes) are copied once into scratch, not decoded per tile."""
+    import tifffile
+    import zarr
+
+    stack = np.stack([np.roll(make_blobs(shape=(150, 170)), 7 * k, axis=1) for k in range(5)])
+    if layout == "zarr planes":
+        source = tmp_path / "stack.zarr"
+        zarr.create_array(store=str(source), data=stack, chunks=(1, 150, 170))
+    else:
+        source = tmp_path / "slices"
+        source.mkdir()
+        for k, plane in enumerate(stack):
+            tifffile.imwrite(source / f"z{k:02d}.tif", plane)
+    pipeline = Pipeline.build("otsu", pre=[("median", {"size": 3})])
+    stages = {}
+    out = run_tiled(source, pipeline, tmp_path / "out.zarr", chunk=(2, 64, 64), client="sync",
+                    progress=lambda stage, done, total: stages.__setitem__(stage, total))
+    assert stages["stage"] == 5  # one task per plane: each plane decoded once
+    assert (tmp_path / "out.zarr" / "_seglab" / "input.raw").exists()
+    np.testing.assert_array_equal(out[:], pipeline.run(stack, channel_axis=None).data)
+    assert out.attrs["provenance"]["input"] == str(source)
+    # an interrupted staging resumes: drop two planes' markers, run again, same result
+    for key in ("1.0.0", "3.0.0"):
+        (tmp_path / "out.zarr" / "_seglab" / "done" / "stage" / key).unlink()
+    stages.clear()
+    again = run_tiled(source, pipeline, tmp_path / "out.zarr", chunk=(2, 64, 64), client="sync", resume=True,
+                      progress=lambda stage, done, total: stages.__setitem__(stage, total))
+    assert stages["stage"] == 2
+    np.testing.assert_array_equal(again[:], out[:])
+
+
+def test_tiles_aligned_with_storage_are_not_staged(tmp_path, blobs):
+    import zarr
+
+    zarr.create_array(store=str(tmp_path / "a.zarr"), data=blobs, chunks=(64, 100))
+    out = run_tiled(tmp_path / "a.zarr", Pipeline.build("otsu", pre=[("median", {"size": 3})]),
+                    tmp_path / "o.zarr", chunk=(64, 100), client="sync")
+    assert not (tmp_path / "o.zarr" / "_seglab" / "input.raw").exists()
+    np.testing.assert_array_equal(out[:], Pipeline.build("otsu", pre=[("median", {"size": 3})]).run(blobs).data)

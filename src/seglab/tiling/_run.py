@@ -7,6 +7,8 @@ Output layout (``OUT.zarr`` is a zarr 3 array; zarr ignores ``_seglab/``)::
                                    also the global threshold once known
     OUT.zarr/_seglab/done/<pass>/<tile>   completion markers
     OUT.zarr/_seglab/hist/<tile>.npy      per-tile histograms (global methods)
+    OUT.zarr/_seglab/input.raw     the input, uncompressed, when its storage chunks are larger than the
+                                   tiles (planes of a stack, whole-plane zarr chunks): each is decoded once
     OUT.zarr/_seglab/pre.raw       pre-processed image, uncompressed (global methods with pre-steps)
     OUT.zarr/_seglab/provisional/<tile>.npy  local label ids of the tile's core, uint32 (labels outputs)
     OUT.zarr/_seglab/records/<tile>.npz   stitching records and core faces (labels outputs)
@@ -71,8 +73,14 @@ class Source:
             raw = source
         self.shape = tuple(int(n) for n in raw.shape)
         self.dtype = np.dtype(raw.dtype)
+        self.staged = None  # path of an uncompressed copy (see _stage_input), read instead of the source
 
     def read(self, slices) -> np.ndarray:
+        if self.staged is not None:
+            scratch = _scratch(Path(self.staged))
+            block = np.array(scratch[slices])
+            del scratch
+            return block
         if self.path is not None:
             from ._io import cached_raw
 
@@ -511,6 +519,7 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
 
     out = Path(out)
     src = Source(source)
+    source_name = src.describe()
     nsp = spatial_ndim_of(src.shape)
     shape = src.shape[:nsp]
     extra = (slice(None),) * (len(src.shape) - nsp)
@@ -545,6 +554,9 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
     try:
         blocks = grid.blocks()
         staged = False
+        storage = _storage_to_stage(src, grid, plan)
+        if storage is not None:
+            src = _stage_input(src, storage, out, client, progress)
         if plan.global_stat is not None:
             plan, staged = _global_pass(plan, src, grid, out, extra, client, progress, run_file)
         job = Job(plan, src, grid, out, extra, staged=staged)
@@ -576,7 +588,7 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
         "pipeline": plan.pipeline,
         "output": plan.output,
         "provenance": {
-            "seglab": __version__, "input": src.describe(), "chunk": list(grid.chunks), "halo": plan.halo,
+            "seglab": __version__, "input": source_name, "chunk": list(grid.chunks), "halo": plan.halo,
             "depth": plan.depth, "merge": plan_summary(plan)["merge"], "per_plane": plan.per_plane,
             "inexact": plan.inexact, "threshold": state.get("threshold"),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -641,6 +653,62 @@ def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
     state["staged"] = job.staged
     _atomic_write(run_file, lambda h: h.write(json.dumps(state, indent=1).encode()))
     return plan.with_threshold(threshold), job.staged
+
+
+def _storage_to_stage(src: Source, grid, plan):
+    """The input's storage chunks when they are compressed and larger than a tile with its halo on some axis.
+
+    Such a chunk (a stack's whole plane, a whole-plane zarr chunk) would be decoded once for every tile
+    it overlaps, more often than the per-worker cache can hold it (64 x 4096^2 planes, tiles (16, 1024, 1024):
+    each plane decoded 16 times); the input is then copied once into an uncompressed scratch file instead.
+    """
+    if src.path is None:
+        return None
+    from ._io import ChunkCache, SliceStack, cached_raw
+
+    raw = cached_raw(src.path)
+    if isinstance(raw, ChunkCache):
+        storage = raw.chunks
+    elif isinstance(raw, SliceStack):
+        storage = (1,) + tuple(raw.shape[1:])
+    else:
+        return None
+    reach = [c + 2 * d for c, d in zip(grid.chunks, plan.depth_per_axis())]
+    spatial = storage[:len(reach)]
+    if all(s <= r for s, r in zip(spatial, reach)):
+        return None
+    return tuple(int(c) for c in storage)
+
+
+def _stage_task(src: Source, item):
+    """Copy one storage chunk of the input into the uncompressed scratch file."""
+    path, slices, key = item
+    block = src.read(slices)
+    scratch = _scratch(Path(path), "r+")
+    scratch[slices] = block
+    del scratch
+    _mark(Path(path).parent.parent, "stage", key)
+
+
+def _stage_input(src: Source, storage, out: Path, client, progress) -> Source:
+    """Copy the input into ``_seglab/input.raw`` one storage chunk per task (resumable); return it as a Source."""
+    import copy
+    import itertools
+
+    path = out / WORK / "input.raw"
+    _scratch_create(path, src.shape, src.dtype)
+    done = _done(out, "stage")
+    items = []
+    ranges = [range(0, n, c) for n, c in zip(src.shape, storage)]
+    for starts in itertools.product(*ranges):
+        key = ".".join(str(a // c) for a, c in zip(starts, storage))
+        if key not in done:
+            slices = tuple(slice(a, min(a + c, n)) for a, c, n in zip(starts, storage, src.shape))
+            items.append((str(path), slices, key))
+    _execute(client, _stage_task, src, items, "stage", progress)
+    staged = copy.copy(src)
+    staged.staged = str(path)
+    return staged
 
 
 def _any_reached(out: Path, blocks) -> bool:
