@@ -136,22 +136,45 @@ def _warm():
     import seglab.tiling._run  # noqa: F401
 
 
-def tiled(path, pipeline, out, chunk, workers, warm=True):
-    """Run the tiler on a fresh LocalCluster; with `warm`, time its second run (as the in-memory one)."""
+def tiled(path, pipeline, out, chunk, workers, warm=True, repeat=1):
+    """Run the tiler on a fresh LocalCluster; with `warm`, time runs after a first untimed one (as in-memory).
+
+    Returns ``(array, median seconds, all seconds, peak RSS MB over the timed runs)``.
+    """
     from seglab.tiling import run_tiled
     from seglab.tiling._run import make_client
 
     client, cluster = make_client(workers=workers)  # the LocalCluster `seglab tile --workers N` starts
+    times, peak = [], 0.0
     with cluster, client:
         client.run(_warm)
         if warm:
             run_tiled(path, pipeline, out, chunk=chunk, client=client)
-            shutil.rmtree(out)
-        with TreeRSS() as rss:
-            start = time.perf_counter()
-            array = run_tiled(path, pipeline, out, chunk=chunk, client=client)
-            seconds = time.perf_counter() - start
-    return array, seconds, rss.peak_mb
+        for _ in range(repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            with TreeRSS() as rss:
+                start = time.perf_counter()
+                array = run_tiled(path, pipeline, out, chunk=chunk, client=client)
+                times.append(time.perf_counter() - start)
+            peak = max(peak, rss.peak_mb)
+    return array, float(np.median(times)), times, peak
+
+
+def _build_mosaic(src, big, shape, chunk):
+    """2 x 2 copies of the slice as a zarr array (run in a child process: the parent's heap stays small)."""
+    import tifffile
+    import zarr
+
+    single = tifffile.imread(src)
+    mosaic = zarr.create_array(store=str(big), shape=(2 * shape[0], 2 * shape[1]), chunks=(chunk, chunk),
+                               dtype=np.uint8, overwrite=True)
+    for i in range(2):
+        for j in range(2):
+            mosaic[i * shape[0]:(i + 1) * shape[0], j * shape[1]:(j + 1) * shape[1]] = single
+
+
+def _spread(times):
+    return f"{min(times):.2f}-{max(times):.2f}" if len(times) > 1 else ""
 
 
 def main(argv=None):
@@ -162,12 +185,14 @@ def main(argv=None):
     parser.add_argument("--planes", type=int, default=64)
     parser.add_argument("--no-stack", action="store_true", help="skip the 3-D stack (its run takes minutes)")
     parser.add_argument("--stack-only", action="store_true", help="only the 3-D stack")
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs per case (median; default 3, quick 1)")
     args = parser.parse_args(argv)
     import warnings
 
     warnings.simplefilter("ignore")
     from seglab import Pipeline, list_steps
 
+    args.repeat = args.repeat or (1 if args.quick else 3)
     shape = (1748, 803) if args.quick else (17480, 8026)
     chunk = 256 if args.quick else 2048
     stack_shape = (4, 512, 512) if args.quick else (args.planes, 4096, 4096)
@@ -194,22 +219,28 @@ def main(argv=None):
             if label:
                 pipelines["otsu -> label"] = Pipeline.build("otsu", post=[label])
             split = "split_touching" if "split_touching" in list_steps("post") else None
-            lines += ["| pipeline | run | seconds | MP/s | peak RSS MB | equal to in-memory |", "|---|---|---|---|---|---|"]
+            lines += ["| pipeline | run | median s | range s | MP/s | peak RSS MB | equal to in-memory |",
+                      "|---|---|---|---|---|---|---|"]
             mp = shape[0] * shape[1] / 1e6
             for name, pipeline in pipelines.items():
                 in_memory(src, pipeline, work / "ref.zarr")  # warm-up: imports and first-touch, not timed
-                with TreeRSS() as rss:
-                    start = time.perf_counter()
-                    in_memory(src, pipeline, work / "ref.zarr")
-                    mem_s = time.perf_counter() - start
-                lines.append(f"| {name} | in-memory | {mem_s:.1f} | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
+                mem_times, mem_peak = [], 0.0
+                for _ in range(args.repeat):
+                    with TreeRSS() as rss:
+                        start = time.perf_counter()
+                        in_memory(src, pipeline, work / "ref.zarr")
+                        mem_times.append(time.perf_counter() - start)
+                    mem_peak = max(mem_peak, rss.peak_mb)
+                mem_s = float(np.median(mem_times))
+                lines.append(f"| {name} | in-memory | {mem_s:.2f} | {_spread(mem_times)} | {mp / mem_s:.1f} | "
+                             f"{mem_peak:.0f} | (reference) |")
                 for workers in (1, 2):
                     out = work / f"tiled-{workers}.zarr"
                     shutil.rmtree(out, ignore_errors=True)
-                    array, seconds, peak = tiled(src, pipeline, out, chunk, workers)
+                    array, seconds, times, peak = tiled(src, pipeline, out, chunk, workers, repeat=args.repeat)
                     same = equal(pipeline, array[:], _load(work / "ref.zarr"))
-                    lines.append(f"| {name} | tiled, {workers} worker(s) | {seconds:.1f} | {mp / seconds:.1f} | "
-                                 f"{peak:.0f} | {same} |")
+                    lines.append(f"| {name} | tiled, {workers} worker(s) | {seconds:.2f} | {_spread(times)} | "
+                                 f"{mp / seconds:.1f} | {peak:.0f} | {same} |")
                     rows.append((name, workers, seconds, peak, same))
                     shutil.rmtree(out, ignore_errors=True)
                 print("\n".join(lines[-3:]), flush=True)
@@ -218,19 +249,17 @@ def main(argv=None):
             import zarr
 
             big = work / "mosaic.zarr"
-            single = tifffile.imread(src)
-            mosaic = zarr.create_array(store=str(big), shape=(2 * shape[0], 2 * shape[1]), chunks=(chunk, chunk),
-                                       dtype=np.uint8, overwrite=True)
-            for i in range(2):
-                for j in range(2):
-                    mosaic[i * shape[0]:(i + 1) * shape[0], j * shape[1]:(j + 1) * shape[1]] = single
-            del single
+            import multiprocessing
+
+            builder = multiprocessing.get_context("spawn").Process(target=_build_mosaic, args=(src, big, shape, chunk))
+            builder.start()
+            builder.join()
             pipeline = pipelines["invert -> median 3 -> otsu"]
             out = work / "mosaic-out.zarr"
-            array, seconds, peak = tiled(big, pipeline, out, chunk, 2)
+            array, seconds, _, peak = tiled(big, pipeline, out, chunk, 2)
             sections += ["", "## Memory vs image size (invert -> median 3 -> otsu, 2 workers)", "",
                       "| input | seconds | peak RSS MB |", "|---|---|---|",
-                      f"| {shape[0]} x {shape[1]} | {rows[1][2]:.1f} | {rows[1][3]:.0f} |",
+                      f"| {shape[0]} x {shape[1]} | {rows[1][2]:.2f} | {rows[1][3]:.0f} |",
                       f"| {2 * shape[0]} x {2 * shape[1]} (4x) | {seconds:.1f} | {peak:.0f} |"]
             print("\n".join(sections[-2:]), flush=True)
             shutil.rmtree(out, ignore_errors=True)
@@ -246,16 +275,16 @@ def main(argv=None):
                 out = work / "split.zarr"
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", StitchWarning)
-                    array, seconds, peak = tiled(src, pipeline, out, chunk, 2, warm=False)
+                    array, seconds, _, peak = tiled(src, pipeline, out, chunk, 2, warm=False)
                 with TreeRSS() as rss:
                     start = time.perf_counter()
                     in_memory(src, pipeline, work / "ref.zarr")
                     mem_s = time.perf_counter() - start
-                lines.append(f"| {name} | in-memory | {mem_s:.1f} | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
+                lines.append(f"| {name} | in-memory | {mem_s:.1f} |  | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
                 same = equal(pipeline, array[:], _load(work / "ref.zarr"))
                 note = " (StitchWarning: an object reached the halo)" if any(
                     issubclass(w.category, StitchWarning) for w in caught) else ""
-                lines.append(f"| {name} | tiled, 2 worker(s) | {seconds:.1f} | {mp / seconds:.1f} | {peak:.0f} | "
+                lines.append(f"| {name} | tiled, 2 worker(s) | {seconds:.1f} |  | {mp / seconds:.1f} | {peak:.0f} | "
                              f"{same}{note} |")
                 rows.append((name, 2, seconds, peak, same))
                 shutil.rmtree(out, ignore_errors=True)
@@ -274,7 +303,7 @@ def main(argv=None):
             pipeline3 = Pipeline.build("otsu", pre=[("median", {"size": 3})])
             out = work / "stack-out.zarr"
             chunk3 = (16, 1024, 1024) if not args.quick else (2, 256, 256)
-            array, seconds, peak = tiled(stack, pipeline3, out, chunk3, 2, warm=False)
+            array, seconds, _, peak = tiled(stack, pipeline3, out, chunk3, 2, warm=False)
             gb = np.prod(stack_shape) / 2**30
             sections += ["", "## 3-D stack (median 3 (3-D) -> otsu, 2 workers)", "",
                       f"{stack_shape[0]} x {stack_shape[1]} x {stack_shape[2]} uint8 = {gb:.2f} GiB, chunk {chunk3}: "
