@@ -203,9 +203,9 @@ def main(argv=None):
              f"Machine: {os.cpu_count()} cores; input {shape[0]} x {shape[1]} uint8 (seeded synthetic blobs, "
              f"tiled zlib TIFF); chunk {chunk}. Peak RSS = this process + all worker processes, summed, "
              "sampled every 20 ms. 'in-memory' reads the whole TIFF, runs `Pipeline.run`, writes the same "
-             "zarr output (timed on its second run: imports done). 'tiled' = `run_tiled` on the LocalCluster "
-             "`seglab tile --workers N` starts (cluster start-up not timed, workers' imports done; timed on its "
-             "second run, except split_touching and the 3-D stack).", ""]
+             "zarr output. 'tiled' = `run_tiled` on the LocalCluster `seglab tile --workers N` starts (cluster "
+             f"start-up not timed, workers' imports done). Both: median of {args.repeat} timed runs after one "
+             "untimed warm-up run, except split_touching and the 3-D stack (one cold run each).", ""]
     try:
         if not args.stack_only:
             image = synthetic(shape)
