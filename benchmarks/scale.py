@@ -160,6 +160,28 @@ def tiled(path, pipeline, out, chunk, workers, warm=True, repeat=1):
     return array, float(np.median(times)), times, peak
 
 
+def _tiled_child(connection, args):
+    import warnings
+
+    warnings.simplefilter("ignore")
+    _, seconds, _, peak = tiled(*args, warm=False)
+    connection.send((seconds, peak))
+    connection.close()
+
+
+def tiled_in_child(path, pipeline, out, chunk, workers):
+    """`tiled` (one cold run) in a fresh client process; return ``(seconds, peak RSS MB)``."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_tiled_child, args=(send, (path, pipeline, out, chunk, workers)))
+    child.start()
+    seconds, peak = receive.recv()
+    child.join()
+    return seconds, peak
+
+
 def _build_mosaic(src, big, shape, chunk):
     """2 x 2 copies of the slice as a zarr array (run in a child process: the parent's heap stays small)."""
     import tifffile
@@ -186,6 +208,7 @@ def main(argv=None):
     parser.add_argument("--no-stack", action="store_true", help="skip the 3-D stack (its run takes minutes)")
     parser.add_argument("--stack-only", action="store_true", help="only the 3-D stack")
     parser.add_argument("--no-split", action="store_true", help="skip split_touching (its in-memory run takes minutes)")
+    parser.add_argument("--split-only", action="store_true", help="only split_touching (and no 3-D stack)")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per case (median; default 3, quick 1)")
     args = parser.parse_args(argv)
     import warnings
@@ -223,54 +246,55 @@ def main(argv=None):
             lines += ["| pipeline | run | median s | range s | MP/s | peak RSS MB | equal to in-memory |",
                       "|---|---|---|---|---|---|---|"]
             mp = shape[0] * shape[1] / 1e6
-            for name, pipeline in pipelines.items():
-                in_memory(src, pipeline, work / "ref.zarr")  # warm-up: imports and first-touch, not timed
-                mem_times, mem_peak = [], 0.0
-                for _ in range(args.repeat):
-                    with TreeRSS() as rss:
-                        start = time.perf_counter()
-                        in_memory(src, pipeline, work / "ref.zarr")
-                        mem_times.append(time.perf_counter() - start)
-                    mem_peak = max(mem_peak, rss.peak_mb)
-                mem_s = float(np.median(mem_times))
-                lines.append(f"| {name} | in-memory | {mem_s:.2f} | {_spread(mem_times)} | {mp / mem_s:.1f} | "
-                             f"{mem_peak:.0f} | (reference) |")
-                for workers in (1, 2):
-                    out = work / f"tiled-{workers}.zarr"
+            if not args.split_only:
+                for name, pipeline in pipelines.items():
+                    in_memory(src, pipeline, work / "ref.zarr")  # warm-up: imports and first-touch, not timed
+                    mem_times, mem_peak = [], 0.0
+                    for _ in range(args.repeat):
+                        with TreeRSS() as rss:
+                            start = time.perf_counter()
+                            in_memory(src, pipeline, work / "ref.zarr")
+                            mem_times.append(time.perf_counter() - start)
+                        mem_peak = max(mem_peak, rss.peak_mb)
+                    mem_s = float(np.median(mem_times))
+                    lines.append(f"| {name} | in-memory | {mem_s:.2f} | {_spread(mem_times)} | {mp / mem_s:.1f} | "
+                                 f"{mem_peak:.0f} | (reference) |")
+                    for workers in (1, 2):
+                        out = work / f"tiled-{workers}.zarr"
+                        shutil.rmtree(out, ignore_errors=True)
+                        array, seconds, times, peak = tiled(src, pipeline, out, chunk, workers, repeat=args.repeat)
+                        same = equal(pipeline, array[:], _load(work / "ref.zarr"))
+                        lines.append(f"| {name} | tiled, {workers} worker(s) | {seconds:.2f} | {_spread(times)} | "
+                                     f"{mp / seconds:.1f} | {peak:.0f} | {same} |")
+                        rows.append((name, workers, seconds, peak, same))
+                        shutil.rmtree(out, ignore_errors=True)
+                    print("\n".join(lines[-3:]), flush=True)
+                # a 4x larger mosaic (2 x 2 copies): memory must not grow with the image
+                import tifffile
+                import zarr
+
+                big = work / "mosaic.zarr"
+                import multiprocessing
+
+                builder = multiprocessing.get_context("spawn").Process(target=_build_mosaic, args=(src, big, shape, chunk))
+                builder.start()
+                builder.join()
+                pipeline = pipelines["invert -> median 3 -> otsu"]
+                out = work / "mosaic-out.zarr"
+                # 1x and 4x back to back, so the client process is in the same state for both
+                import psutil
+
+                sizes = []
+                for label_, path_ in ((f"{shape[0]} x {shape[1]}", src), (f"{2 * shape[0]} x {2 * shape[1]} (4x)", big)):
+                    client_mb = psutil.Process().memory_info().rss / 2**20
+                    _, seconds, _, peak = tiled(path_, pipeline, out, chunk, 2)
+                    sizes.append(f"| {label_} | {seconds:.2f} | {peak:.0f} | {client_mb:.0f} |")
                     shutil.rmtree(out, ignore_errors=True)
-                    array, seconds, times, peak = tiled(src, pipeline, out, chunk, workers, repeat=args.repeat)
-                    same = equal(pipeline, array[:], _load(work / "ref.zarr"))
-                    lines.append(f"| {name} | tiled, {workers} worker(s) | {seconds:.2f} | {_spread(times)} | "
-                                 f"{mp / seconds:.1f} | {peak:.0f} | {same} |")
-                    rows.append((name, workers, seconds, peak, same))
-                    shutil.rmtree(out, ignore_errors=True)
-                print("\n".join(lines[-3:]), flush=True)
-            # a 4x larger mosaic (2 x 2 copies): memory must not grow with the image
-            import tifffile
-            import zarr
-
-            big = work / "mosaic.zarr"
-            import multiprocessing
-
-            builder = multiprocessing.get_context("spawn").Process(target=_build_mosaic, args=(src, big, shape, chunk))
-            builder.start()
-            builder.join()
-            pipeline = pipelines["invert -> median 3 -> otsu"]
-            out = work / "mosaic-out.zarr"
-            # 1x and 4x back to back, so the client process is in the same state for both
-            import psutil
-
-            sizes = []
-            for label_, path_ in ((f"{shape[0]} x {shape[1]}", src), (f"{2 * shape[0]} x {2 * shape[1]} (4x)", big)):
-                client_mb = psutil.Process().memory_info().rss / 2**20
-                _, seconds, _, peak = tiled(path_, pipeline, out, chunk, 2)
-                sizes.append(f"| {label_} | {seconds:.2f} | {peak:.0f} | {client_mb:.0f} |")
+                sections += ["", "## Memory vs image size (invert -> median 3 -> otsu, 2 workers)", "",
+                             "| input | seconds | peak RSS MB | client RSS before MB |", "|---|---|---|---|"] + sizes
+                print("\n".join(sections[-2:]), flush=True)
                 shutil.rmtree(out, ignore_errors=True)
-            sections += ["", "## Memory vs image size (invert -> median 3 -> otsu, 2 workers)", "",
-                         "| input | seconds | peak RSS MB | client RSS before MB |", "|---|---|---|---|"] + sizes
-            print("\n".join(sections[-2:]), flush=True)
-            shutil.rmtree(out, ignore_errors=True)
-            shutil.rmtree(big, ignore_errors=True)
+                shutil.rmtree(big, ignore_errors=True)
             if split:
                 # exact by ownership of whole objects: each component is split from its own pixels, tiles read a
                 # halo of max_object_size (default 256) and warn (StitchWarning) when an object reaches it
@@ -282,7 +306,11 @@ def main(argv=None):
                 out = work / "split.zarr"
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", StitchWarning)
-                    array, seconds, _, peak = tiled(src, pipeline, out, chunk, 2, warm=False)
+                    # in a fresh process, as `seglab tile` runs: this one's heap still holds the earlier runs
+                    seconds, peak = tiled_in_child(src, pipeline, out, chunk, 2)
+                    import zarr
+
+                    array = zarr.open_array(str(out), mode="r")
                 with TreeRSS() as rss:
                     start = time.perf_counter()
                     in_memory(src, pipeline, work / "ref.zarr")
@@ -297,7 +325,7 @@ def main(argv=None):
                 shutil.rmtree(out, ignore_errors=True)
                 print("\n".join(lines[-2:]), flush=True)
         # 3-D stack with bounded memory
-        if not args.no_stack:
+        if not args.no_stack and not args.split_only:
             import zarr
 
             stack = work / "stack.zarr"
