@@ -464,8 +464,9 @@ def _execute(client, function, job, items, stage, progress, reduce=None):
         futures = client.map(function, [job_future] * total, items, pure=False)
     positions = {future.key: position for position, future in enumerate(futures)}
     try:
-        for done, future in enumerate(as_completed(futures), 1):
-            results[positions[future.key]] = future.result()
+        # results gathered by the event loop: one `future.result()` round trip per tile cost the client ~5 ms each
+        for done, (future, result) in enumerate(as_completed(futures, with_results=True), 1):
+            results[positions[future.key]] = result
             if progress:
                 progress(stage, done, total)
     except BaseException:
