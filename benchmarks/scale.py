@@ -107,6 +107,18 @@ def in_memory(path, pipeline, out):
     return data
 
 
+def time_in_memory(src, pipeline, ref, repeat):
+    """Median seconds, all seconds and peak RSS MB of `repeat` timed in-memory runs (each writes `ref`)."""
+    times, peak = [], 0.0
+    for _ in range(repeat):
+        with TreeRSS() as rss:
+            start = time.perf_counter()
+            in_memory(src, pipeline, ref)
+            times.append(time.perf_counter() - start)
+        peak = max(peak, rss.peak_mb)
+    return float(np.median(times)), times, peak
+
+
 def _load(path):
     """The in-memory result, read back only to compare (not held while the tiler's memory is measured)."""
     import zarr
@@ -249,14 +261,7 @@ def main(argv=None):
             if not args.split_only:
                 for name, pipeline in pipelines.items():
                     in_memory(src, pipeline, work / "ref.zarr")  # warm-up: imports and first-touch, not timed
-                    mem_times, mem_peak = [], 0.0
-                    for _ in range(args.repeat):
-                        with TreeRSS() as rss:
-                            start = time.perf_counter()
-                            in_memory(src, pipeline, work / "ref.zarr")
-                            mem_times.append(time.perf_counter() - start)
-                        mem_peak = max(mem_peak, rss.peak_mb)
-                    mem_s = float(np.median(mem_times))
+                    mem_s, mem_times, mem_peak = time_in_memory(src, pipeline, work / "ref.zarr", args.repeat)
                     lines.append(f"| {name} | in-memory | {mem_s:.2f} | {_spread(mem_times)} | {mp / mem_s:.1f} | "
                                  f"{mem_peak:.0f} | (reference) |")
                     for workers in (1, 2):
@@ -270,11 +275,11 @@ def main(argv=None):
                         shutil.rmtree(out, ignore_errors=True)
                     print("\n".join(lines[-3:]), flush=True)
                 # a 4x larger mosaic (2 x 2 copies): memory must not grow with the image
-                import tifffile
-                import zarr
+                import multiprocessing
+
+                import psutil
 
                 big = work / "mosaic.zarr"
-                import multiprocessing
 
                 builder = multiprocessing.get_context("spawn").Process(target=_build_mosaic, args=(src, big, shape, chunk))
                 builder.start()
@@ -282,8 +287,6 @@ def main(argv=None):
                 pipeline = pipelines["invert -> median 3 -> otsu"]
                 out = work / "mosaic-out.zarr"
                 # 1x and 4x back to back, so the client process is in the same state for both
-                import psutil
-
                 sizes = []
                 for label_, path_ in ((f"{shape[0]} x {shape[1]}", src), (f"{2 * shape[0]} x {2 * shape[1]} (4x)", big)):
                     client_mb = psutil.Process().memory_info().rss / 2**20
@@ -311,11 +314,8 @@ def main(argv=None):
                     import zarr
 
                     array = zarr.open_array(str(out), mode="r")
-                with TreeRSS() as rss:
-                    start = time.perf_counter()
-                    in_memory(src, pipeline, work / "ref.zarr")
-                    mem_s = time.perf_counter() - start
-                lines.append(f"| {name} | in-memory | {mem_s:.1f} |  | {mp / mem_s:.1f} | {rss.peak_mb:.0f} | (reference) |")
+                mem_s, _, mem_peak = time_in_memory(src, pipeline, work / "ref.zarr", 1)
+                lines.append(f"| {name} | in-memory | {mem_s:.1f} |  | {mp / mem_s:.1f} | {mem_peak:.0f} | (reference) |")
                 same = equal(pipeline, array[:], _load(work / "ref.zarr"))
                 note = " (StitchWarning: an object reached the halo)" if any(
                     issubclass(w.category, StitchWarning) for w in caught) else ""

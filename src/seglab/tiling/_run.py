@@ -77,10 +77,7 @@ class Source:
 
     def read(self, slices) -> np.ndarray:
         if self.staged is not None:
-            scratch = _scratch(Path(self.staged))
-            block = np.array(scratch[slices])
-            del scratch
-            return block
+            return _read_scratch(Path(self.staged), slices)
         if self.path is not None:
             from ._io import cached_raw
 
@@ -166,6 +163,20 @@ def _scratch(path: Path, mode: str = "r"):
     return np.memmap(path, dtype=np.dtype(meta["dtype"]), mode=mode, shape=tuple(meta["shape"]))
 
 
+def _read_scratch(path: Path, slices) -> np.ndarray:
+    """A copy of one region of a scratch file (the mapping is dropped at once)."""
+    return np.array(_scratch(path)[slices])
+
+
+def _write_scratch(path: Path, slices, block: np.ndarray) -> None:
+    """Write one region of a scratch file.
+
+    No msync: the caller writes its completion marker afterwards, and a killed process leaves its written
+    pages in the page cache; only a machine crash could lose them, and then the markers may be gone too.
+    """
+    _scratch(path, "r+")[slices] = block
+
+
 # -- tasks (run on workers) ----------------------------------------------------------------------
 class Job:
     """Everything the tile tasks need (picklable)."""
@@ -194,11 +205,7 @@ def _stats_task(job: Job, index):
     counts = histogram_counts(core)
     key = grid.key(index)
     if job.staged:
-        scratch = _scratch(job.pre_path, "r+")
-        scratch[grid.core(index)] = core
-        # no msync: the marker below is written after this, and a killed process leaves its written pages
-        # in the page cache; only a machine crash could lose them, and then the markers may be gone too
-        del scratch
+        _write_scratch(job.pre_path, grid.core(index), core)
     _atomic_write(job.out_path / WORK / "hist" / f"{key}.npy", lambda h: np.save(h, counts))
     _mark(job.out_path, "stats", key)
     return counts
@@ -209,10 +216,7 @@ def _read_input(job: Job, index):
     plan, grid = job.plan, job.grid
     if job.staged:
         slices, pads = grid.padded(index, plan.per_axis(plan.depth - plan.pre_halo))
-        scratch = _scratch(job.pre_path)
-        block = np.array(scratch[slices])
-        del scratch
-        return block, pads, plan.n_pre
+        return _read_scratch(job.pre_path, slices), pads, plan.n_pre
     slices, pads = grid.padded(index, plan.depth_per_axis())
     return job.source.read(slices + job.extra), pads, 0
 
@@ -239,16 +243,15 @@ def _core_ids(local: np.ndarray, inner: np.ndarray, ring_pads, *, consecutive: b
     if not consecutive:
         ids = np.flatnonzero(np.bincount(inner.ravel()))  # np.unique hashes every pixel: slower
         return ids[ids > 0].astype(np.uint32)
-    n = int(local.max()) if local.size else 0
-    ring = [face for _, face in _faces(local, (0,) * local.ndim)] if any(sum(p) for p in ring_pads) else []
-    ring_ids = np.unique(np.concatenate([f.ravel() for f in ring])) if ring else np.zeros(0, local.dtype)
-    if ring_ids.size:
-        edge_ids = np.unique(np.concatenate([f.ravel() for _, f in _faces(inner, (0,) * inner.ndim)]))
-        ring_only = np.setdiff1d(ring_ids, edge_ids)
-    else:
-        ring_only = ring_ids
-    ids = np.arange(1, n + 1, dtype=np.int64)
-    return np.setdiff1d(ids, ring_only, assume_unique=True).astype(np.uint32)
+    ids = np.arange(1, (int(local.max()) if local.size else 0) + 1, dtype=np.uint32)
+    if not any(lo or hi for lo, hi in ring_pads):
+        return ids
+
+    def layer_ids(array):
+        return np.unique(np.concatenate([face.ravel() for _, face in _faces(array, (0,) * array.ndim)]))
+
+    ring_only = np.setdiff1d(layer_ids(local), layer_ids(inner))
+    return np.setdiff1d(ids, ring_only, assume_unique=True)
 
 
 def _write_task(job: Job, index) -> bool:
@@ -681,14 +684,12 @@ def _storage_to_stage(src: Source, grid, plan):
     return tuple(int(c) for c in storage)
 
 
-def _stage_task(src: Source, item):
+def _stage_task(job, item):
     """Copy one storage chunk of the input into the uncompressed scratch file."""
-    path, slices, key = item
-    block = src.read(slices)
-    scratch = _scratch(Path(path), "r+")
-    scratch[slices] = block
-    del scratch
-    _mark(Path(path).parent.parent, "stage", key)
+    src, out = job
+    slices, key = item
+    _write_scratch(Path(out) / WORK / "input.raw", slices, src.read(slices))
+    _mark(Path(out), "stage", key)
 
 
 def _stage_input(src: Source, storage, out: Path, client, progress) -> Source:
@@ -705,8 +706,8 @@ def _stage_input(src: Source, storage, out: Path, client, progress) -> Source:
         key = ".".join(str(a // c) for a, c in zip(starts, storage))
         if key not in done:
             slices = tuple(slice(a, min(a + c, n)) for a, c, n in zip(starts, storage, src.shape))
-            items.append((str(path), slices, key))
-    _execute(client, _stage_task, src, items, "stage", progress)
+            items.append((slices, key))
+    _execute(client, _stage_task, (src, str(out)), items, "stage", progress)
     staged = copy.copy(src)
     staged.staged = str(path)
     return staged
