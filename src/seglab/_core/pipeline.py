@@ -217,6 +217,20 @@ class Pipeline:
                 )
             kind = _post_output(spec, kind)
 
+    def run_pre(self, image, *, channel_axis="auto") -> np.ndarray:
+        """Return `image` after this pipeline's pre-steps only (what the method would see).
+
+        Callers that run many methods or parameter sets on one pre-processed image (the tuner,
+        the web preview) run the pre-steps once with this and then run
+        ``Pipeline(method, [], post).run(array)`` on the result, which gives the same output as
+        :meth:`run` on the original image.
+        """
+        array, image_info = check_image(image, channel_axis=channel_axis)
+        for step in self.pre:
+            array = _prepare(step.spec, array, image_info.spatial_ndim)
+            array, _ = _split(_call(step.spec, array, step.params, {}))
+        return array
+
     def run(self, image, *, channel_axis="auto", **inputs) -> SegmentationResult:
         """Run the pipeline on one image; `inputs` are seeds/contour/rect/markers/model."""
         method_spec = self.method.spec

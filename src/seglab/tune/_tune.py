@@ -148,23 +148,12 @@ class _Data:
         with self._lock:
             hit = self._cache.get(key)
         if hit is None:
-            hit = _run_pre(pipeline, self.images[index])
+            hit = pipeline.run_pre(self.images[index])
             with self._lock:
                 if len(self._cache) > 16 * len(self.images):
                     self._cache.clear()
                 self._cache[key] = hit
         return hit, rest
-
-
-def _run_pre(pipeline: Pipeline, image: np.ndarray) -> np.ndarray:
-    from seglab._core.pipeline import _call, _prepare, _split
-    from seglab._core.validation import check_image
-
-    array, info = check_image(image)
-    for step in pipeline.pre:
-        array = _prepare(step.spec, array, info.spatial_ndim)
-        array, _ = _split(_call(step.spec, array, step.params, {}))
-    return array
 
 
 def evaluate_pipeline(pipeline: Pipeline, data: _Data, indices: Sequence[int], key: str) -> float:
