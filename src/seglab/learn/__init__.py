@@ -1,0 +1,40 @@
+"""Learned segmentation without deep learning: a pixel classifier, and the model folder every learned model uses.
+
+* :func:`save_model` / :func:`load_model` — the one model-folder format
+  (``weights.safetensors`` + ``config.json``), loaded without executing code;
+  every problem is one :class:`ModelError`.
+* :func:`hash_arrays` / :func:`hash_files` — training-data hashes for a model's config.
+
+Names are imported on first use, so ``import seglab.learn`` (which the
+registry does to read ``seglab.learn._spec``) imports neither scikit-learn nor
+OpenCV.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "ModelError": "seglab.learn._artifact:ModelError",
+    "save_model": "seglab.learn._artifact:save_model",
+    "load_model": "seglab.learn._artifact:load_model",
+    "read_model_config": "seglab.learn._artifact:read_config",
+    "hash_arrays": "seglab.learn._artifact:hash_arrays",
+    "hash_files": "seglab.learn._artifact:hash_files",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'seglab.learn' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
