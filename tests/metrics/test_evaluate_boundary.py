@@ -13,7 +13,8 @@ from seglab.metrics.boundary import boundary_pr, boundary_pr_curve, bsds_thresho
 
 REGION_KEYS = {"ari", "adapted_rand_error", "vi", "vi_split", "vi_merge", "covering", "pri",
                "n_regions_true", "n_regions_pred"}
-INSTANCE_KEYS = {"precision", "recall", "f1", "ap50", "ap75", "map", "pq", "tp", "fp", "fn", "n_true", "n_pred"}
+INSTANCE_KEYS = {"precision", "recall", "f1", "ap50", "ap75", "map", "pq", "tp", "fp", "fn", "n_true", "n_pred",
+                 "fg_precision", "fg_recall", "fg_f1", "fg_iou"}
 
 
 def test_evaluate_picks_family(rng):
@@ -22,7 +23,9 @@ def test_evaluate_picks_family(rng):
     assert tuple(evaluate(t, p)) == SCORE_KEYS
     assert evaluate(t.astype(np.uint8) * 255, p)["tp"] == int(np.sum(t & p))
     labels = rng.integers(0, 4, (10, 12))
-    assert set(evaluate(labels, labels)) == REGION_KEYS
+    # labels with background 0 are instances (the rule compare and tune use too); a partition is regions
+    assert set(evaluate(labels, labels)) == INSTANCE_KEYS
+    assert set(evaluate(labels + 1, labels + 1)) == REGION_KEYS
     assert set(evaluate(labels, labels, instances=True)) == INSTANCE_KEYS
     assert set(evaluate(t, p, kind="region")) == REGION_KEYS
     assert set(evaluate([labels, labels], labels)) == REGION_KEYS

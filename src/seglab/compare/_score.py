@@ -1,21 +1,12 @@
-"""Turn a method's output into what a metric needs, and score it against the truth.
+"""Metric names and the bridge from compare/tune to the one scoring rule.
 
-Metric kinds
-------------
-``binary``
-    The truth is a mask (``truth != 0``); the prediction is a mask: masks and
-    contours as they are, labels as ``labels != 0``, probabilities as
-    ``proba >= 0.5``. Edge maps are not scored (they are not segmentations).
-``region``
-    Both are partitions (BSDS-style): every pixel belongs to a region. A mask
-    prediction becomes its connected components (background is one more
-    region); probabilities are thresholded at 0.5 first.
-``instance``
-    The truth is instance labels, 0 = background; masks (and thresholded
-    probabilities) become connected components.
-``auto``
-    A truth with at most two distinct values -> ``binary``; a truth whose
-    labels cover every pixel (no 0) -> ``region``; otherwise -> ``instance``.
+Which metrics a prediction gets is decided by :mod:`seglab.metrics._rule` (the
+table there), the same code :func:`seglab.evaluate` runs: mask vs binary truth ->
+binary scores; labels vs binary truth -> region scores (never "every label is
+foreground"); anything vs instance truth -> instance scores (a mask's connected
+components are its objects) plus ``fg_*`` binary scores of the foreground;
+anything vs a partition -> region scores. ``infer_metric_kind``,
+``prepare_truth`` and ``prediction_for`` here are that module's functions.
 """
 
 from __future__ import annotations
@@ -23,10 +14,22 @@ from __future__ import annotations
 import numpy as np
 
 from seglab._core.errors import ParameterError, close_matches_hint
+from seglab.metrics._rule import (
+    METRIC_KINDS,
+    RULE_TEXT,
+    metric_kind_for,
+    prediction_for,
+    prepare_truth,
+    score_prepared,
+    truth_kind,
+)
 
 __all__ = [
     "METRIC_KINDS",
+    "RULE_TEXT",
     "infer_metric_kind",
+    "metric_kind_for",
+    "prepare_truth",
     "prediction_for",
     "score",
     "metric_kind_of",
@@ -35,13 +38,12 @@ __all__ = [
     "PRIMARY_METRIC",
 ]
 
-METRIC_KINDS = ("auto", "binary", "region", "instance")
 # Scores where smaller is better (everything else is maximised).
 LOWER_IS_BETTER = frozenset({"vi", "vi_split", "vi_merge", "adapted_rand_error", "fp", "fn", "seconds", "peak_mb"})
 METRIC_ALIASES = {"ap": "ap50", "dice": "f1", "jaccard": "iou"}
 _BINARY = ("f1", "mcc", "iou", "precision", "recall", "accuracy", "specificity", "dice", "jaccard")
 _REGION = ("ari", "adapted_rand_error", "vi", "vi_split", "vi_merge", "covering")
-_INSTANCE = ("ap", "ap50", "ap75", "map", "pq")
+_INSTANCE = ("ap", "ap50", "ap75", "map", "pq", "fg_f1", "fg_iou", "fg_precision", "fg_recall")
 PRIMARY_METRIC = {"binary": "f1", "region": "covering", "instance": "ap50"}
 
 
@@ -62,57 +64,14 @@ def metric_kind_of(metric: str) -> tuple[str, str]:
 
 
 def infer_metric_kind(truth: np.ndarray) -> str:
-    """Guess the metric kind from a ground-truth array (see the module docstring)."""
-    values = np.unique(truth if truth.size <= 4_000_000 else truth[:: max(1, truth.shape[0] // 1024)])
-    if values.size <= 2 and (values.size < 2 or values[0] == 0):
-        return "binary"
-    if values[0] != 0:
-        return "region"
-    return "instance"
-
-
-def prepare_truth(truth: np.ndarray, kind: str) -> np.ndarray:
-    """Return the truth as the metric kind needs it (bool mask or integer labels)."""
-    if kind == "binary":
-        return np.asarray(truth) != 0
-    from seglab._core.validation import check_labels
-
-    return check_labels(truth, name="truth")
-
-
-def prediction_for(data: np.ndarray, output: str, kind: str) -> np.ndarray:
-    """Convert a method's output to a bool mask (``binary``) or int labels (``region``/``instance``).
-
-    Raises
-    ------
-    ParameterError
-        The output kind cannot be scored as `kind` (edge maps).
-    """
-    if output == "edges":
-        raise ParameterError("edge maps are not segmentations; they cannot be scored as masks or regions")
-    if output == "proba":
-        data = np.asarray(data) >= 0.5
-        output = "mask"
-    if kind == "binary":
-        return np.asarray(data) != 0
-    if output in ("mask", "contour"):
-        from scipy import ndimage as ndi
-
-        labels, _ = ndi.label(np.asarray(data, bool))
-        if kind == "region":
-            # Background is a region too in a partition.
-            labels = labels + 1
-        return labels.astype(np.int32)
-    return np.asarray(data)
+    """The kind of a ground truth (:func:`seglab.metrics._rule.truth_kind`)."""
+    return truth_kind(truth)
 
 
 def score(truth: np.ndarray, prediction: np.ndarray, kind: str) -> dict[str, float]:
-    """Score `prediction` against `truth` with seglab.metrics (truth first)."""
-    from seglab.metrics import evaluate
-
-    result = evaluate(truth, prediction, kind=kind)
+    """Score a prepared `prediction` against a prepared `truth` (truth first); numbers only."""
     out = {}
-    for key, value in dict(result).items():
+    for key, value in dict(score_prepared(truth, prediction, kind)).items():
         if isinstance(value, (bool, np.bool_)):
             continue
         if isinstance(value, (int, float, np.integer, np.floating)):

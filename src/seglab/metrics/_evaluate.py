@@ -5,16 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from seglab._core.errors import ParameterError, close_matches_hint
-from seglab._core.validation import check_labels, check_same_shape
+from seglab._core.validation import check_same_shape
 
 KINDS = ("auto", "binary", "region", "instance")
-
-
-def _is_binary(array: np.ndarray) -> bool:
-    if array.dtype == bool:
-        return True
-    values = np.unique(array)
-    return values.size <= 2 and (values.size == 1 or values[0] == 0)
 
 
 def evaluate(truth, pred, *, instances: bool = False, kind: str = "auto") -> dict:
@@ -31,8 +24,13 @@ def evaluate(truth, pred, *, instances: bool = False, kind: str = "auto") -> dic
         Score objects (positive labels) by IoU matching; same as
         ``kind="instance"``.
     kind : {'auto', 'binary', 'region', 'instance'}
-        ``'auto'``: binary when both arrays are binary (bool, or two values
-        {0, v}); region metrics otherwise.
+        ``'auto'``: the scoring rule of :mod:`seglab.metrics._rule`, the same
+        one ``seglab compare`` and ``seglab tune`` use: a binary `pred`
+        (bool, or two values {0, v}) is a mask, anything else labels;
+        mask vs binary truth -> binary; labels vs binary truth -> region;
+        anything vs instance truth (0 = background, two or more objects) ->
+        instance (a mask's connected components are its objects);
+        anything vs a partition (no 0) or a list of truths -> region.
 
     Returns
     -------
@@ -45,7 +43,8 @@ def evaluate(truth, pred, *, instances: bool = False, kind: str = "auto") -> dic
         ``pri`` is the probabilistic Rand index over all of them and the other
         scores are means over the truths).
         ``instance``: ``precision, recall, f1`` at IoU 0.5, ``ap50, ap75, map,
-        pq, tp, fp, fn, n_true, n_pred``
+        pq, tp, fp, fn, n_true, n_pred`` and the foreground's binary
+        ``fg_precision, fg_recall, fg_f1, fg_iou``
         (:func:`seglab.metrics.instance.instance_scores`).
 
     Raises
@@ -54,6 +53,8 @@ def evaluate(truth, pred, *, instances: bool = False, kind: str = "auto") -> dic
         When `pred` and `truth` differ in shape.
     ParameterError
         Unknown `kind`, or a `kind` that contradicts `instances`.
+    TruthLooksLikeImageError
+        The truth looks like a gray image (arguments swapped?).
 
     Examples
     --------
@@ -71,30 +72,10 @@ def evaluate(truth, pred, *, instances: bool = False, kind: str = "auto") -> dic
             raise ParameterError(f"instances=True asks for instance metrics but kind={kind!r}; drop one of them")
         kind = "instance"
     several = isinstance(truth, (list, tuple))
-    if several:
-        if kind not in ("auto", "region"):
-            raise ParameterError(
-                f"a list of {len(truth)} truths is scored with region metrics only; got kind={kind!r}"
-            )
-        from .region import region_scores
+    if several and kind not in ("auto", "region"):
+        raise ParameterError(f"a list of {len(truth)} truths is scored with region metrics only; got kind={kind!r}")
+    if not several:
+        check_same_shape(np.asarray(truth), np.asarray(pred), reference_name="truth", other_name="pred")
+    from ._rule import score_output
 
-        return region_scores(list(truth), pred)
-
-    t = np.asarray(truth)
-    p = np.asarray(pred)
-    check_same_shape(t, p, reference_name="truth", other_name="pred")
-    if kind == "auto":
-        t = check_labels(t, name="truth")
-        p = check_labels(p, name="pred")
-        kind = "binary" if _is_binary(t) and _is_binary(p) else "region"
-    if kind == "binary":
-        from .binary import confusion_counts
-
-        return confusion_counts(t, p).scores()
-    if kind == "region":
-        from .region import region_scores
-
-        return region_scores(t, p)
-    from .instance import instance_scores
-
-    return instance_scores(t, p)
+    return score_output(truth, pred, kind=kind)[1]
