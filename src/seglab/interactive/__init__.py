@@ -6,38 +6,7 @@ The functions live in private modules and are imported on first use, so
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader as _lazy
 
-__all__ = [
-    "random_walker",
-    "active_contour",
-    "morphological_chan_vese",
-    "morphological_geodesic_active_contour",
-    "grabcut",
-    "seeds_from_json",
-    "parse_contour",
-    "parse_rect",
-    "circle_contour",
-]
-
-_WHERE = {
-    "random_walker": "._random_walker",
-    "active_contour": "._contours",
-    "morphological_chan_vese": "._contours",
-    "morphological_geodesic_active_contour": "._contours",
-    "grabcut": "._grabcut",
-    "seeds_from_json": ".inputs",
-    "parse_contour": ".inputs",
-    "parse_rect": ".inputs",
-    "circle_contour": ".inputs",
-}
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+# Names are listed once, in ``__init__.pyi``; ``attach_stub`` imports each module on first access to one of them.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

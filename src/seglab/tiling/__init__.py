@@ -14,32 +14,7 @@ True
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader as _lazy
 
-_LAZY = {
-    "open_array": "seglab.tiling._io:open_array",
-    "make_plan": "seglab.tiling._plan:make_plan",
-    "TilePlan": "seglab.tiling._plan:TilePlan",
-    "TilingError": "seglab.tiling._plan:TilingError",
-    "StitchWarning": "seglab.tiling._plan:StitchWarning",
-    "InexactTilingWarning": "seglab.tiling._plan:InexactTilingWarning",
-    "tiled_segment": "seglab.tiling._dask:tiled_segment",
-    "run_tiled": "seglab.tiling._run:run_tiled",
-    "confusion_from_zarr": "seglab.tiling._metrics:confusion_from_zarr",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'seglab.tiling' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+# Names are listed once, in ``__init__.pyi``; ``attach_stub`` imports each module on first access to one of them.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -1,0 +1,19 @@
+# Public names of ``seglab.tiling``: read by type checkers, and by ``lazy_loader.attach_stub`` in ``__init__.py``, which
+# imports each module below on first access to one of its names (see ``seglab/__init__.pyi``).
+from ._dask import tiled_segment
+from ._io import open_array
+from ._metrics import confusion_from_zarr
+from ._plan import InexactTilingWarning, StitchWarning, TilePlan, TilingError, make_plan
+from ._run import run_tiled
+
+__all__ = [
+    "InexactTilingWarning",
+    "StitchWarning",
+    "TilePlan",
+    "TilingError",
+    "confusion_from_zarr",
+    "make_plan",
+    "open_array",
+    "run_tiled",
+    "tiled_segment",
+]
