@@ -28,6 +28,7 @@ COMMANDS = {
     "compare": ("seglab.cli._compare", "Run several methods against ground truth and rank them."),
     "tune": ("seglab.cli._tune", "Search method parameters against ground truth (cross-validated)."),
     "tile": ("seglab.cli._tile", "Run a pipeline over a large image in tiles with dask."),
+    "serve": ("seglab.cli._serve", "Start the browser workbench (prints a URL with an access token)."),
 }
 
 

@@ -1,0 +1,72 @@
+"""The browser workbench behind ``seglab serve``: a FastAPI app and a plain HTML/JS page.
+
+Start it with ``seglab serve [--workspace DIR] [--host 127.0.0.1] [--port N] [--no-browser]
+[--max-upload-mb N]``; it prints ``http://127.0.0.1:PORT/?token=TOKEN``. The page is a thin front end
+over the same API as the CLI (:meth:`seglab.Pipeline.run`, :func:`seglab.evaluate`,
+:mod:`seglab.viz`, :func:`seglab.instance.measure`); its forms are built from ``GET /api/methods``.
+
+Security
+--------
+Every request needs the token: ``?token=...``, ``Authorization: Bearer ...`` or the HttpOnly cookie
+the page sets. No token: 401, a wrong one: 403. The server binds 127.0.0.1 unless told otherwise,
+serves files inside the workspace only (absolute paths, ``..`` and symlinks pointing out: 404),
+refuses bodies over ``--max-upload-mb`` (413) and decompression bombs (seglab's pixel budget, 413),
+never unpickles anything (jobs hand arrays over as ``.npy`` with ``allow_pickle=False``), and answers
+every bad image or parameter with the CLI's one-line message as ``{"error": "..."}`` (4xx).
+
+JSON API
+--------
+=======================================================  ==============================================
+``GET  /api/methods``                                    the catalogue, as ``seglab methods --json``
+``POST /api/validate``  ``{pipeline}``                   checked pipeline, or 400 with the registry's message
+``GET  /api/images``                                     ``{workspace, images: [{name, truth, bytes}]}``
+``POST /api/images``  multipart field ``file``           upload into ``uploads/``; ``{name, shape, dtype}``
+``GET  /api/images/{name}/info``                         shape, channels, dtype, deep-zoom levels
+``GET  /api/images/{name}/tile?level=&x=&y=``            256-px deep-zoom tile (PNG), lazily from the file
+``GET  /api/images/{name}/region?row=&col=&height=&width=[&scale=]``  display PNG of a region
+``GET  /api/images/{name}/thumbnail?size=``              thumbnail PNG
+``GET  /api/files/{name}``                               the file itself
+``POST /api/run``                                        run on a region (preview) or the whole image
+``POST /api/compare``  ``{image, truth, pipelines}``     2-4 pipelines scored against a truth
+``POST /api/jobs``  (as /api/run, whole image)           202 ``{id, state, progress, stage, result_id}``
+``GET  /api/jobs/{id}``, ``GET /api/jobs/{id}/events``   progress (JSON; server-sent events)
+``DELETE /api/jobs/{id}``                                cancel (the job's process is terminated)
+``GET  /api/results/{id}``                               the result's JSON (as /api/run answered)
+``GET  /api/results/{id}/objects``                       objects table (JSON columns)
+``GET  /api/results/{id}/{file}``                        exports: ``mask.png``, ``mask.tif``, ``labels.tif``,
+                                                         ``labels.png``, ``edges.tif``, ``proba.tif``,
+                                                         ``overlay.png``, ``objects.csv``, ``pipeline.yaml``,
+                                                         ``seeds.tif``, ``result.json``; ``confusion.png``
+=======================================================  ==============================================
+
+A run request is ``{"image": NAME, "pipeline": {"pre": [...], "method": {"name": ..., "params": {...}},
+"post": [...]}, "region": [row, col, height, width] (optional), "drawing": {"strokes": [{"class": k,
+"points": [[row, col], ...], "width": w, "erase": false}], "rect": [row, col, height, width],
+"contour": [[row, col], ...] | {"circle": [row, col, radius]}} (optional), "truth": NAME (optional)}``.
+The answer: ``{id, output, region, shape, info, metrics, overlay (PNG data URL, transparent layer),
+histogram (when the method chose a threshold), n_objects (labels), urls (exports)}``. A region preview
+reads the halo the pipeline's steps declare around the region, so local methods give the pixels of the
+whole-image result; global statistics (Otsu's threshold) are those of the region until the whole image
+runs. ``pipeline.yaml`` reproduces a whole-image result with ``seglab segment IMAGE --pipeline
+pipeline.yaml`` bit for bit (interactive methods: add ``--seeds seeds.tif``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["create_app", "serve"]
+
+
+def __getattr__(name):
+    if name == "create_app":
+        from ._app import create_app
+
+        return create_app
+    if name == "serve":
+        from ._server import serve
+
+        return serve
+    raise AttributeError(f"module 'seglab.web' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

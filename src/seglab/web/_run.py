@@ -1,0 +1,444 @@
+"""Running a pipeline for the page: a region preview or the whole image, drawn inputs, scores.
+
+This is the only place the server calls the segmentation API, and it calls only public names:
+:meth:`seglab.Pipeline.from_dict` / ``run`` (the same executor as ``seglab segment``),
+:func:`seglab.evaluate`, :func:`seglab.interactive.inputs.as_contour` / ``as_rect`` /
+``circle_contour``, :func:`seglab.instance.measure` and :mod:`seglab.viz`.
+
+A region preview reads the region plus the halo the pipeline's steps declare
+(``spec.halo_for(params)``), runs, and crops the halo off again, so a local method's preview
+equals the same pixels of the whole-image result. Methods with a global statistic (Otsu...) see
+only the region's histogram in a preview; the whole-image run (a job) is exact.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from seglab._core.errors import ParameterError
+
+__all__ = ["Result", "ResultStore", "RunRequest", "parse_request", "rasterize_strokes", "run_request"]
+
+# Largest preview region (pixels): a preview is interactive, the whole image is a job.
+MAX_PREVIEW_PIXELS = 2048 * 2048
+
+
+@dataclass
+class RunRequest:
+    """A checked run request (what ``POST /api/run`` and a job receive)."""
+
+    image: str
+    pipeline: Any  # seglab.Pipeline
+    pipeline_dict: dict
+    region: tuple[int, int, int, int] | None = None
+    drawing: dict = field(default_factory=dict)
+    truth: str | None = None
+    style: str = "fill"
+    with_overlay: bool = True
+
+
+@dataclass
+class Result:
+    """A finished run kept by the server for overlays and exports."""
+
+    id: str
+    image: str
+    output: str
+    data: np.ndarray
+    region: tuple[int, int, int, int]
+    info: dict
+    pipeline: dict
+    seen: np.ndarray | None = None  # the image the method saw (after pre-steps), same region
+    seeds: np.ndarray | None = None
+    metrics: dict | None = None
+    truth: str | None = None
+    seconds: float = 0.0
+    created: float = field(default_factory=time.time)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes + (self.seen.nbytes if self.seen is not None else 0)
+                   + (self.seeds.nbytes if self.seeds is not None else 0))
+
+
+class ResultStore:
+    """The last results (bounded by count and bytes), by id."""
+
+    def __init__(self, max_items: int = 64, max_bytes: int = 2_000_000_000):
+        self._items: OrderedDict[str, Result] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_items, self.max_bytes = max_items, max_bytes
+
+    def add(self, result: Result) -> Result:
+        with self._lock:
+            self._items[result.id] = result
+            total = sum(r.nbytes for r in self._items.values())
+            while len(self._items) > 1 and (len(self._items) > self.max_items or total > self.max_bytes):
+                _, dropped = self._items.popitem(last=False)
+                total -= dropped.nbytes
+        return result
+
+    def get(self, result_id: str) -> Result | None:
+        with self._lock:
+            return self._items.get(result_id)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+# -- request parsing ------------------------------------------------------------------------------
+def parse_request(body: Mapping[str, Any], *, whole: bool = False) -> RunRequest:
+    """Check a JSON request body; every problem is a :class:`ParameterError` with one clear line."""
+    from seglab import Pipeline
+
+    if not isinstance(body, Mapping):
+        raise ParameterError("the request body must be a JSON object with `image` and `pipeline`")
+    allowed = ("image", "pipeline", "region", "drawing", "truth", "style", "overlay")
+    unknown = [k for k in body if k not in allowed]
+    if unknown:
+        raise ParameterError(f"unknown request key {unknown[0]!r}; allowed keys: {', '.join(allowed)}")
+    image = body.get("image")
+    if not isinstance(image, str) or not image:
+        raise ParameterError("`image` must be the name of a workspace image (GET /api/images lists them)")
+    pipeline_data = body.get("pipeline")
+    if isinstance(pipeline_data, str):
+        pipeline_data = {"method": pipeline_data}
+    pipeline = Pipeline.from_dict(pipeline_data)
+    region = body.get("region")
+    if region is not None and not whole:
+        if not isinstance(region, (list, tuple)) or len(region) != 4:
+            raise ParameterError(f"`region` got {region!r}; expected [row, col, height, width]")
+        try:
+            region = tuple(int(v) for v in region)
+        except (TypeError, ValueError):
+            raise ParameterError(f"`region` got {region!r}; expected 4 integers [row, col, height, width]") from None
+        if region[2] <= 0 or region[3] <= 0 or region[0] < 0 or region[1] < 0:
+            raise ParameterError(f"`region` got {list(region)}; expected row, col >= 0 and height, width > 0")
+        if region[2] * region[3] > MAX_PREVIEW_PIXELS:
+            raise ParameterError(f"`region` of {region[2]} x {region[3]} pixels is larger than the preview limit "
+                                 f"({MAX_PREVIEW_PIXELS} pixels); run the whole image as a job instead")
+    else:
+        region = None
+    drawing = body.get("drawing") or {}
+    if not isinstance(drawing, Mapping):
+        raise ParameterError("`drawing` must be an object with strokes, rect and/or contour")
+    truth = body.get("truth") or None
+    style = body.get("style", "fill")
+    if style not in ("fill", "outline"):
+        raise ParameterError(f"`style` got {style!r}; expected 'fill' or 'outline'")
+    return RunRequest(image, pipeline, pipeline.to_dict(), region, dict(drawing), truth, style,
+                      bool(body.get("overlay", True)))
+
+
+# -- drawn inputs ---------------------------------------------------------------------------------
+def rasterize_strokes(strokes, shape, offset=(0, 0)) -> np.ndarray | None:
+    """Paint brush strokes into an int32 seed image of `shape` whose pixel (0, 0) is image pixel `offset`.
+
+    Each stroke is ``{"class": k >= 1, "points": [[row, col], ...], "width": w}``; ``"erase": true``
+    (or class 0) paints 0. Later strokes paint over earlier ones. Lines are clipped to the region, so
+    the same strokes give the same seeds in a preview region and in the whole image.
+    """
+    import cv2
+
+    if not strokes:
+        return None
+    if not isinstance(strokes, list):
+        raise ParameterError("`drawing.strokes` must be a list of {class, points, width}")
+    seeds = np.zeros(tuple(int(s) for s in shape), np.int32)
+    for i, stroke in enumerate(strokes):
+        if not isinstance(stroke, Mapping):
+            raise ParameterError(f"stroke #{i} must be an object {{class, points, width}}")
+        erase = bool(stroke.get("erase", False))
+        label = stroke.get("class", 0)
+        if isinstance(label, bool) or not isinstance(label, int) or label < 0 or label > 255:
+            raise ParameterError(f"stroke #{i} has class {label!r}; expected an integer in [0, 255]")
+        width = stroke.get("width", 1)
+        if isinstance(width, bool) or not isinstance(width, (int, float)) or not 1 <= width <= 500:
+            raise ParameterError(f"stroke #{i} has width {width!r}; expected a number in [1, 500]")
+        try:
+            points = np.asarray(stroke.get("points"), dtype=float)
+        except (TypeError, ValueError):
+            raise ParameterError(f"stroke #{i}: `points` must be [[row, col], ...]") from None
+        if points.ndim != 2 or points.shape[1] != 2 or not len(points) or not np.isfinite(points).all():
+            raise ParameterError(f"stroke #{i}: `points` must be a non-empty list of [row, col]")
+        xy = np.round(points[:, ::-1] - np.asarray(offset, float)[::-1]).astype(np.int32)
+        value = 0 if erase else int(label)
+        thickness = max(1, round(width))
+        if len(xy) == 1:
+            cv2.circle(seeds, (int(xy[0, 0]), int(xy[0, 1])), max(0, thickness // 2), value, -1)
+        else:
+            cv2.polylines(seeds, [xy.reshape(-1, 1, 2)], False, value, thickness, lineType=cv2.LINE_8)
+    return seeds
+
+
+def _inputs_for(spec, drawing: Mapping[str, Any], shape, offset) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The user inputs `spec` takes, built from the drawing, in the coordinates of the array it will see."""
+    from seglab.interactive.inputs import as_contour, as_rect, circle_contour
+
+    wanted = set(spec.inputs) | set(spec.optional_inputs)
+    inputs: dict[str, Any] = {}
+    seeds = None
+    strokes = drawing.get("strokes")
+    if strokes and ("seeds" in wanted or "scribbles" in wanted or "labels" in wanted):
+        seeds = rasterize_strokes(strokes, shape, offset)
+        key = "seeds" if "seeds" in wanted else ("scribbles" if "scribbles" in wanted else "labels")
+        inputs[key] = seeds
+    rect = drawing.get("rect")
+    if rect is not None and "rect" in wanted:
+        try:
+            r, c, h, w = (round(float(v)) for v in rect)
+        except (TypeError, ValueError):
+            raise ParameterError(f"`drawing.rect` got {rect!r}; expected [row, col, height, width]") from None
+        r, c = r - offset[0], c - offset[1]
+        r0, c0 = max(r, 0), max(c, 0)
+        r1, c1 = min(r + h, shape[0]), min(c + w, shape[1])
+        inputs["rect"] = as_rect((r0, c0, r1 - r0, c1 - c0), shape)
+    contour = drawing.get("contour")
+    if contour is not None and "contour" in wanted:
+        if isinstance(contour, Mapping) and "circle" in contour:
+            row, col, radius = (float(v) for v in contour["circle"])
+            points = circle_contour(row - offset[0], col - offset[1], radius)
+        else:
+            points = as_contour(contour) - np.asarray(offset, float)
+        inputs["contour"] = points
+    return inputs, seeds
+
+
+def _halo(pipeline) -> int:
+    total = 0
+    for step in [*pipeline.pre, pipeline.method, *pipeline.post]:
+        spec = step.spec
+        if spec.tiling == "local":
+            total += int(spec.halo_for(step.params))
+    return total
+
+
+# -- running --------------------------------------------------------------------------------------
+def run_request(workspace, request: RunRequest, *, progress=None) -> Result:
+    """Run `request` on its image (a region preview, or the whole image) and return a :class:`Result`."""
+    from seglab import evaluate
+
+    started = time.perf_counter()
+    report = progress or (lambda fraction, stage: None)
+    source = workspace.source(request.image)
+    spec = request.pipeline.method.spec
+    report(0.05, "reading image")
+    if request.region is None:
+        pixels = workspace.read_whole(request.image)
+        origin = (0, 0)
+        inner = (0, 0, source.shape[0], source.shape[1])
+    else:
+        row, col, height, width = request.region
+        row, col = min(row, source.shape[0] - 1), min(col, source.shape[1] - 1)
+        height, width = min(height, source.shape[0] - row), min(width, source.shape[1] - col)
+        halo = 0 if spec.tiling == "none" else _halo(request.pipeline)
+        r0, c0 = max(0, row - halo), max(0, col - halo)
+        r1, c1 = min(source.shape[0], row + height + halo), min(source.shape[1], col + width + halo)
+        pixels = source.region(r0, c0, r1 - r0, c1 - c0)
+        origin = (r0, c0)
+        inner = (row, col, height, width)
+    shape = pixels.shape[:2]
+    inputs, seeds = _inputs_for(spec, request.drawing, shape, origin)
+    report(0.15, f"running {request.pipeline.method.name}")
+    result = request.pipeline.run(pixels, **inputs)
+    report(0.85, "scoring")
+    # crop the halo off again
+    top, left = inner[0] - origin[0], inner[1] - origin[1]
+    window = (slice(top, top + inner[2]), slice(left, left + inner[3]))
+    data = np.asarray(result.data)[window]
+    seen = result.image[window] if result.image is not None and result.image.ndim >= 2 else None
+    seeds = seeds[window] if seeds is not None else None
+    info = {k: v for k, v in result.info.items() if k != "pipeline"}
+    if "contour" in result.extras:
+        info["contour"] = (np.asarray(result.extras["contour"]) + np.asarray(origin, float)).tolist()
+    metrics = None
+    if request.truth:
+        truth = truth_region(workspace, request.truth, inner)
+        if result.output in ("mask", "contour", "labels"):
+            metrics = evaluate(truth, data)
+        else:
+            raise ParameterError(f"metrics need a mask or labels output; {request.pipeline.method.name!r} gives "
+                                 f"{result.output!r}")
+    report(0.95, "saving")
+    return Result(id=new_id(), image=request.image, output=result.output, data=data, region=tuple(inner),
+                  info=info, pipeline=request.pipeline_dict, seen=seen, seeds=seeds, metrics=metrics,
+                  truth=request.truth, seconds=time.perf_counter() - started)
+
+
+def truth_region(workspace, name: str, region) -> np.ndarray:
+    """The ground truth's pixels of `region` (shape checked against the image by :func:`seglab.evaluate`)."""
+    from seglab._core.errors import ShapeMismatchError
+
+    source = workspace.source(name)
+    row, col, height, width = region
+    truth = source.region(row, col, height, width)
+    if truth.ndim == 3:
+        raise ShapeMismatchError(f"ground truth {name!r} is a colour image; expected a mask or a label image")
+    if truth.shape != (height, width):
+        raise ShapeMismatchError(
+            f"ground truth {name!r} has shape {source.shape}; it does not cover the region "
+            f"(row={row}, col={col}, height={height}, width={width}) of the image"
+        )
+    return truth
+
+
+def describe(result: Result, *, overlay: bool = True, style: str = "fill") -> dict[str, Any]:
+    """The JSON answer for a result: ids, info, metrics, overlay layer (data URL), histogram."""
+    from seglab._core.provenance import jsonable
+
+    from ._render import data_url, encode_png, histogram, overlay_rgba
+
+    out: dict[str, Any] = {
+        "id": result.id,
+        "image": result.image,
+        "output": result.output,
+        "region": list(result.region),
+        "shape": list(result.data.shape),
+        "info": jsonable(result.info),
+        "metrics": jsonable(result.metrics) if result.metrics is not None else None,
+        "truth": result.truth,
+        "pipeline": result.pipeline,
+        "seconds": round(result.seconds, 4),
+        "urls": export_urls(result),
+    }
+    if result.output == "labels":
+        out["n_objects"] = int(np.unique(result.data[result.data > 0]).size)
+    if overlay:
+        contour = result.info.get("contour")
+        layer = overlay_rgba(result.data, result.output, style=style, contour=contour,
+                             offset=result.region[:2])
+        out["overlay"] = data_url(encode_png(layer))
+    if ("threshold" in result.info or "thresholds" in result.info) and result.seen is not None:
+        out["histogram"] = histogram(result.seen)
+    return out
+
+
+EXPORTS = {
+    "mask": ("mask.png", "mask.tif"),
+    "contour": ("mask.png", "mask.tif"),
+    "labels": ("labels.tif", "labels.png"),
+    "edges": ("edges.tif",),
+    "proba": ("proba.tif",),
+    "image": ("image.tif",),
+}
+
+
+def export_urls(result: Result) -> dict[str, str]:
+    base = f"/api/results/{result.id}/"
+    names = list(EXPORTS.get(result.output, ())) + ["overlay.png", "pipeline.yaml", "result.json"]
+    if result.output in ("mask", "contour", "labels"):
+        names += ["objects.csv"]
+    if result.seeds is not None:
+        names += ["seeds.tif"]
+    return {name: base + name for name in names}
+
+
+def export(result: Result, name: str, workspace) -> tuple[bytes, str]:
+    """Bytes and media type of one export of `result` (written through :mod:`seglab.io`)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from seglab._core.provenance import jsonable
+    from seglab.io import write
+
+    if name not in export_urls(result):
+        raise LookupError(name)
+    if name == "pipeline.yaml":
+        text = "# seglab pipeline: seglab segment IMAGE --pipeline pipeline.yaml --out OUT\n"
+        return (text + yaml.safe_dump(result.pipeline, sort_keys=False)).encode(), "application/x-yaml"
+    if name == "result.json":
+        body = {"image": result.image, "region": list(result.region), "output": result.output,
+                "pipeline": result.pipeline, "info": jsonable(result.info), "metrics": jsonable(result.metrics)}
+        return json.dumps(body, indent=2).encode(), "application/json"
+    with tempfile.TemporaryDirectory(prefix="seglab-export-") as tmp:
+        path = Path(tmp) / name
+        if name == "objects.csv":
+            from seglab.instance import measure, write_csv
+
+            table = measure(objects_of(result), _intensity(result))
+            write_csv(table, path)
+            return path.read_bytes(), "text/csv"
+        if name == "overlay.png":
+            write(path, overlay_picture(result, workspace))
+        elif name.startswith("mask."):
+            write(path, np.asarray(result.data, bool).astype(np.uint8) * 255)
+        elif name.startswith("labels."):
+            labels = np.asarray(result.data)
+            top = int(labels.max()) if labels.size else 0
+            if name.endswith(".png") and top >= 2**16:
+                raise ParameterError("more than 65535 labels do not fit a 16-bit PNG; export labels.tif")
+            write(path, labels.astype(np.uint16 if top < 2**16 else np.uint32))
+        elif name == "seeds.tif":
+            write(path, result.seeds.astype(np.uint16))
+        else:
+            write(path, np.asarray(result.data, np.float32))
+        media = "image/png" if name.endswith(".png") else "image/tiff"
+        return path.read_bytes(), media
+
+
+def objects_of(result: Result) -> np.ndarray:
+    """Labels of the result's objects: labels as they are, masks as connected components."""
+    if result.output == "labels":
+        return np.asarray(result.data)
+    from scipy import ndimage as ndi
+
+    return ndi.label(np.asarray(result.data, bool))[0]
+
+
+def _intensity(result: Result):
+    seen = result.seen
+    return seen if seen is not None and seen.ndim == 2 else None
+
+
+def overlay_picture(result: Result, workspace) -> np.ndarray:
+    """The exported overlay: :mod:`seglab.viz`'s picture for the output kind, on the region's image."""
+    from seglab import viz
+
+    image = result.seen
+    if image is None or image.ndim not in (2, 3):
+        image = workspace.source(result.image).region(*result.region)
+    if result.output == "mask":
+        return viz.mask_overlay(image, result.data)
+    if result.output == "labels":
+        return viz.label_overlay(image, result.data, kind="overlay", boundaries=True)
+    if result.output == "contour":
+        contour = np.asarray(result.info.get("contour", np.zeros((0, 2)))) - np.asarray(result.region[:2], float)
+        return viz.mask_overlay(image, result.data) if not len(contour) else viz.contour_overlay(image, contour)
+    return viz.edges_image(result.data)
+
+
+def objects_table(result: Result, limit: int = 500) -> dict[str, Any]:
+    """Measurements of the objects (``seglab.instance.measure``) as JSON columns, first `limit` rows."""
+    from seglab._core.provenance import jsonable
+    from seglab.instance import measure
+
+    table = measure(objects_of(result), _intensity(result),
+                    properties=("area", "centroid", "bbox", "equivalent_diameter")
+                    + (("intensity",) if _intensity(result) is not None else ()))
+    columns = {k: jsonable(np.asarray(v)[:limit]) for k, v in table.items()}
+    n = len(next(iter(table.values()))) if table else 0
+    return {"n_objects": int(n), "columns": columns, "truncated": n > limit}
+
+
+def confusion_picture(workspace, result: Result) -> np.ndarray:
+    """:func:`seglab.viz.confusion_overlay` of the result against its truth (region of the image)."""
+    from seglab import viz
+
+    truth = truth_region(workspace, result.truth, result.region) if result.truth else None
+    if truth is None:
+        raise ParameterError("this result has no ground truth; pick one first")
+    image = workspace.source(result.image).region(*result.region)
+    image = workspace.source(result.image).to_display(image)
+    return viz.confusion_overlay(image, np.asarray(truth) > 0, np.asarray(result.data) > 0)
