@@ -4,12 +4,12 @@ import seglab
 
 EXPECTED = {
     "DecompressionBombError", "ConstantImageWarning", "ConversionWarning", "ImageReadError", "ImageTypeError",
-    "ImageWriteError", "InvalidImageError", "MissingDependencyError", "MissingInputError", "ParameterError",
+    "ImageWriteError", "InvalidImageError", "MethodSpec", "MissingDependencyError", "MissingInputError", "Param", "ParameterError", "PluginWarning", "Registry",
     "Pipeline", "SegmentationResult", "SeglabError", "SeglabWarning", "ShapeMismatchError", "Step",
     "UnknownMethodError", "UnknownParameterError", "__version__", "all_specs", "apply_step", "check_image",
     "check_labels", "check_mask", "cluster", "compare", "data", "edges", "evaluate", "get_method", "get_step",
     "instance", "interactive", "io", "list_methods", "list_steps", "metrics", "postprocess", "preprocess",
-    "read", "read_collection", "region", "segment", "superpixel", "threshold", "tiling", "tune", "viz", "write",
+    "read", "read_collection", "region", "register", "use_registry", "segment", "superpixel", "threshold", "tiling", "tune", "viz", "write",
 }
 
 

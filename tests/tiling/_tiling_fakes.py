@@ -39,6 +39,10 @@ def stat_mean(method, counts, centers, **params):
     return float((counts * centers).sum() / counts.sum())
 
 
+def apply_mean(image, statistic, *, invert=False):
+    return (image <= statistic) if invert else (image > statistic)
+
+
 def label(mask):
     labels, _ = ndi.label(mask)
     return labels.astype(np.int32)
@@ -64,7 +68,7 @@ SPECS = [
                halo=lambda p: p["size"] // 2 + 1),
     MethodSpec("tt_mean", "test", f"{__name__}:mean_threshold", "mask", "global mean", dims=(2, 3),
                params=(Param("invert", "bool", False),), tiling="global",
-               stat_target=f"{__name__}:stat_mean"),
+               stat_target=f"{__name__}:stat_mean", apply_target=f"{__name__}:apply_mean"),
     MethodSpec("tt_edges", "test", f"{__name__}:edges", "edges", "gradient", dims=(2,),
                params=(Param("sigma", "float", 1.0),), halo=lambda p: int(4 * p["sigma"] + 0.5) + 1),
     MethodSpec("tt_label", "test", f"{__name__}:label", "labels", "CC", kind="post", accepts=("mask",),

@@ -16,18 +16,11 @@ import _tiling_fakes  # noqa: E402
 @pytest.fixture(autouse=True, scope="session")
 def fake_specs():
     """Add the stand-in entries (names start with ``tt_``) to the registry for this session."""
-    from seglab._core import registry
+    from seglab import register
 
-    catalogue = registry._catalogue()
-    added = []
-    for spec in _tiling_fakes.SPECS:
-        key = ("method" if spec.kind == "method" else spec.kind, spec.name)
-        if key not in catalogue:
-            catalogue[key] = spec
-            added.append(key)
+    undo = register(*_tiling_fakes.SPECS)
     yield
-    for key in added:
-        catalogue.pop(key, None)
+    undo()
 
 
 def make_blobs(shape=(300, 410), seed=3, n=40, dtype=np.uint8):

@@ -134,21 +134,17 @@ def test_allow_inexact_runs_tile_by_tile_and_says_so(blobs):
 
 def test_object_reaching_the_halo_of_a_context_dependent_step_warns(blobs):
     # tt_label under another name: not known as plain connected components, so stitching is not exact
-    from seglab._core import registry
     from dataclasses import replace
 
-    catalogue = registry._catalogue()
-    spec = replace(catalogue[("post", "tt_label")], name="tt_label_ctx", target="_tiling_fakes:label",
-                   halo=lambda p: 2)
-    catalogue[("post", "tt_label_ctx")] = spec
-    try:
-        spec_target = "_tiling_fakes:label"
-        assert spec.target == spec_target
+    from seglab import get_step
+    from seglab.testing import isolated_registry
+
+    spec = replace(get_step("tt_label", "post"), name="tt_label_ctx", target="_tiling_fakes:label",
+                   halo=lambda p: 2, labels_by=None)
+    with isolated_registry(spec):
         pipeline = Pipeline.build("tt_mean", post=["tt_label_ctx"])
         with pytest.warns(StitchWarning, match="reached the halo"):
             tiled_segment(blobs, pipeline, chunk=64).compute(scheduler="sync")
-    finally:
-        catalogue.pop(("post", "tt_label_ctx"))
 
 
 # -- zarr output, resume, inputs ------------------------------------------------------------------
@@ -262,9 +258,7 @@ sys.path.insert(0, {here!r})
 import conftest  # stand-in registry entries
 from seglab._core import registry
 import _tiling_fakes
-cat = registry._catalogue()
-for s in _tiling_fakes.SPECS:
-    cat.setdefault(("method" if s.kind == "method" else s.kind, s.name), s)
+registry.register(*_tiling_fakes.SPECS)
 from seglab import Pipeline
 from seglab.tiling import run_tiled
 pipeline = Pipeline.build("tt_mean", pre=["tt_median"], post=["tt_label"])

@@ -24,12 +24,15 @@ import importlib
 import importlib.util
 import math
 import pkgutil
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import (
     ParameterError,
+    SeglabWarning,
     UnknownMethodError,
     UnknownParameterError,
     close_matches_hint,
@@ -38,6 +41,12 @@ from .errors import (
 __all__ = [
     "Param",
     "MethodSpec",
+    "Registry",
+    "PluginWarning",
+    "ENTRY_POINT_GROUP",
+    "current_registry",
+    "use_registry",
+    "register",
     "OUTPUT_KINDS",
     "PARAM_TYPES",
     "get_method",
@@ -273,7 +282,27 @@ class MethodSpec:
         statistic (``stat_target`` computes it from a histogram);
         ``'none'``: cannot be tiled exactly.
     stat_target : str, optional
-        ``"module:function"`` for the global statistic (see ``tiling``).
+        ``"module:function"`` for the global statistic (see ``tiling``):
+        ``stat(name, counts, centers, **params) -> statistic`` from a histogram
+        accumulated over all tiles, or None when the image is constant (the
+        family's constant-image policy lives in that function).
+    apply_target : str, optional
+        ``"module:function"`` applying a global statistic to one tile:
+        ``apply(image, statistic, **params) -> output``. Required with
+        ``tiling='global'`` unless `expands_to` is given.
+    labels_by : {None, 'components', 'objects'}
+        How a labels output is made, which tells the tiler how to stitch it:
+        ``'components'``: connected components of the input (face stitching is
+        exact); ``'objects'``: every connected component of the input is
+        labelled from its own pixels only (exact when a tile's halo holds the
+        object; the tiler gives each object to the one tile that owns it).
+        None: labels of another kind (stitched at faces, with a
+        ``StitchWarning`` when an object reaches the halo).
+    expands_to : tuple of str
+        A composite method's parts, as ``"method:NAME"`` then ``"post:NAME"``
+        entries: the method equals running them in order, each with the
+        parameters it declares (``split_touching`` = ``otsu`` then the
+        ``split_touching`` post-step). The tiler runs the parts.
     references : tuple of str
         Papers (DOI) or library functions the method implements.
     """
@@ -293,6 +322,9 @@ class MethodSpec:
     halo: Callable[[Mapping[str, Any]], int] = field(default=_no_halo, compare=False)
     tiling: str = "local"
     stat_target: str | None = None
+    apply_target: str | None = None
+    labels_by: str | None = None
+    expands_to: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -304,6 +336,13 @@ class MethodSpec:
             raise ValueError(f"{self.name}: channels {self.channels!r}")
         if self.tiling not in ("local", "global", "none"):
             raise ValueError(f"{self.name}: tiling {self.tiling!r}")
+        if self.labels_by not in (None, "components", "objects"):
+            raise ValueError(f"{self.name}: labels_by {self.labels_by!r} not in (None, 'components', 'objects')")
+        for part in self.expands_to:
+            if part.partition(":")[0] not in ("pre", "method", "post") or not part.partition(":")[2]:
+                raise ValueError(f"{self.name}: expands_to entry {part!r}; expected 'method:NAME' or 'post:NAME'")
+        if self.tiling == "global" and not self.expands_to and not (self.stat_target and self.apply_target):
+            raise ValueError(f"{self.name}: tiling='global' needs stat_target and apply_target (or expands_to)")
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -352,6 +391,8 @@ class MethodSpec:
             "optional_inputs": list(self.optional_inputs),
             "accepts": list(self.accepts),
             "tiling": self.tiling,
+            "labels_by": self.labels_by,
+            "expands_to": list(self.expands_to),
             "halo_at_defaults": int(self.halo(self.defaults())),
             "params": [p.to_dict() for p in self.params],
             "references": list(self.references),
@@ -364,76 +405,265 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-# -- the catalogue -------------------------------------------------------------------------------
-_CATALOGUE: dict[tuple[str, str], MethodSpec] | None = None
+# -- the registry object ---------------------------------------------------------------------------
+#: Entry-point group third-party packages use to add method families. Each entry point names a module
+#: holding a module-level ``SPECS`` list, exactly like a built-in ``seglab/<family>/_spec.py``.
+ENTRY_POINT_GROUP = "seglab.methods"
+
+_KIND_WORDS = {"method": "method", "pre": "pre-step", "post": "post-step"}
+_ORDER = {"method": 0, "pre": 1, "post": 2}
 
 
-def _discover() -> dict[tuple[str, str], MethodSpec]:
-    """Import every ``seglab.<family>._spec`` module and index its SPECS."""
+class PluginWarning(SeglabWarning):
+    """A plugin's entry point could not be loaded, or declared a name that is already taken."""
+
+
+class Registry:
+    """The catalogue of methods, pre-steps and post-steps, by kind and name.
+
+    A registry is declared data: it holds :class:`MethodSpec` entries and imports
+    the function behind one only when it is called. :meth:`default` builds the
+    catalogue every front end uses: the built-in families (``seglab/<family>/_spec.py``)
+    plus the ``seglab.methods`` entry points of installed plugins.
+
+    Examples
+    --------
+    >>> from seglab import MethodSpec, Param, Registry
+    >>> registry = Registry()
+    >>> undo = registry.register(MethodSpec(name="above", family="demo", target="numpy:greater",
+    ...                                     output="mask", summary="demo"))
+    >>> registry.list_methods()
+    ['above']
+    >>> undo(); registry.list_methods()
+    []
+    """
+
+    def __init__(self, specs: Iterable[MethodSpec] = ()) -> None:
+        self._entries: dict[tuple[str, str], MethodSpec] = {}
+        self._origin: dict[tuple[str, str], str] = {}
+        for spec in specs:
+            self._add(spec, origin="seglab", replace=False)
+
+    # -- building ---------------------------------------------------------------------------------
+    @classmethod
+    def default(cls) -> "Registry":
+        """Built-in families plus every installed plugin (entry-point group ``seglab.methods``)."""
+        registry = cls()
+        for module_name in _builtin_spec_modules():
+            module = importlib.import_module(module_name)
+            for spec in module.SPECS:
+                registry._add(spec, origin="seglab", replace=False)
+        registry.load_entry_points()
+        return registry
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> list[str]:
+        """Add the SPECS of every entry point in `group`; return the names of the plugins added.
+
+        A plugin that fails to import, has no ``SPECS`` list, or reuses a taken name is skipped
+        with a :class:`PluginWarning`; it never breaks the built-in catalogue.
+        """
+        from importlib.metadata import entry_points
+
+        added = []
+        for entry in sorted(entry_points(group=group), key=lambda e: e.name):
+            where = f"plugin {entry.name!r} ({entry.value})"
+            try:
+                module = entry.load()
+                specs = list(getattr(module, "SPECS"))
+                if not all(isinstance(s, MethodSpec) for s in specs):
+                    raise TypeError("SPECS must hold MethodSpec entries only")
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the catalogue
+                warnings.warn(f"{where} skipped: {type(exc).__name__}: {exc}", PluginWarning, stacklevel=2)
+                continue
+            taken = [s.name for s in specs if (_bucket(s), s.name) in self._entries]
+            if taken:
+                warnings.warn(f"{where} skipped: it declares {', '.join(map(repr, taken))}, already registered",
+                              PluginWarning, stacklevel=2)
+                continue
+            for spec in specs:
+                self._add(spec, origin=entry.name, replace=False)
+            added.append(entry.name)
+        return added
+
+    def copy(self) -> "Registry":
+        """An independent registry with the same entries (tests register into a copy)."""
+        other = Registry()
+        other._entries = dict(self._entries)
+        other._origin = dict(self._origin)
+        return other
+
+    def register(self, *specs: MethodSpec, replace: bool = False, origin: str = "user") -> Callable[[], None]:
+        """Add entries; return a function that undoes exactly this registration.
+
+        Parameters
+        ----------
+        *specs : MethodSpec
+            Entries to add.
+        replace : bool
+            Replace an entry of the same kind and name instead of refusing it.
+        origin : str
+            Who registered it (shown by ``seglab methods --json`` as ``origin``).
+
+        Raises
+        ------
+        ParameterError
+            An entry of the same kind and name exists and `replace` is False.
+        """
+        previous: list[tuple[tuple[str, str], MethodSpec | None, str | None]] = []
+        for spec in specs:
+            key = (_bucket(spec), spec.name)
+            previous.append((key, self._entries.get(key), self._origin.get(key)))
+            try:
+                self._add(spec, origin=origin, replace=replace)
+            except ParameterError:
+                _restore(self, previous[:-1])
+                raise
+
+        def undo() -> None:
+            _restore(self, previous)
+
+        return undo
+
+    def _add(self, spec: MethodSpec, *, origin: str, replace: bool) -> None:
+        if not isinstance(spec, MethodSpec):
+            raise ParameterError(f"only MethodSpec entries can be registered; got {type(spec).__name__}")
+        key = (_bucket(spec), spec.name)
+        if key in self._entries and not replace:
+            raise ParameterError(
+                f"{_KIND_WORDS[spec.kind]} {spec.name!r} is already registered (by {self._origin[key]}); "
+                "pick another name or pass replace=True"
+            )
+        self._entries[key] = spec
+        self._origin[key] = origin
+
+    # -- reading ----------------------------------------------------------------------------------
+    def get(self, name: str, kind: str = "method") -> MethodSpec:
+        """Return the entry `name` of `kind` (``'method'``, ``'pre'``, ``'post'``) or raise."""
+        if kind not in _KIND_WORDS:
+            raise ParameterError(f"`kind` got {kind!r}; expected 'method', 'pre' or 'post'")
+        if not isinstance(name, str):
+            raise UnknownMethodError(f"a {_KIND_WORDS[kind]} name must be a string; got {type(name).__name__}")
+        spec = self._entries.get((kind, name))
+        if spec is None:
+            available = [n for (k, n) in self._entries if k == kind]
+            raise UnknownMethodError(
+                f"unknown {_KIND_WORDS[kind]} {name!r}." + close_matches_hint(name, available)
+                + f" Available: {', '.join(sorted(available))}"
+            )
+        return spec
+
+    def origin(self, spec: MethodSpec) -> str:
+        """``'seglab'`` for built-in entries, the plugin's entry-point name, or ``'user'``."""
+        return self._origin.get((_bucket(spec), spec.name), "user")
+
+    def specs(self) -> list[MethodSpec]:
+        """Every entry: methods first, then pre-steps, then post-steps, by family and name."""
+        return sorted(self._entries.values(), key=lambda s: (_ORDER[s.kind], s.family, s.name))
+
+    def list_methods(self, family: str | None = None) -> list[str]:
+        """Names of registered methods, optionally of one family."""
+        return sorted(s.name for (k, _), s in self._entries.items() if k == "method" and family in (None, s.family))
+
+    def list_steps(self, kind: str) -> list[str]:
+        """Names of pre-steps (``kind='pre'``) or post-steps (``'post'``)."""
+        return sorted(name for (k, name) in self._entries if k == kind)
+
+    def families(self) -> list[str]:
+        """Families with at least one entry."""
+        return sorted({s.family for s in self._entries.values()})
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _bucket(spec: MethodSpec) -> str:
+    return spec.kind
+
+
+def _restore(registry: Registry, previous) -> None:
+    for key, spec, origin in reversed(previous):
+        if spec is None:
+            registry._entries.pop(key, None)
+            registry._origin.pop(key, None)
+        else:
+            registry._entries[key] = spec
+            registry._origin[key] = origin
+
+
+def _builtin_spec_modules() -> list[str]:
+    """``seglab.<family>._spec`` for every sub-package that has one."""
     import seglab
 
-    catalogue: dict[tuple[str, str], MethodSpec] = {}
+    names = []
     for module_info in sorted(pkgutil.iter_modules(seglab.__path__), key=lambda m: m.name):
-        if not module_info.ispkg:
-            continue
-        spec_module = f"seglab.{module_info.name}._spec"
-        if importlib.util.find_spec(spec_module) is None:
-            continue
-        module = importlib.import_module(spec_module)
-        for spec in module.SPECS:
-            bucket = "method" if spec.kind == "method" else spec.kind
-            key = (bucket, spec.name)
-            if key in catalogue:
-                raise RuntimeError(f"registry: {spec.kind} {spec.name!r} declared twice")
-            catalogue[key] = spec
-    return catalogue
+        if module_info.ispkg and importlib.util.find_spec(f"seglab.{module_info.name}._spec") is not None:
+            names.append(f"seglab.{module_info.name}._spec")
+    return names
 
 
-def _catalogue() -> dict[tuple[str, str], MethodSpec]:
-    global _CATALOGUE
-    if _CATALOGUE is None:
-        _CATALOGUE = _discover()
-    return _CATALOGUE
+# -- the registry in use ---------------------------------------------------------------------------
+_DEFAULT: Registry | None = None
+# A stack, not a context variable: the registry set by `use_registry` must be seen by the worker threads
+# that compare, tune and the threaded tiler start (threads do not inherit a context).
+_ACTIVE: list[Registry] = []
+
+
+def current_registry() -> Registry:
+    """The registry in use: the innermost one set by :func:`use_registry`, else the default catalogue."""
+    if _ACTIVE:
+        return _ACTIVE[-1]
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Registry.default()
+    return _DEFAULT
+
+
+@contextmanager
+def use_registry(registry: Registry) -> Iterator[Registry]:
+    """Make `registry` the one every lookup uses inside the ``with`` block (tests, sandboxes).
+
+    Examples
+    --------
+    >>> import seglab
+    >>> with seglab.use_registry(seglab.Registry()) as empty:
+    ...     seglab.list_methods()
+    []
+    """
+    _ACTIVE.append(registry)
+    try:
+        yield registry
+    finally:
+        _ACTIVE.remove(registry)
+
+
+def register(*specs: MethodSpec, replace: bool = False) -> Callable[[], None]:
+    """Add entries to the registry in use; return the undo function (see :meth:`Registry.register`)."""
+    return current_registry().register(*specs, replace=replace)
 
 
 def all_specs() -> list[MethodSpec]:
     """Every entry: methods first, then pre-steps, then post-steps, by name."""
-    order = {"method": 0, "pre": 1, "post": 2}
-    return sorted(_catalogue().values(), key=lambda s: (order[s.kind], s.family, s.name))
+    return current_registry().specs()
 
 
 def list_methods(family: str | None = None) -> list[str]:
     """Names of registered methods, optionally of one family."""
-    return sorted(s.name for (k, _), s in _catalogue().items() if k == "method" and family in (None, s.family))
+    return current_registry().list_methods(family)
 
 
 def list_steps(kind: str) -> list[str]:
     """Names of registered pre-steps (``kind='pre'``) or post-steps (``'post'``)."""
-    return sorted(name for (k, name) in _catalogue() if k == kind)
+    return current_registry().list_steps(kind)
 
 
 def get_method(name: str) -> MethodSpec:
     """Return the spec of method `name`, or raise :class:`UnknownMethodError`."""
-    return _lookup("method", name)
+    return current_registry().get(name, "method")
 
 
 def get_step(name: str, kind: str) -> MethodSpec:
     """Return the spec of pre-step (``kind='pre'``) or post-step (``'post'``) `name`."""
-    return _lookup(kind, name)
-
-
-def _lookup(kind: str, name: str) -> MethodSpec:
-    if not isinstance(name, str):
-        raise UnknownMethodError(f"a {_KIND_WORDS[kind]} name must be a string; got {type(name).__name__}")
-    catalogue = _catalogue()
-    spec = catalogue.get((kind, name))
-    if spec is None:
-        available = [n for (k, n) in catalogue if k == kind]
-        raise UnknownMethodError(
-            f"unknown {_KIND_WORDS[kind]} {name!r}." + close_matches_hint(name, available)
-            + f" Available: {', '.join(sorted(available))}"
-        )
-    return spec
-
-
-_KIND_WORDS = {"method": "method", "pre": "pre-step", "post": "post-step"}
+    return current_registry().get(name, kind)

@@ -6,12 +6,12 @@ Imports only the registry.
 from seglab._core.registry import MethodSpec, Param
 
 _SPLIT_PARAMS = (
-    Param("min_distance", "int", 7, min=1, tune=(2, 30),
+    Param("min_distance", "int", 7, min=1, max=1000, tune=(2, 30),
           help="Smallest distance between two object centres (peak_local_max)."),
     Param("exclude_border", "bool", False, tune=(), help="Ignore distance peaks within min_distance of the border."),
     Param("compactness", "float", 0.0, min=0.0, tune=(0.0, 1.0), help="Compact watershed weight; 0 = classic."),
     Param("watershed_line", "bool", False, help="Separate touching objects by a one-pixel background line."),
-    Param("max_object_size", "int", 256, min=1, tune=(),
+    Param("max_object_size", "int", 256, min=1, max=1_000_000, tune=(),
           help="Tiled runs: largest object extent (pixels) a tile's halo holds; not used in memory."),
 )
 
@@ -33,9 +33,10 @@ SPECS = [
         dims=(2, 3),
         channels="gray",
         halo=_split_halo,
-        # the Otsu threshold comes from the tiler's histogram pass; the split then runs per tile (halo)
+        # = the global Otsu threshold, then the split_touching post-step (per object, halo max_object_size)
         tiling="global",
-        stat_target="seglab.instance._split:otsu_from_histogram",
+        expands_to=("method:otsu", "post:split_touching"),
+        labels_by="objects",
         references=("Beucher & Lantuejoul (1979), Use of watersheds in contour detection",
                     "scikit-image example 'Watershed segmentation' (distance transform + peak_local_max)"),
     ),
@@ -52,6 +53,7 @@ SPECS = [
         channels="any",
         halo=_split_halo,
         tiling="local",  # exact with halo >= max_object_size (objects are split independently)
+        labels_by="objects",
         references=("Beucher & Lantuejoul (1979), Use of watersheds in contour detection",),
     ),
 ]

@@ -13,8 +13,10 @@ holds an object whole labels it as the whole-image run does).
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ConstantImageWarning, InvalidImageError, ParameterError
 from seglab._core.validation import check_image, check_mask, is_constant
@@ -22,8 +24,9 @@ from seglab._core.validation import check_image, check_mask, is_constant
 __all__ = ["split_touching", "split_touching_mask"]
 
 
-def split_touching_mask(mask, *, min_distance=7, exclude_border=False, compactness=0.0, watershed_line=False,
-                        max_object_size=256):
+def split_touching_mask(mask: ArrayLike, *, min_distance: int = 7, exclude_border: bool = False,
+                        compactness: float = 0.0, watershed_line: bool = False,
+                        max_object_size: int = 256) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Give each of a mask's touching objects its own label.
 
     Each connected component of `mask` (connectivity 1, the watershed's) is
@@ -186,8 +189,9 @@ def _peaks(distance, components, n, boxes, min_distance, exclude_border, peak_lo
     return peaks
 
 
-def split_touching(image, *, invert=False, min_distance=7, exclude_border=False, compactness=0.0,
-                   watershed_line=False, max_object_size=256):
+def split_touching(image: ArrayLike, *, invert: bool = False, min_distance: int = 7, exclude_border: bool = False,
+                   compactness: float = 0.0, watershed_line: bool = False,
+                   max_object_size: int = 256) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Threshold an image (Otsu) and split its touching objects.
 
     ``mask = image > threshold_otsu(image)`` (``<=`` when `invert`), then
@@ -245,10 +249,3 @@ def split_touching(image, *, invert=False, min_distance=7, exclude_border=False,
                                              compactness=compactness, watershed_line=watershed_line,
                                              max_object_size=max_object_size)
     return labels, {"threshold": threshold, **split_info}
-
-
-def otsu_from_histogram(method, counts, centers, **params):
-    """The tiler's global statistic for :func:`split_touching`: Otsu's threshold from a histogram."""
-    from seglab.threshold._histogram import threshold_from_histogram
-
-    return threshold_from_histogram("otsu", counts, centers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from seglab._core.registry import MethodSpec, Param
 
 _T = "seglab.postprocess._steps"
-_RADIUS = Param("radius", "int", 1, min=1, tune=(1, 10), help="disk footprint radius (pixels)")
+_RADIUS = Param("radius", "int", 1, min=1, max=1000, tune=(1, 10), help="disk footprint radius (pixels)")
 
 SPECS = [
     MethodSpec(name="opening", family="postprocess", target=f"{_T}:opening", output="image", kind="post",
@@ -29,6 +29,6 @@ SPECS = [
                summary="Connected components of a mask (int32 labels, raster order)",
                params=(Param("connectivity", "int", None, nullable=True, min=1, max=3, tune=(),
                              help="1 = face neighbours; None = full (8 in 2-D)"),),
-               accepts=("mask",), dims=(2, 3), channels="any", tiling="none",
+               accepts=("mask",), dims=(2, 3), channels="any", tiling="local", labels_by="components",
                references=("skimage.measure.label",)),
 ]

@@ -97,6 +97,7 @@ SPECS = [
         dims=(2, 3),
         channels="gray",
         tiling="local",  # halo 0: the tiler's label stitching merges objects across tile faces exactly
+        labels_by="components",
         references=("Wu, Otoo & Suzuki (2009), Optimizing two-pass connected-component labeling, "
                     "doi:10.1007/s10044-008-0109-y", "skimage.measure.label"),
     ),

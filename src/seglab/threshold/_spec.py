@@ -5,7 +5,8 @@ from __future__ import annotations
 from seglab._core.registry import MethodSpec, Param
 
 _MOD = "seglab.threshold"
-_STAT = "seglab.threshold._histogram:threshold_from_histogram"
+_STAT = "seglab.threshold._common:statistic_from_histogram"
+_APPLY = "seglab.threshold._common:apply_statistic"
 _INVERT = Param("invert", "bool", False, help="foreground is the dark side (image <= t) instead of image > t")
 _DIMS = (2, 3)
 
@@ -13,7 +14,7 @@ _DIMS = (2, 3)
 def _global(name, summary, references, params=(), output="mask"):
     return MethodSpec(
         name=name, family="threshold", target=f"{_MOD}._global:{name}", output=output, summary=summary,
-        params=(*params, _INVERT), dims=_DIMS, channels="gray", tiling="global", stat_target=_STAT,
+        params=(*params, _INVERT), dims=_DIMS, channels="gray", tiling="global", stat_target=_STAT, apply_target=_APPLY,
         references=references,
     )
 
@@ -52,7 +53,7 @@ SPECS = [
         name="local", family="threshold", target=f"{_MOD}._local:local", output="mask",
         summary="Local threshold: neighbourhood Gaussian/mean/median minus offset",
         params=(
-            Param("block_size", "int", 35, min=3, odd=True, tune=(3, 151), help="odd neighbourhood size"),
+            Param("block_size", "int", 35, min=3, max=10001, odd=True, tune=(3, 151), help="odd neighbourhood size"),
             Param("method", "str", "gaussian", choices=("gaussian", "mean", "median"), help="local statistic"),
             Param("offset", "float", 0.0, tune=(-40.0, 40.0),
                   help="subtracted from the local statistic (tuner range assumes 8-bit intensities)"),
@@ -67,7 +68,7 @@ SPECS = [
         name="niblack", family="threshold", target=f"{_MOD}._local:niblack", output="mask",
         summary="Niblack: local mean - k * local std",
         params=(
-            Param("window_size", "int", 15, min=3, odd=True, tune=(3, 101), help="odd window size"),
+            Param("window_size", "int", 15, min=3, max=10001, odd=True, tune=(3, 101), help="odd window size"),
             Param("k", "float", 0.2, min=-5.0, max=5.0, tune=(-0.5, 0.5), help="weight of the local std"),
             _INVERT,
         ),
@@ -78,7 +79,7 @@ SPECS = [
         name="sauvola", family="threshold", target=f"{_MOD}._local:sauvola", output="mask",
         summary="Sauvola: local mean * (1 + k * (std / r - 1))",
         params=(
-            Param("window_size", "int", 15, min=3, odd=True, tune=(3, 101), help="odd window size"),
+            Param("window_size", "int", 15, min=3, max=10001, odd=True, tune=(3, 101), help="odd window size"),
             Param("k", "float", 0.2, min=0.0, max=5.0, tune=(0.05, 0.5), help="weight of the normalised std"),
             Param("r", "float", None, nullable=True, min=0.0, tune=(),
                   help="dynamic range of the std (None: half the dtype range)"),

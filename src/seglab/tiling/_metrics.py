@@ -65,9 +65,7 @@ def confusion_from_zarr(truth, pred, *, chunks=None) -> dict:
     total = np.sum(dask.compute(*parts), axis=0)[0]
     tp, tn, fp, fn = (int(v) for v in total)
     result = {"tp": tp, "tn": tn, "fp": fp, "fn": fn}
-    from .adapters import scores
+    from seglab.metrics.binary import scores_from_counts
 
-    computed = scores(tp, tn, fp, fn)
-    if computed is not None:
-        result["scores"] = computed
+    result["scores"] = scores_from_counts(tp, tn, fp, fn)
     return result

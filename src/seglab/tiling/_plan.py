@@ -19,13 +19,15 @@ applies the comparison. ``tiling="none"`` is refused unless the caller asks for
 ``allow_inexact=True`` (each tile is then segmented independently, with the
 declared halo, and results differ from an in-memory run).
 
-``split_touching`` is exact by ownership of whole objects: it splits every
-connected component from its own pixels only, so a tile whose halo
-(``max_object_size``) holds an object whole labels it as the in-memory run
-does. The method form is the global Otsu threshold followed by
-``split_touching_mask`` (:data:`THRESHOLD_THEN`); each tile splits only the
-components that meet its core and ring (:func:`_objects_in_core`), in their
-bounding box, and the face stitching joins the identical copies.
+The tiler knows no method by name: everything it needs is a fact on the spec.
+``labels_by="components"`` (connected-component labelling) makes face stitching
+exact. ``labels_by="objects"`` (``split_touching``) labels every connected
+component from its own pixels only, so a tile whose halo (``max_object_size``)
+holds an object whole labels it as the in-memory run does; each tile splits
+only the components that meet its core and ring (:func:`_objects_in_core`), in
+their bounding box, and the face stitching joins the identical copies. A
+composite method (``expands_to``, e.g. ``split_touching`` = ``otsu`` then the
+``split_touching`` post-step) is run as its parts.
 """
 
 from __future__ import annotations
@@ -40,20 +42,7 @@ import numpy as np
 
 from seglab._core.errors import ParameterError, SeglabError, SeglabWarning
 
-__all__ = ["TilePlan", "ExecStep", "make_plan", "TilingError", "InexactTilingWarning", "StitchWarning",
-           "EXACT_STITCH_STEPS"]
-
-#: Global methods that are "threshold, then a mask -> labels function": the tiler applies the global
-#: threshold, then runs the mask function (its parameters minus the threshold's) per tile, with its halo.
-THRESHOLD_THEN = {"seglab.instance._split:split_touching": ("seglab.instance._split:split_touching_mask", ("invert",))}
-
-#: Labelling steps that split every connected component from its own pixels only: a tile that holds an
-#: object whole labels it exactly, so stitching is exact while objects fit the declared halo.
-PER_OBJECT_STEPS = frozenset({"seglab.instance._split:split_touching_mask"})
-
-#: Post-steps whose labelling is plain connected components, so face stitching is exact by construction.
-EXACT_STITCH_STEPS = frozenset({"label", "connected_components", "skimage.measure:label", "scipy.ndimage:label",
-                                "seglab.postprocess._label:label"})
+__all__ = ["TilePlan", "ExecStep", "make_plan", "TilingError", "InexactTilingWarning", "StitchWarning"]
 
 
 class TilingError(SeglabError, ValueError):
@@ -81,6 +70,7 @@ class ExecStep:
     needs_image: bool = False
     dims: tuple = (2,)
     target: str = ""
+    labels_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,8 +79,8 @@ class GlobalStat:
 
     method: str
     stat_function: Callable
+    apply_function: Callable
     params: dict
-    invert: bool
 
 
 @dataclass
@@ -169,6 +159,23 @@ def _load(target: str) -> Callable:
     return getattr(importlib.import_module(module_name), attr)
 
 
+def _expand(pipeline):
+    """The pipeline's steps as ``(role, Step)``, a composite method (``expands_to``) replaced by its parts."""
+    from seglab._core.pipeline import Step
+    from seglab._core.registry import get_method, get_step
+
+    method = pipeline.method
+    parts = [("method", method)]
+    if method.spec.expands_to:
+        parts = []
+        for entry in method.spec.expands_to:
+            role, _, name = entry.partition(":")
+            spec = get_method(name) if role == "method" else get_step(name, role)
+            given = {k: v for k, v in method.params.items() if k in spec.param_names}
+            parts.append((role, Step(spec.name, role, spec.resolve_params(given))))
+    return [("pre", s) for s in pipeline.pre] + parts + [("post", s) for s in pipeline.post]
+
+
 def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -> TilePlan:
     """Prepare `pipeline` for tiles.
 
@@ -208,7 +215,7 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
                 "in-memory run near tile borders"
             )
         inexact = True
-    specs = [("pre", s) for s in pipeline.pre] + [("method", pipeline.method)] + [("post", s) for s in pipeline.post]
+    specs = _expand(pipeline)
     per_plane = spatial_ndim == 3 and any(3 not in step.spec.dims for _, step in specs)
     steps: list[ExecStep] = []
     kind = "image"
@@ -221,8 +228,7 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
         else:
             kind = _post_output(spec, kind)
         # Connected-component labelling is non-local, but the tiler's stitching makes it exact.
-        stitched = role == "post" and spec.output == "labels" and (
-            spec.name in EXACT_STITCH_STEPS or spec.target in EXACT_STITCH_STEPS)
+        stitched = role == "post" and spec.labels_by == "components"
         if spec.tiling == "none" and role != "method" and not allow_inexact and not stitched:
             raise TilingError(
                 f"{role}-step {spec.name!r} cannot be tiled exactly (tiling='none'); pass allow_inexact=True "
@@ -230,28 +236,18 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
             )
         if spec.tiling == "none" and role != "method" and not stitched:
             inexact = True
-        then = THRESHOLD_THEN.get(spec.target) if role == "method" and spec.tiling == "global" else None
-        if spec.target in PER_OBJECT_STEPS or then:
+        if spec.labels_by == "objects":
             _check_per_object(spec.name, role, step.params)
-        if then:
-            # threshold (global pass) -> mask, then the mask -> labels function with the method's halo
-            target, drop = then
-            steps.append(ExecStep(name=spec.name, kind=role, function=spec.load(), params=dict(step.params),
-                                  halo=0, output="mask", dims=tuple(spec.dims), target=spec.target))
-            steps.append(ExecStep(
-                name=spec.name, kind="post", function=_load(target),
-                params={k: v for k, v in step.params.items() if k not in drop},
-                halo=spec.halo_for(step.params), output=kind, dims=tuple(spec.dims), target=target,
-            ))
-            continue
         steps.append(ExecStep(
             name=spec.name, kind=role, function=spec.load(), params=dict(step.params),
             halo=spec.halo_for(step.params), output=kind, needs_image="image" in spec.inputs,
-            dims=tuple(spec.dims), target=spec.target,
+            dims=tuple(spec.dims), target=spec.target, labels_by=spec.labels_by,
         ))
     # Labels are stitched from the first step that makes instance labels. A global method's labels
     # (multi_otsu classes) are per-pixel values, exact in every tile: they are cropped, not stitched.
-    is_global = method_spec.tiling == "global"
+    method_index = next(i for i, (role, _) in enumerate(specs) if role == "method")
+    global_spec = specs[method_index][1].spec
+    is_global = global_spec.tiling == "global"
     label_start = next((i for i, s in enumerate(steps)
                         if s.output == "labels" and not (s.kind == "method" and is_global)), None)
     if label_start is None:
@@ -260,15 +256,13 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
         before = sum(s.halo for s in steps[:label_start])
         after = sum(s.halo for s in steps[label_start:])
     # Face stitching is exact by construction only when the labels come from one connected-component step.
-    exact_stitch = label_start is not None and len(steps) - label_start == 1 and (
-        steps[label_start].name in EXACT_STITCH_STEPS or steps[label_start].target in EXACT_STITCH_STEPS)
+    exact_stitch = (label_start is not None and len(steps) - label_start == 1
+                    and steps[label_start].labels_by == "components")
     global_stat = None
-    if method_spec.tiling == "global":
-        if not method_spec.stat_target:
-            raise TilingError(f"method {method_spec.name!r} says tiling='global' but declares no stat_target")
-        params = dict(pipeline.method.params)
-        global_stat = GlobalStat(method_spec.name, _load(method_spec.stat_target), params,
-                                 bool(params.get("invert", False)))
+    if is_global:
+        params = dict(specs[method_index][1].params)
+        global_stat = GlobalStat(global_spec.name, _load(global_spec.stat_target),
+                                 _load(global_spec.apply_target), params)
     if inexact:
         warnings.warn(
             f"pipeline with {method_spec.name!r} is run tile by tile (allow_inexact=True): each tile is "
@@ -321,9 +315,8 @@ def _crop(array: np.ndarray, pads, keep) -> np.ndarray:
 
 
 def _apply_threshold(image: np.ndarray, plan: TilePlan) -> np.ndarray:
-    from .adapters import apply_global_threshold
-
-    return apply_global_threshold(image, plan.threshold, plan.global_stat.params)
+    # the family's own rule (its spec's apply_target), e.g. multi-Otsu classes and the constant policy
+    return plan.global_stat.apply_function(image, plan.threshold, **plan.global_stat.params)
 
 
 def run_steps(plan: TilePlan, block: np.ndarray, pads, stop: int | None = None,
@@ -368,7 +361,7 @@ def run_steps_2d(plan: TilePlan, block: np.ndarray, pads, stop=None, start=0):
             data = _crop(data, pads, keep)
             image = _crop(image, pads, keep)
             pads = tuple((min(lo, k), min(hi, k)) for (lo, hi), k in zip(pads, keep))
-        if index == plan.label_start and step.target in PER_OBJECT_STEPS:
+        if index == plan.label_start and step.labels_by == "objects":
             data = _objects_in_core(data, pads, (plan.ring,) * len(pads))
             # the components' bounding box plus one pixel holds everything their split depends on
             box = _box(data)
@@ -476,16 +469,29 @@ def block_min_max(plan: TilePlan, block: np.ndarray, pads):
     return float(core.min()), float(core.max())
 
 
-def threshold_from_counts(plan: TilePlan, counts: np.ndarray, dtype, value_range=None) -> float:
-    """Turn accumulated counts into the method's threshold via its spec's ``stat_target``."""
-    from .adapters import threshold_from_counts as adapter
+def threshold_from_counts(plan: TilePlan, counts: np.ndarray, dtype, value_range=None):
+    """Turn accumulated counts into the method's statistic via its spec's ``stat_target``."""
+    trimmed, centers = histogram_centers(np.asarray(counts), dtype, value_range)
+    stat = plan.global_stat
+    return stat.stat_function(stat.method, trimmed, centers, **stat.params)
 
-    return adapter(plan.global_stat, counts, dtype, value_range)
 
+def histogram_centers(counts: np.ndarray, dtype, value_range=None):
+    """Trim accumulated counts and return ``(counts, centers)`` as the in-memory histogram has them.
 
-def pads_for(location, numblocks, depth) -> tuple[tuple[int, int], ...]:
-    """Padding present around a block with ``boundary='none'`` (none at the image edge)."""
-    return tuple((d if i > 0 else 0, d if i < n - 1 else 0) for i, n, d in zip(location, numblocks, depth))
+    For integer images the tiler counts one bin per value; the in-memory methods
+    (``skimage.exposure.histogram`` for integer input) see bins over ``[min, max]``.
+    """
+    dtype = np.dtype(dtype)
+    if dtype in (np.uint8, np.uint16):
+        nonzero = np.flatnonzero(counts)
+        if nonzero.size == 0:
+            return counts[:1], np.arange(1)
+        lo, hi = int(nonzero[0]), int(nonzero[-1])
+        return counts[lo:hi + 1], np.arange(lo, hi + 1)
+    lo, hi = value_range
+    edges = np.linspace(lo, hi, counts.size + 1)
+    return counts, (edges[:-1] + edges[1:]) / 2
 
 
 def plan_summary(plan: TilePlan) -> Mapping[str, Any]:
