@@ -27,8 +27,10 @@ pixel's feature vector to its cluster centre (the "inertia" of scikit-learn):
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import MissingDependencyError, ParameterError, SeglabWarning
 from seglab._core.validation import check_image
@@ -371,7 +373,8 @@ class _Problem:
         return _sklearn_kmeans(self.points, k, n_init, rng)
 
 
-def kmeans(image, *, n_clusters=3, k_min=2, k_max=8, position_weight=0.0, rng=0, n_init=10):
+def kmeans(image: ArrayLike, *, n_clusters: int = 3, k_min: int = 2, k_max: int = 8, position_weight: float = 0.0,
+           rng: int = 0, n_init: int = 10) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Cluster pixel values with k-means; label clusters 1..k from dark to bright.
 
     Every pixel belongs to a cluster, so label 0 is never used. Labels are

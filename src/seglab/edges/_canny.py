@@ -20,7 +20,10 @@ small objects, labelling.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ImageTypeError, ParameterError
 
@@ -49,8 +52,9 @@ def _check_thresholds(low, high, scale, use_quantiles):
         raise ParameterError(f"`low_threshold` ({low}) must not exceed `high_threshold` ({high})")
 
 
-def canny(image, *, sigma=1.0, low_threshold=None, high_threshold=None, scale="skimage", use_quantiles=False,
-          l2gradient=False):
+def canny(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | None = None,
+          high_threshold: float | None = None, scale: str = "skimage", use_quantiles: bool = False,
+          l2gradient: bool = False) -> NDArray[np.bool_]:
     """Return Canny's edge pixels as a boolean mask.
 
     Parameters
@@ -110,7 +114,7 @@ def canny(image, *, sigma=1.0, low_threshold=None, high_threshold=None, scale="s
     if not sigma >= 0:
         raise ParameterError(f"`sigma` got {sigma!r}; expected a number >= 0")
     _check_thresholds(low_threshold, high_threshold, scale, use_quantiles)
-    if scale == "opencv":
+    if scale == "opencv" and low_threshold is not None and high_threshold is not None:  # both set: checked above
         if array.dtype != np.uint8:
             raise ImageTypeError(
                 f"scale='opencv' follows cv2.Canny, which takes uint8 images; got {array.dtype}. Convert first "
@@ -129,7 +133,8 @@ def canny(image, *, sigma=1.0, low_threshold=None, high_threshold=None, scale="s
                     use_quantiles=bool(use_quantiles))
 
 
-def edge_fill(image, *, sigma=1.0, low_threshold=None, high_threshold=None, closing_radius=0, min_size=21):
+def edge_fill(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | None = None,
+              high_threshold: float | None = None, closing_radius: int = 0, min_size: int = 21) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment objects whose outlines are closed edges: Canny, close gaps, fill holes, label.
 
     The scikit-image coins tutorial ("Comparing edge-based and region-based

@@ -18,7 +18,10 @@ float64; 3-D volumes go through ``scipy.ndimage``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError
 from seglab._core.validation import check_image
@@ -119,7 +122,7 @@ def _gradient(image, name):
     return magnitude, info
 
 
-def sobel(image):
+def sobel(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     """Return the Sobel gradient magnitude and orientation (scikit-image semantics).
 
     Parameters
@@ -158,7 +161,7 @@ def sobel(image):
     return _gradient(image, "sobel")
 
 
-def scharr(image):
+def scharr(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     """Return the Scharr gradient magnitude and orientation (as :func:`sobel`, smoothing [3, 10, 3]/16).
 
     Equal to ``skimage.filters.scharr(image)``; ``info['orientation']`` is
@@ -180,7 +183,7 @@ def scharr(image):
     return _gradient(image, "scharr")
 
 
-def prewitt(image):
+def prewitt(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     """Return the Prewitt gradient magnitude and orientation (as :func:`sobel`, smoothing [1, 1, 1]/3).
 
     Equal to ``skimage.filters.prewitt(image)``.
@@ -201,7 +204,7 @@ def prewitt(image):
     return _gradient(image, "prewitt")
 
 
-def laplace(image, *, ksize=3):
+def laplace(image: ArrayLike, *, ksize: int = 3) -> NDArray[np.float32]:
     """Return the discrete Laplacian, as ``skimage.filters.laplace(image, ksize)``.
 
     The kernel is scikit-image's (``skimage.restoration.uft.laplacian``: 2*ndim in
@@ -235,7 +238,7 @@ def laplace(image, *, ksize=3):
     return sk_laplace(_as_float(array), ksize=int(ksize)).astype(np.float32)
 
 
-def log(image, *, sigma=2.0):
+def log(image: ArrayLike, *, sigma: float = 2.0) -> NDArray[np.float32]:
     """Return the Laplacian of Gaussian, ``scipy.ndimage.gaussian_laplace(img_as_float(image), sigma)``.
 
     Border ``'reflect'``, Gaussian truncated at 4 sigma (SciPy's defaults).

@@ -16,7 +16,10 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ParameterError
 from seglab._core.validation import check_image
@@ -44,9 +47,10 @@ def _gray(image, name="image"):
     return array
 
 
-def active_contour(image, *, contour, alpha=0.01, beta=0.1, gamma=0.01, w_line=0.0, w_edge=1.0,
-                   max_px_move=1.0, max_num_iter=2500, convergence=0.1, boundary_condition="periodic",
-                   sigma=3.0):
+def active_contour(image: ArrayLike, *, contour: ArrayLike, alpha: float = 0.01, beta: float = 0.1,
+                   gamma: float = 0.01, w_line: float = 0.0, w_edge: float = 1.0, max_px_move: float = 1.0,
+                   max_num_iter: int = 2500, convergence: float = 0.1, boundary_condition: str = "periodic",
+                   sigma: float = 3.0) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Fit a snake (active contour) to the edges of an image.
 
     Parameters
@@ -101,8 +105,9 @@ def _smooth(array, sigma):
     return gaussian(array, sigma=sigma, preserve_range=False)
 
 
-def morphological_chan_vese(image, *, num_iter=35, init_level_set="checkerboard", smoothing=1, lambda1=1.0,
-                            lambda2=1.0, contour=None):
+def morphological_chan_vese(image: ArrayLike, *, num_iter: int = 35, init_level_set: str = "checkerboard",
+                            smoothing: int = 1, lambda1: float = 1.0, lambda2: float = 1.0,
+                            contour: ArrayLike | None = None) -> NDArray[np.bool_]:
     """Segment with morphological Chan-Vese (active contours without edges).
 
     Parameters
@@ -130,8 +135,10 @@ def morphological_chan_vese(image, *, num_iter=35, init_level_set="checkerboard"
     return np.asarray(level_set) > 0
 
 
-def morphological_geodesic_active_contour(image, *, num_iter=230, init_level_set="disk", smoothing=1,
-                                          threshold="auto", balloon=-1.0, alpha=100.0, sigma=5.0, contour=None):
+def morphological_geodesic_active_contour(image: ArrayLike, *, num_iter: int = 230, init_level_set: str = "disk",
+                                          smoothing: int = 1, threshold: float | str = "auto",
+                                          balloon: float = -1.0, alpha: float = 100.0, sigma: float = 5.0,
+                                          contour: ArrayLike | None = None) -> NDArray[np.bool_]:
     """Segment with the morphological geodesic active contour on an edge-stopping image.
 
     The edge-stopping image is ``skimage.segmentation.inverse_gaussian_gradient(image, alpha, sigma)``

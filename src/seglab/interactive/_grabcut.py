@@ -14,8 +14,10 @@ References
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ConversionWarning, ParameterError
 from seglab._core.validation import check_image
@@ -23,7 +25,7 @@ from seglab._core.validation import check_image
 __all__ = ["grabcut"]
 
 
-def grabcut(image, *, rect, iter_count=5, rng=0):
+def grabcut(image: ArrayLike, *, rect: ArrayLike, iter_count: int = 5, rng: int = 0) -> NDArray[np.bool_]:
     """Extract the foreground inside a rectangle with GrabCut.
 
     Parameters

@@ -21,8 +21,10 @@ References
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import (
     MissingDependencyError,
@@ -39,7 +41,8 @@ AMG_TOL = 1e-5
 _EPS = 1e-10
 
 
-def random_walker(image, *, seeds, beta=130.0, mode="bf", tol=None, amg_maxiter=500):
+def random_walker(image: ArrayLike, *, seeds: ArrayLike, beta: float = 130.0, mode: str = "bf",
+                  tol: float | None = None, amg_maxiter: int = 500) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment an image from seed labels with the random walker algorithm.
 
     Parameters

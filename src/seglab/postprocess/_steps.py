@@ -19,7 +19,10 @@ Each step equals one scikit-image / SciPy call (tested in ``tests/postprocess``)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._core.errors import ParameterError
 from .._core.validation import check_labels, check_mask
@@ -65,7 +68,7 @@ def _morphology(mask, radius, operation: str) -> np.ndarray:
     return getattr(morphology, operation)(array, footprint)
 
 
-def opening(mask, *, radius=1):
+def opening(mask: ArrayLike, *, radius: int = 1) -> NDArray[np.bool_]:
     """Remove foreground details smaller than a disk of `radius` (erosion, then dilation).
 
     Parameters
@@ -90,7 +93,7 @@ def opening(mask, *, radius=1):
     return _morphology(mask, radius, "opening")
 
 
-def closing(mask, *, radius=1):
+def closing(mask: ArrayLike, *, radius: int = 1) -> NDArray[np.bool_]:
     """Fill background gaps smaller than a disk of `radius` (dilation, then erosion).
 
     Parameters
@@ -115,7 +118,7 @@ def closing(mask, *, radius=1):
     return _morphology(mask, radius, "closing")
 
 
-def fill_holes(mask):
+def fill_holes(mask: ArrayLike) -> NDArray[np.bool_]:
     """Fill background regions not connected to the border.
 
     Parameters
@@ -142,7 +145,7 @@ def fill_holes(mask):
     return ndi.binary_fill_holes(array)
 
 
-def remove_small_objects(mask, *, min_size=64, connectivity=1):
+def remove_small_objects(mask: ArrayLike, *, min_size: int = 64, connectivity: int = 1) -> NDArray[np.bool_]:
     """Remove connected components with fewer than `min_size` pixels.
 
     Parameters
@@ -181,7 +184,7 @@ def remove_small_objects(mask, *, min_size=64, connectivity=1):
     return sk_remove(array, max_size=int(min_size) - 1, connectivity=connectivity)
 
 
-def label(mask, *, connectivity=None):
+def label(mask: ArrayLike, *, connectivity: int | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Label the connected components of a mask.
 
     Parameters
@@ -216,7 +219,7 @@ def label(mask, *, connectivity=None):
         count, labels = cv2.connectedComponentsWithAlgorithm(
             source, 4 if connectivity == 1 else 8, cv2.CV_32S, cv2.CCL_SAUF
         )
-        return labels, {"n_labels": int(count) - 1}
+        return np.asarray(labels), {"n_labels": int(count) - 1}
     from skimage.measure import label as sk_label
 
     labels, count = sk_label(array, connectivity=connectivity, return_num=True)

@@ -14,7 +14,10 @@ Output dtypes (a promise, since thresholds read values in the image's units):
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._core.errors import ParameterError
 from .._core.validation import check_image
@@ -34,7 +37,7 @@ def _gray_only(image, step: str) -> np.ndarray:
     return array
 
 
-def grayscale(image):
+def grayscale(image: ArrayLike) -> NDArray[Any]:
     """Convert an RGB image to gray with scikit-image's luminance weights; pass gray images through.
 
     Parameters
@@ -75,7 +78,7 @@ def grayscale(image):
     return gray.astype(array.dtype, copy=False)
 
 
-def invert(image):
+def invert(image: ArrayLike) -> NDArray[Any]:
     """Invert intensities as ``skimage.util.invert``.
 
     Parameters
@@ -104,7 +107,7 @@ def invert(image):
     return sk_invert(array)
 
 
-def median(image, *, size=3):
+def median(image: ArrayLike, *, size: int = 3) -> NDArray[Any]:
     """Replace each pixel with the median of its ``size`` x ``size`` neighbourhood.
 
     Parameters
@@ -149,7 +152,7 @@ def median(image, *, size=3):
     return ndi.median_filter(array, size=size, mode="nearest")
 
 
-def gaussian(image, *, sigma=1.0):
+def gaussian(image: ArrayLike, *, sigma: float = 1.0) -> NDArray[Any]:
     """Smooth with a Gaussian kernel (``skimage.filters.gaussian``, values kept in the image's range).
 
     Parameters
@@ -181,7 +184,7 @@ def gaussian(image, *, sigma=1.0):
     return sk_gaussian(array, sigma=float(sigma), preserve_range=True)
 
 
-def rescale_intensity(image, *, low_percentile=0.0, high_percentile=100.0):
+def rescale_intensity(image: ArrayLike, *, low_percentile: float = 0.0, high_percentile: float = 100.0) -> NDArray[Any]:
     """Stretch intensities between two percentiles to the dtype's full range.
 
     Parameters
@@ -228,7 +231,7 @@ def rescale_intensity(image, *, low_percentile=0.0, high_percentile=100.0):
     return sk_rescale(array, in_range=(float(low), float(high)))
 
 
-def equalize_adapthist(image, *, clip_limit=0.01, kernel_size=None):
+def equalize_adapthist(image: ArrayLike, *, clip_limit: float = 0.01, kernel_size: int | None = None) -> NDArray[Any]:
     """Contrast Limited Adaptive Histogram Equalization (CLAHE), ``skimage.exposure.equalize_adapthist``.
 
     Parameters

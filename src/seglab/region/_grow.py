@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError
 from seglab._core.validation import check_image, check_labels, check_same_shape
@@ -55,7 +58,8 @@ def _seed_labels(seeds, shape) -> np.ndarray:
     )
 
 
-def region_growing(image, *, tolerance=None, connectivity=None, seeds=None):
+def region_growing(image: ArrayLike, *, tolerance: float | None = None, connectivity: int | None = None,
+                   seeds: ArrayLike | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Grow regions from seeds through connected pixels of similar value.
 
     For each seed region, the accepted values are ``[min(seed values) -
@@ -147,7 +151,7 @@ def _band(dtype, lo, hi, tolerance):
     return float(lo) - tolerance, float(hi) + tolerance
 
 
-def connected_components(image, *, connectivity=None, background=0.0):
+def connected_components(image: ArrayLike, *, connectivity: int | None = None, background: float = 0.0) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Label connected groups of pixels that differ from `background`.
 
     Every pixel ``!= background`` is foreground; touching foreground pixels

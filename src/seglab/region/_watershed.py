@@ -11,7 +11,10 @@ the measured agreement). ``watershed_distance`` is the OpenCV tutorial recipe
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError
 from seglab._core.validation import check_image, check_labels, check_same_shape
@@ -68,8 +71,8 @@ def _fill_boundaries(markers: np.ndarray) -> np.ndarray:
     return out
 
 
-def watershed(image, *, low=None, high=None, compactness=0.0, watershed_line=False, backend="skimage",
-              markers=None):
+def watershed(image: ArrayLike, *, low: float | None = None, high: float | None = None, compactness: float = 0.0,
+              watershed_line: bool = False, backend: str = "skimage", markers: ArrayLike | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment an image by flooding its Sobel gradient from markers.
 
     Markers come from the user (`markers`) or from two intensity bands:
@@ -153,7 +156,7 @@ def watershed(image, *, low=None, high=None, compactness=0.0, watershed_line=Fal
         check_same_shape(array, marker_array, reference_name="image", other_name="markers")
         marker_array = marker_array.astype(np.int32, copy=False)
         source = "user"
-    elif low is not None:
+    elif low is not None and high is not None:  # both or neither (checked above)
         marker_array = band_markers(array, low, high)
         source = "bands"
     else:
@@ -191,8 +194,8 @@ def _watershed_opencv(array, marker_array, compactness, watershed_line):
     return _fill_boundaries(flooded).astype(np.int32)
 
 
-def watershed_distance(image, *, invert=False, opening_iterations=2, dilate_iterations=3, dist_mask_size=5,
-                       fg_fraction=0.7):
+def watershed_distance(image: ArrayLike, *, invert: bool = False, opening_iterations: int = 2,
+                       dilate_iterations: int = 3, dist_mask_size: int = 5, fg_fraction: float = 0.7) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Split objects with the OpenCV distance-transform watershed recipe.
 
     Steps (OpenCV tutorial "Image Segmentation with Watershed Algorithm"):

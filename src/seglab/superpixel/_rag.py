@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ParameterError
 from seglab._core.validation import check_image, check_labels, check_same_shape
@@ -21,7 +24,8 @@ def _merge_mean_color(graph, src, dst):
     graph.nodes[dst]["mean color"] = graph.nodes[dst]["total color"] / graph.nodes[dst]["pixel count"]
 
 
-def rag_merge(labels, *, mode="threshold", thresh=29.0, connectivity=2, image=None):
+def rag_merge(labels: ArrayLike, *, mode: str = "threshold", thresh: float = 29.0, connectivity: int = 2,
+              image: ArrayLike | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Merge neighbouring regions whose mean colours are close.
 
     Builds ``skimage.graph.rag_mean_color(image, labels, connectivity)`` and

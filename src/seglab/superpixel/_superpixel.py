@@ -8,7 +8,10 @@ are shifted by +1; ``slic`` starts at ``start_label`` (1 by default).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError
 from seglab._core.validation import check_image, check_labels, check_same_shape
@@ -20,8 +23,10 @@ def _as_int32(labels: np.ndarray) -> np.ndarray:
     return labels.astype(np.int32, copy=False)
 
 
-def slic(image, *, n_segments=100, compactness=10.0, max_num_iter=10, sigma=0.0, convert2lab=None,
-         enforce_connectivity=True, min_size_factor=0.5, max_size_factor=3.0, slic_zero=False, start_label=1):
+def slic(image: ArrayLike, *, n_segments: int = 100, compactness: float = 10.0, max_num_iter: int = 10,
+         sigma: float = 0.0, convert2lab: bool | None = None, enforce_connectivity: bool = True,
+         min_size_factor: float = 0.5, max_size_factor: float = 3.0, slic_zero: bool = False,
+         start_label: int = 1) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment an image into SLIC superpixels.
 
     Equals ``skimage.segmentation.slic(image, ..., channel_axis=-1 if colour
@@ -87,7 +92,7 @@ def slic(image, *, n_segments=100, compactness=10.0, max_num_iter=10, sigma=0.0,
     return labels, {"n_segments_found": int(np.unique(labels).size)}
 
 
-def felzenszwalb(image, *, scale=1.0, sigma=0.8, min_size=20):
+def felzenszwalb(image: ArrayLike, *, scale: float = 1.0, sigma: float = 0.8, min_size: int = 20) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment an image with Felzenszwalb and Huttenlocher's graph method.
 
     Equals ``skimage.segmentation.felzenszwalb(image, scale, sigma, min_size)
@@ -145,7 +150,8 @@ def felzenszwalb(image, *, scale=1.0, sigma=0.8, min_size=20):
     return labels, {"n_segments_found": int(labels.max())}
 
 
-def quickshift(image, *, ratio=1.0, kernel_size=5.0, max_dist=10.0, sigma=0.0, convert2lab=True, rng=42):
+def quickshift(image: ArrayLike, *, ratio: float = 1.0, kernel_size: float = 5.0, max_dist: float = 10.0,
+               sigma: float = 0.0, convert2lab: bool = True, rng: int = 42) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment a colour image with quickshift mode seeking.
 
     Equals ``skimage.segmentation.quickshift(image, ...) + 1``.

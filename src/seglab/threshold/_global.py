@@ -20,7 +20,10 @@ and a :class:`~seglab.ConstantImageWarning`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .._core.errors import InvalidImageError, ParameterError
 from ._common import check_gray, constant_result, constant_value
@@ -65,7 +68,7 @@ def _skimage_threshold(array: np.ndarray, method: str):
         ) from None
 
 
-def manual(image, *, threshold=128.0, invert=False):
+def manual(image: ArrayLike, *, threshold: float = 128.0, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image at a fixed value.
 
     Parameters
@@ -99,7 +102,7 @@ def manual(image, *, threshold=128.0, invert=False):
     return apply_threshold(array, threshold, invert), {"threshold": float(threshold)}
 
 
-def otsu(image, *, invert=False):
+def otsu(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with Otsu's method (maximal between-class variance).
 
     Parameters
@@ -132,7 +135,7 @@ def otsu(image, *, invert=False):
     return _global(image, "otsu", invert)
 
 
-def li(image, *, invert=False):
+def li(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with Li's iterative minimum cross-entropy method.
 
     Parameters
@@ -165,7 +168,7 @@ def li(image, *, invert=False):
     return _global(image, "li", invert)
 
 
-def yen(image, *, invert=False):
+def yen(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with Yen's maximum-correlation criterion.
 
     Parameters
@@ -198,7 +201,7 @@ def yen(image, *, invert=False):
     return _global(image, "yen", invert)
 
 
-def triangle(image, *, invert=False):
+def triangle(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with the triangle method (Zack et al.).
 
     Parameters
@@ -231,7 +234,7 @@ def triangle(image, *, invert=False):
     return _global(image, "triangle", invert)
 
 
-def isodata(image, *, invert=False):
+def isodata(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with the ISODATA (Ridler-Calvard) method.
 
     Parameters
@@ -264,7 +267,7 @@ def isodata(image, *, invert=False):
     return _global(image, "isodata", invert)
 
 
-def mean(image, *, invert=False):
+def mean(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image at its mean intensity.
 
     Parameters
@@ -296,7 +299,7 @@ def mean(image, *, invert=False):
     return _global(image, "mean", invert)
 
 
-def minimum(image, *, invert=False):
+def minimum(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image at the valley between the two peaks of its smoothed histogram.
 
     Parameters
@@ -344,7 +347,7 @@ def minimum(image, *, invert=False):
     return _global(image, "minimum", invert)
 
 
-def multi_otsu(image, *, classes=3, invert=False):
+def multi_otsu(image: ArrayLike, *, classes: int = 3, invert: bool = False) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Split an image into `classes` intensity classes with multi-level Otsu.
 
     Parameters
