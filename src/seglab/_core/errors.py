@@ -12,27 +12,81 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
-    "SeglabError",
-    "InvalidImageError",
-    "ImageTypeError",
-    "ShapeMismatchError",
-    "ParameterError",
-    "UnknownMethodError",
-    "UnknownParameterError",
-    "MissingInputError",
-    "ImageReadError",
-    "ImageWriteError",
-    "DecompressionBombError",
-    "MissingDependencyError",
-    "SeglabWarning",
     "ConstantImageWarning",
     "ConversionWarning",
+    "DecompressionBombError",
+    "ImageReadError",
+    "ImageTypeError",
+    "ImageWriteError",
+    "InvalidImageError",
+    "MissingDependencyError",
+    "MissingInputError",
+    "ParameterError",
+    "ResourceLimitError",
+    "SeglabError",
+    "SeglabWarning",
+    "ShapeMismatchError",
+    "UnknownMethodError",
+    "UnknownParameterError",
     "close_matches_hint",
+    "one_line",
+    "short_repr",
 ]
+
+# Longest message an error keeps. A user's value can be huge (a 312 MB string from an expanded YAML
+# alias, a 10**30-digit integer); echoing it back helps nobody, so the middle of a longer message is cut.
+MAX_MESSAGE_CHARS = 1000
+_HEAD_CHARS = 700
+_TAIL_CHARS = 250
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Return `text` on one line (newlines and tabs become spaces) and at most about `limit` characters.
+
+    The head and the tail are kept (the tail usually says how to fix the problem); the middle
+    is replaced by ``... [N characters omitted] ...``.
+    """
+    text = " ".join(str(text).split()) if ("\n" in text or "\r" in text or "\t" in text) else str(text)
+    if len(text) <= limit:
+        return text
+    head = max(1, int(limit * _HEAD_CHARS / MAX_MESSAGE_CHARS))
+    tail = max(1, int(limit * _TAIL_CHARS / MAX_MESSAGE_CHARS))
+    return f"{text[:head]} ... [{len(text) - head - tail:,} characters omitted] ... {text[-tail:]}"
+
+
+def short_repr(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to at most `limit` characters (``'aaaa...' (312,000,000 characters)``).
+
+    Used wherever a message quotes a user's value: the value may be enormous.
+    Very large containers and strings are not fully converted to text first.
+    """
+    if isinstance(value, (str, bytes)) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value):,} characters)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103):,} digits"
+    if isinstance(value, (list, tuple, dict, set)) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value):,} items"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text):,} characters)"
+    return text
 
 
 class SeglabError(Exception):
-    """Base class of every error seglab raises on purpose."""
+    """Base class of every error seglab raises on purpose.
+
+    The message is kept to one line of at most :data:`MAX_MESSAGE_CHARS`
+    characters (see :func:`one_line`), whoever raises it: a value quoted in
+    a message can be enormous.
+    """
+
+    def __init__(self, *args):
+        if len(args) == 1 and isinstance(args[0], str):
+            args = (one_line(args[0]),)
+        super().__init__(*args)
 
 
 class InvalidImageError(SeglabError, ValueError):
@@ -77,6 +131,14 @@ class DecompressionBombError(SeglabError, ValueError):
 
 class MissingDependencyError(SeglabError, ImportError):
     """An optional dependency is not installed; the message gives the pip command."""
+
+
+class ResourceLimitError(SeglabError, MemoryError):
+    """A parameter or an input would need more memory (or work) than seglab allows or the machine has.
+
+    Raised before the work starts, with a message naming the parameter or
+    the input that drives the cost.
+    """
 
 
 class SeglabWarning(UserWarning):

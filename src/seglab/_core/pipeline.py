@@ -24,6 +24,7 @@ from .errors import (
     UnknownParameterError,
     close_matches_hint,
 )
+from .limits import check_step_cost, check_step_item
 from .registry import MethodSpec, get_method, get_step
 from .validation import check_image
 
@@ -58,6 +59,7 @@ def _plain(value):
 
 def parse_step(item: Any, kind: str) -> Step:
     """Build a checked :class:`Step` from a name, ``"name:k=v,k=v"``, ``(name, params)``, a dict or a Step."""
+    check_step_item(item, kind)
     if isinstance(item, Step):
         name, given = item.name, item.params
     elif isinstance(item, str):
@@ -335,6 +337,7 @@ def _call(spec: MethodSpec, data, params: Mapping[str, Any], inputs: Mapping[str
     function = spec.load()
     kwargs = dict(params)
     kwargs.update({k: v for k, v in inputs.items() if v is not None})
+    check_step_cost(spec, data, params)
     return function(data, **kwargs)
 
 

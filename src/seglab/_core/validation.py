@@ -30,7 +30,9 @@ from .errors import (
     ConversionWarning,
     ImageTypeError,
     InvalidImageError,
+    ParameterError,
     ShapeMismatchError,
+    short_repr,
 )
 
 __all__ = [
@@ -76,9 +78,23 @@ def describe_array(array: np.ndarray) -> str:
     return f"shape {tuple(array.shape)}, dtype {array.dtype}"
 
 
-def _infer_channel_axis(array: np.ndarray, channel_axis):
-    if channel_axis != "auto":
-        return channel_axis
+def _infer_channel_axis(array: np.ndarray, channel_axis, name: str = "image"):
+    if isinstance(channel_axis, str) and channel_axis == "auto":
+        pass
+    elif channel_axis is None:
+        return None
+    elif isinstance(channel_axis, (int, np.integer)) and not isinstance(channel_axis, bool):
+        axis = int(channel_axis)
+        if not -array.ndim <= axis < array.ndim:
+            raise InvalidImageError(
+                f"`channel_axis` got {axis} for `{name}` of {describe_array(array)}; expected an axis "
+                f"from {-array.ndim} to {array.ndim - 1}, None (no channels) or 'auto'"
+            )
+        return axis % array.ndim
+    else:
+        raise ParameterError(
+            f"`channel_axis` got {short_repr(channel_axis)}; expected 'auto', None or an integer axis such as -1"
+        )
     if array.ndim == 4 or (array.ndim == 3 and array.shape[-1] in (3, 4)):
         return -1
     return None
@@ -147,7 +163,7 @@ def check_image(image, *, name: str = "image", channel_axis="auto", min_size: in
             f"`{name}` has {array.ndim} dimension(s) ({describe_array(array)}); expected at least 2 "
             "(rows, cols)"
         )
-    axis = _infer_channel_axis(array, channel_axis)
+    axis = _infer_channel_axis(array, channel_axis, name)
     if axis is not None:
         if axis not in (-1, array.ndim - 1):
             array = np.moveaxis(array, axis, -1)

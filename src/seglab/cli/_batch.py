@@ -75,8 +75,7 @@ def labels_for_file(labels: np.ndarray) -> np.ndarray:
 
 def segment_one(path: Path, pipeline, out: Path, spec_inputs: dict[str, Any], *, overlay: bool = True) -> Path:
     """Segment one file and write its outputs; return the main output's path."""
-    from seglab._core.provenance import jsonable, versions
-    from seglab.io import read, sha256_file, write, write_text_atomic
+    from seglab.io import read
 
     start = time.perf_counter()
     image = read(path)
@@ -86,24 +85,56 @@ def segment_one(path: Path, pipeline, out: Path, spec_inputs: dict[str, Any], *,
     inputs = {k: v for k, v in load_inputs(spec_inputs, spatial_shape).items() if k in wanted}
     result = pipeline.run(image, **inputs)
     stem = _stem(path)
-    main_path = out / (stem + OUTPUT_SUFFIX[result.output])
     data = result.data
+    suffix = OUTPUT_SUFFIX[result.output]
+    if suffix.endswith(".png") and data.ndim != 2:
+        suffix = suffix[: -len(".png")] + ".tif"  # a PNG holds one 2-D plane; stacks go to multi-page TIFF
+    main_path = out / (stem + suffix)
+    created: list[Path] = []
+    try:
+        _write_outputs(result, data, main_path, out, stem, overlay, created)
+        written = {"output": main_path.name}
+        if len(created) > 1:
+            written["overlay"] = created[1].name
+        _write_record(path, image, result, pipeline, written, out / f"{stem}.json", start)
+        created.append(out / f"{stem}.json")
+    except BaseException:
+        # A file fails as a whole: no mask without its record, no half set of outputs.
+        for leftover in created:
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+        raise
+    return main_path
+
+
+def _write_outputs(result, data, main_path: Path, out: Path, stem: str, overlay: bool, created: list) -> None:
+    from seglab.io import write
+
     if result.output in ("mask", "contour"):
         write(main_path, (data.astype(np.uint8) * 255))
     elif result.output == "labels":
         write(main_path, labels_for_file(data))
     else:
         write(main_path, data.astype(np.float32))
-    written = {"output": main_path.name}
-    if overlay:
+    created.append(main_path)
+    image = result.image
+    two_d = image is not None and (image.ndim == 2 or (image.ndim == 3 and image.shape[-1] == 3))
+    if overlay and two_d and data.ndim == 2:
         try:
             from seglab.viz import overlay_for
-
-            overlay_path = out / f"{stem}.overlay.png"
-            write(overlay_path, overlay_for(result))
-            written["overlay"] = overlay_path.name
         except ImportError:  # viz not installed in a minimal build: the mask itself is the product
-            pass
+            return
+        overlay_path = out / f"{stem}.overlay.png"
+        write(overlay_path, overlay_for(result))
+        created.append(overlay_path)
+
+
+def _write_record(path: Path, image, result, pipeline, written: dict, record_path: Path, start: float) -> None:
+    from seglab._core.provenance import jsonable, versions
+    from seglab.io import sha256_file, write_text_atomic
+
     record = {
         "input": str(path),
         "input_sha256": sha256_file(path),
@@ -125,5 +156,4 @@ def segment_one(path: Path, pipeline, out: Path, spec_inputs: dict[str, Any], *,
         record["contour"] = jsonable(result.extras["contour"])
     import json
 
-    write_text_atomic(out / f"{stem}.json", json.dumps(record, indent=2))
-    return main_path
+    write_text_atomic(record_path, json.dumps(record, indent=2))

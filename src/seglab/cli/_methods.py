@@ -13,9 +13,17 @@ import click
 @click.option("--kind", type=click.Choice(["method", "pre", "post", "all"]), default="all", show_default=True)
 def command(as_json, family, kind):
     """List registered methods, pre-steps and post-steps with their parameters."""
+    from seglab._core.errors import ParameterError, close_matches_hint
     from seglab._core.registry import all_specs
 
-    specs = [s for s in all_specs() if (kind == "all" or s.kind == kind) and family in (None, s.family)]
+    every = all_specs()
+    families = sorted({s.family for s in every})
+    if family is not None and family not in families:
+        raise ParameterError(
+            f"unknown family {family!r}." + close_matches_hint(family, families)
+            + f" Families: {', '.join(families)}"
+        )
+    specs = [s for s in every if (kind == "all" or s.kind == kind) and family in (None, s.family)]
     if as_json:
         click.echo(json.dumps([s.to_dict() for s in specs], indent=2))
         return

@@ -48,11 +48,16 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
     inputs_spec = {"seeds": seeds, "seeds_json": seeds_json, "contour": contour, "rect": rect, "markers": markers}
     failures: list[tuple[str, BaseException]] = []
 
+    import sys
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .main import error_line
+
     console = Console(stderr=True)
-    show_bar = len(paths) > 1
+    # The bar is drawn only for a terminal: redirected stderr gets the per-file error lines and nothing else.
+    show_bar = len(paths) > 1 and console.is_terminal and sys.stderr.isatty()
     with Progress(TextColumn("[bold]segment"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, disable=not show_bar, transient=False) as bar:
         task = bar.add_task("", total=len(paths))
@@ -60,11 +65,15 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
             bar.update(task, description=str(path.name))
             try:
                 written = segment_one(path, pipeline, out, inputs_spec, overlay=overlay)
-            except (SeglabError, OSError, ValueError, TypeError, MemoryError) as exc:
-                if not isinstance(exc, SeglabError) and _debug():
+            except Exception as exc:  # noqa: BLE001 - a batch reports each bad file and goes on
+                if _debug():
                     raise
                 failures.append((str(path), exc))
-                console.print(f"seglab: error: {path}: {exc}", markup=False, highlight=False)
+                line = error_line(exc, prefix=str(path))
+                if show_bar:
+                    bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                else:
+                    click.echo(line, err=True)
             else:
                 if not show_bar:
                     click.echo(f"{path} -> {written}")
@@ -72,7 +81,7 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
     done = len(paths) - len(failures)
     click.echo(f"segmented {done} of {len(paths)} image(s) into {out}" + (f"; {len(failures)} failed" if failures else ""))
     if failures:
-        bad_input = all(isinstance(exc, (SeglabError, OSError, ValueError, TypeError)) for _, exc in failures)
+        bad_input = all(isinstance(exc, SeglabError) for _, exc in failures)
         raise click.exceptions.Exit(2 if bad_input else 1)
 
 

@@ -7,7 +7,9 @@ functions, never at module level.
 
 Errors: a :class:`~seglab.SeglabError` (bad input, bad usage) prints one line
 on stderr and exits with code 2; any other failure prints one line and exits
-with code 1. ``--debug`` shows the traceback instead.
+with code 1. ``--debug`` shows the traceback instead. No line is wrapped
+(click and Rich wrap only what is drawn for a terminal), and third-party
+log records stay off stderr unless ``--debug`` is given.
 """
 
 from __future__ import annotations
@@ -75,9 +77,24 @@ def cli(ctx, debug):
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``seglab`` script."""
+    """Entry point of the ``seglab`` script.
+
+    One error path for every command: a :class:`~seglab.SeglabError` or a
+    usage error prints ``seglab: error: <one line>`` and returns 2; anything
+    else prints ``seglab: unexpected <Type>: <one line> (run again with
+    --debug for the traceback)`` and returns 1. Warnings print as one
+    ``seglab: warning:`` line; third-party log records and warnings stay off
+    stderr unless ``--debug`` is given.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    with _quiet_libraries(debug):
+        return _run(args, debug)
+
+
+def _run(args: list[str], debug: bool) -> int:
+    from seglab._core.errors import SeglabError, one_line
+
     try:
         # With standalone_mode=False click returns the code of a `click.exceptions.Exit` instead of exiting.
         returned = cli.main(args=args, prog_name="seglab", standalone_mode=False)
@@ -88,8 +105,13 @@ def main(argv=None) -> int:
         return 130
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
+    except click.UsageError as exc:
+        ctx = exc.ctx
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        click.echo(f"seglab: error: {one_line(exc.format_message())}{where}", err=True)
+        return 2
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"seglab: error: {one_line(exc.format_message())}", err=True)
         return 2
     except KeyboardInterrupt:
         click.echo("seglab: interrupted", err=True)
@@ -97,15 +119,72 @@ def main(argv=None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI boundary turns every failure into one line
         if debug:
             raise
-        from seglab._core.errors import SeglabError
-
-        kind = "error" if isinstance(exc, SeglabError) else f"unexpected {type(exc).__name__}"
-        message = str(exc).strip() or type(exc).__name__
-        click.echo(f"seglab: {kind}: {message}", err=True)
-        if not isinstance(exc, SeglabError):
-            click.echo("seglab: run again with --debug for the traceback", err=True)
+        click.echo(error_line(exc), err=True)
         return 2 if isinstance(exc, SeglabError) else 1
     return 0
+
+
+def error_line(exc: BaseException, prefix: str = "") -> str:
+    """The one stderr line for an error: ``seglab: error: ...`` (user errors) or ``seglab: unexpected ...``.
+
+    `prefix` (a file name) is put before the message unless the message already starts with it.
+    """
+    from seglab._core.errors import SeglabError, one_line
+
+    message = one_line(str(exc).strip() or type(exc).__name__)
+    if prefix and not message.startswith(prefix):
+        message = f"{prefix}: {message}"
+    if isinstance(exc, SeglabError):
+        return f"seglab: error: {message}"
+    if isinstance(exc, MemoryError):
+        return f"seglab: unexpected MemoryError (out of memory): {message} (run again with --debug for the traceback)"
+    return f"seglab: unexpected {type(exc).__name__}: {message} (run again with --debug for the traceback)"
+
+
+class _quiet_libraries:
+    """Keep third-party log records and warnings off stderr; show seglab's warnings as one line each.
+
+    Without a handler, Python's logging prints WARNING records of libraries (tifffile: "TiffPage 0:
+    ...") to stderr through ``logging.lastResort``; a NullHandler on the root logger for the command's
+    duration stops that. ``--debug`` leaves logging and warnings as they are.
+    """
+
+    def __init__(self, debug: bool):
+        self.debug = debug
+        self._handler = None
+        self._warnings = None
+
+    def __enter__(self):
+        if self.debug:
+            return self
+        import logging
+        import warnings
+
+        self._handler = logging.NullHandler()
+        logging.getLogger().addHandler(self._handler)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        from seglab._core.errors import SeglabWarning
+
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("default", SeglabWarning)
+        warnings.showwarning = _show_warning
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._warnings is not None:
+            self._warnings.__exit__(*exc_info)
+        if self._handler is not None:
+            import logging
+
+            logging.getLogger().removeHandler(self._handler)
+        return False
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    from seglab._core.errors import one_line
+
+    click.echo(f"seglab: warning: {one_line(str(message))}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,7 +21,7 @@ SPECS = [
                   help="Largest k tried by n_clusters='auto'."),
             Param("position_weight", "float", 0.0, min=0.0, tune=(0.0, 2.0),
                   help="Weight of (row, col) coordinates appended to the features; 0 clusters values only."),
-            Param("rng", "int", 0, min=0, tune=(), help="Random seed of the k-means++ starts."),
+            Param("rng", "int", 0, min=0, max=2**32 - 1, tune=(), help="Random seed of the k-means++ starts."),
             Param("n_init", "int", 10, min=1, max=100, tune=(),
                   help="Seeded starts; the lowest inertia wins (unused by the exact gray path)."),
         ),

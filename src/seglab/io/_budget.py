@@ -18,6 +18,13 @@ The budget comes from, in order of precedence:
    whole stack of them should be read lazily (zarr, ``mmap_mode``) or tiled.
 
 ``math.inf`` disables the check.
+
+Pixels are not the whole cost: the same pixel count decodes to 12 times more
+bytes as float32 RGB than as uint8 gray. The readers therefore also count the
+*decoded bytes* (pixels x channels x bytes per sample) against a byte budget
+(:func:`set_byte_budget`, ``SEGLAB_MAX_BYTES``, default :data:`DEFAULT_MAX_BYTES`
+= 4 GiB, a budget-sized uint8 RGB image or float32 gray image) and against the
+memory the process can still allocate.
 """
 
 from __future__ import annotations
@@ -27,34 +34,49 @@ import os
 
 from .._core.errors import DecompressionBombError, ParameterError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ENV_VAR", "get_pixel_budget", "set_pixel_budget", "check_pixels"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_PIXELS",
+    "BYTES_ENV_VAR",
+    "ENV_VAR",
+    "check_pixels",
+    "get_byte_budget",
+    "get_pixel_budget",
+    "set_byte_budget",
+    "set_pixel_budget",
+]
 
 DEFAULT_MAX_PIXELS = 2**30
+DEFAULT_MAX_BYTES = 2**32
 ENV_VAR = "SEGLAB_MAX_PIXELS"
+BYTES_ENV_VAR = "SEGLAB_MAX_BYTES"
 
 _budget: float | None = None  # set by set_pixel_budget; None = environment or default
+_byte_budget: float | None = None  # set by set_byte_budget
 
 
-def _validate(value, *, name: str) -> float:
-    """Return `value` as a positive number of pixels (int or math.inf), or raise ParameterError."""
+def _validate(value, *, name: str, unit: str = "pixels") -> float:
+    """Return `value` as a positive number of pixels/bytes (int or math.inf), or raise ParameterError."""
+    from .._core.errors import short_repr
+
     if isinstance(value, bool):
-        raise ParameterError(f"{name} got {value!r}; expected a positive number of pixels (or math.inf)")
+        raise ParameterError(f"{name} got {value!r}; expected a positive number of {unit} (or math.inf)")
     if isinstance(value, str):
         text = value.strip()
         try:
             value = float(text) if any(c in text for c in ".eE") or text.lower() == "inf" else int(text)
         except ValueError:
             raise ParameterError(
-                f"{name} got {text!r}; expected a positive number of pixels such as 4000000000 or 4e9"
+                f"{name} got {short_repr(text)}; expected a positive number of {unit} such as 4000000000 or 4e9"
             ) from None
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ParameterError(
-            f"{name} got {value!r}; expected a positive number of pixels (or math.inf)"
+            f"{name} got {short_repr(value)}; expected a positive number of {unit} (or math.inf)"
         ) from None
     if math.isnan(number) or number <= 0:
-        raise ParameterError(f"{name} got {value!r}; expected a positive number of pixels (or math.inf)")
+        raise ParameterError(f"{name} got {short_repr(value)}; expected a positive number of {unit} (or math.inf)")
     return math.inf if math.isinf(number) else int(number)
 
 
@@ -95,6 +117,57 @@ def get_pixel_budget(max_pixels=None):
     if env is not None and env.strip():
         return _validate(env, name=f"environment variable {ENV_VAR}")
     return DEFAULT_MAX_PIXELS
+
+
+def set_byte_budget(max_bytes) -> None:
+    """Set the process-wide budget of decoded bytes (pixels x channels x bytes per sample) of every reader.
+
+    ``math.inf`` disables the check; ``None`` restores the default
+    (``SEGLAB_MAX_BYTES`` if set, else :data:`DEFAULT_MAX_BYTES`). Reads are
+    also refused when the decoded bytes exceed the memory available.
+
+    Examples
+    --------
+    >>> import seglab.io
+    >>> seglab.io.set_byte_budget(8e9)
+    >>> seglab.io.get_byte_budget()
+    8000000000
+    >>> seglab.io.set_byte_budget(None)
+    """
+    global _byte_budget
+    _byte_budget = None if max_bytes is None else _validate(max_bytes, name="`max_bytes`", unit="bytes")
+
+
+def get_byte_budget(max_bytes=None):
+    """Return the decoded-bytes budget in force: `max_bytes` if given, else the configured one."""
+    if max_bytes is not None:
+        return _validate(max_bytes, name="`max_bytes`", unit="bytes")
+    if _byte_budget is not None:
+        return _byte_budget
+    env = os.environ.get(BYTES_ENV_VAR)
+    if env is not None and env.strip():
+        return _validate(env, name=f"environment variable {BYTES_ENV_VAR}", unit="bytes")
+    return DEFAULT_MAX_BYTES
+
+
+def check_bytes(filename: str, shape, dtype, nbytes: int, budget) -> None:
+    """Raise DecompressionBombError if decoding `filename` needs more than `budget` bytes or the free memory."""
+    from .._core.limits import available_memory, format_bytes
+
+    dims = "" if shape is None else " x ".join(str(int(s)) for s in shape) + " "
+    what = f"{filename}: decodes to {dims}{dtype} = {format_bytes(nbytes)}"
+    if nbytes > budget:
+        raise DecompressionBombError(
+            f"{what}, more than the decoded-size budget of {format_bytes(budget)}; if you trust the file, "
+            f"raise the budget: read(..., max_bytes={nbytes}), seglab.io.set_byte_budget({nbytes}) or the "
+            f"environment variable {BYTES_ENV_VAR}={nbytes} (or read it lazily / tiled)"
+        )
+    available = available_memory()
+    if nbytes > available:
+        raise DecompressionBombError(
+            f"{what}, more than the {format_bytes(available)} of memory available; read it lazily "
+            "(zarr, mmap_mode='r') or tiled (seglab tile)"
+        )
 
 
 def check_pixels(filename: str, shape, pixels: int, budget) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import os
+import stat
 from pathlib import Path
 
 # extension -> format name
@@ -76,3 +78,50 @@ def as_path(path, *, name: str = "path") -> Path:
         return Path(os.fspath(path))
     except TypeError:
         raise TypeError(f"`{name}` must be a str or os.PathLike; got {type(path).__name__}") from None
+
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def stat_input(path: Path, *, allow_dir: bool = True) -> os.stat_result:
+    """``os.stat`` an input path and refuse, with one line, what must not be opened.
+
+    Called before any ``open``: opening a named pipe blocks until a writer
+    appears (forever), and a device can stream without end. Symlink loops,
+    broken links, over-long names and missing files each get their own
+    message (an :class:`ImageReadError`).
+    """
+    from .._core.errors import ImageReadError
+
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageReadError(
+                f"{path}: symbolic link loop (the link resolves to itself); point it at a real file"
+            ) from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise ImageReadError(f"{path}: the file name is too long for the file system") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            if os.path.islink(path):
+                try:
+                    target = os.readlink(path)
+                except OSError:
+                    target = "?"
+                raise ImageReadError(f"{path}: broken symbolic link (it points to {target!r}, which does not exist)") from None
+            raise ImageReadError(missing_file_message(path)) from None
+        if exc.errno == errno.EACCES:
+            raise ImageReadError(f"{path}: permission denied (a folder on the path cannot be searched)") from None
+        raise ImageReadError(f"{path}: cannot access the path ({exc.strerror or exc})") from None
+    mode = info.st_mode
+    for test, what in _SPECIAL_KINDS:
+        if test(mode):
+            raise ImageReadError(f"{path}: is {what}, not a regular file; seglab reads regular files only")
+    if stat.S_ISDIR(mode) and not allow_dir:
+        raise ImageReadError(f"{path}: is a folder, not a file")
+    return info

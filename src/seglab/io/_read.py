@@ -24,8 +24,16 @@ from .._core.errors import (
     ParameterError,
     close_matches_hint,
 )
-from ._budget import check_pixels, get_pixel_budget
-from ._formats import FORMAT_TITLES, READ_EXTENSIONS, as_path, is_zarr_dir, missing_file_message, sniff, supported_list
+from ._budget import check_bytes, check_pixels, get_byte_budget, get_pixel_budget
+from ._formats import (
+    FORMAT_TITLES,
+    READ_EXTENSIONS,
+    as_path,
+    is_zarr_dir,
+    sniff,
+    stat_input,
+    supported_list,
+)
 
 __all__ = ["read", "declared_pixels"]
 
@@ -40,7 +48,8 @@ _GRAY_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])
 _PALETTE_CHOICES = ("rgb", "index")
 
 
-def read(path, *, max_pixels=None, as_gray=False, key=None, palette="rgb", mmap_mode=None, lazy=False):
+def read(path, *, max_pixels=None, as_gray=False, key=None, palette="rgb", mmap_mode=None, lazy=False,
+         max_bytes=None):
     """Read an image file into a NumPy array, refusing decompression bombs.
 
     Parameters
@@ -56,6 +65,11 @@ def read(path, *, max_pixels=None, as_gray=False, key=None, palette="rgb", mmap_
         Default: :func:`seglab.io.get_pixel_budget` (``2**30`` unless set by
         :func:`seglab.io.set_pixel_budget` or ``SEGLAB_MAX_PIXELS``).
         ``math.inf`` disables the check.
+    max_bytes : int or float, optional
+        Budget of decoded bytes for this call (pixels x channels x bytes
+        per sample; default :func:`seglab.io.get_byte_budget`, 4 GiB). A
+        file is also refused when its decoded size exceeds the memory
+        available. ``math.inf`` disables the budget (not the memory check).
     as_gray : bool
         Convert colour to one channel with the ITU-R BT.709 weights of
         ``skimage.color.rgb2gray`` (alpha ignored). Unlike ``rgb2gray`` the
@@ -94,7 +108,8 @@ def read(path, *, max_pixels=None, as_gray=False, key=None, palette="rgb", mmap_
         Missing, empty, truncated, corrupt or unsupported files, and folders
         that are not zarr stores (use :func:`seglab.io.read_collection`).
     DecompressionBombError
-        The header declares more pixels than the budget.
+        The header declares more pixels than the pixel budget, or more decoded
+        bytes than the byte budget or the available memory.
     ParameterError
         An option that does not apply to the file's format, or a bad value.
     MissingDependencyError
@@ -117,7 +132,7 @@ def read(path, *, max_pixels=None, as_gray=False, key=None, palette="rgb", mmap_
            [40000, 65535]], dtype=uint16)
     """
     path = as_path(path)
-    budget = get_pixel_budget(max_pixels)
+    budget = _Budget(get_pixel_budget(max_pixels), get_byte_budget(max_bytes))
     if palette not in _PALETTE_CHOICES:
         raise ParameterError(f"`palette` got {palette!r}; expected 'rgb' or 'index'")
     if mmap_mode not in (None, "r", "r+", "c"):
@@ -139,18 +154,28 @@ def read(path, *, max_pixels=None, as_gray=False, key=None, palette="rgb", mmap_
     return image
 
 
+class _Budget:
+    """Pixel and decoded-byte budgets of one read, checked together from the header."""
+
+    __slots__ = ("pixels", "bytes")
+
+    def __init__(self, pixels, nbytes):
+        self.pixels, self.bytes = pixels, nbytes
+
+    def check(self, path, shape, pixels: int, *, dtype, nbytes: int, decoded_shape=None) -> None:
+        check_pixels(str(path), shape, pixels, self.pixels)
+        check_bytes(str(path), decoded_shape or shape, np.dtype(dtype), int(nbytes), self.bytes)
+
+
 # -- format detection -----------------------------------------------------------------------------
 def _detect_format(path: Path) -> str:
     """Return the format of `path` from its content (zarr: from the folder), or raise ImageReadError."""
+    import stat
+
     suffix = path.suffix.lower()
-    try:
-        is_dir = path.is_dir()
-        exists = is_dir or path.exists()
-    except OSError as exc:  # e.g. a path that is too long
-        raise ImageReadError(f"{path}: cannot access the path ({exc.strerror or exc})") from None
-    if not exists:
-        raise ImageReadError(missing_file_message(path))
-    if is_dir:
+    # stat, never open, first: a named pipe would block the open forever; loops and devices get a message.
+    info = stat_input(path)
+    if stat.S_ISDIR(info.st_mode):
         if is_zarr_dir(path):
             return "zarr"
         raise ImageReadError(
@@ -215,8 +240,14 @@ def _read_pil(path: Path, fmt: str, budget, *, palette: str):
     image = _pil_open(path, fmt)
     with image:
         width, height = image.size
-        check_pixels(str(path), (height, width), width * height, budget)
-        if fmt == "png" and _png_is_16bit_colour(path):
+        bands, sample = _pil_decoded_sample(image)
+        wide = fmt == "png" and _png_is_16bit_colour(path)
+        if wide:
+            sample = 2
+        budget.check(path, (height, width), width * height, dtype=np.uint8 if sample == 1 else f"u{sample}",
+                     nbytes=width * height * bands * sample,
+                     decoded_shape=(height, width, bands) if bands > 1 else None)
+        if wide:
             # Pillow reduces 16-bit colour PNGs to 8 bits; OpenCV keeps them.
             return _read_png16_colour(path)
         try:
@@ -224,6 +255,15 @@ def _read_pil(path: Path, fmt: str, budget, *, palette: str):
         except errors as exc:
             raise ImageReadError(f"{path}: truncated or corrupt {title} ({_reason(exc)})") from None
         return _pil_to_array(image, path, fmt, palette)
+
+
+def _pil_decoded_sample(image) -> tuple[int, int]:
+    """(channels, bytes per sample) of the array a Pillow image decodes to (palette: RGB(A) colours)."""
+    mode = image.mode
+    if mode in ("P", "PA"):
+        return 4, 1
+    sample = 4 if mode in ("I", "F") or mode.startswith("I;32") else 2 if mode.startswith("I;16") else 1
+    return len(image.getbands()), sample
 
 
 def _pil_open(path: Path, fmt: str):
@@ -381,7 +421,11 @@ def _read_tiff(path: Path, budget, *, key):
             shape = ((count,) if not isinstance(key, (int, np.integer)) else ()) + tuple(first.shape)
             axes = ("I" if not isinstance(key, (int, np.integer)) else "") + first.axes
         has_channels = "S" in axes
-        check_pixels(str(path), shape, _spatial_pixels(shape, False) // _samples(shape, axes), budget)
+        dtype = tif.series[0].dtype if key is None else tif.pages.first.dtype
+        if dtype is None:
+            raise ImageReadError(f"{path}: unsupported TIFF sample format (no NumPy dtype for it)")
+        budget.check(path, shape, _spatial_pixels(shape, False) // _samples(shape, axes), dtype=dtype,
+                     nbytes=math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize)
         try:
             array = tif.asarray(key=key) if key is not None else tif.asarray()
         except errors as exc:
@@ -444,7 +488,8 @@ def _read_npy(path: Path, budget, *, mmap_mode):
         )
     has_channels = _has_channels_auto(shape)
     if mmap_mode is None:
-        check_pixels(str(path), shape, _spatial_pixels(shape, has_channels), budget)
+        budget.check(path, shape, _spatial_pixels(shape, has_channels), dtype=dtype,
+                     nbytes=math.prod(int(s) for s in shape) * dtype.itemsize)
     try:
         array = np.load(path, allow_pickle=False, mmap_mode=mmap_mode)
     except (ValueError, OSError, EOFError) as exc:
@@ -493,7 +538,8 @@ def _read_zarr(path: Path, budget, *, key, lazy: bool):
     has_channels = _has_channels_auto(shape)
     if lazy:
         return node, has_channels
-    check_pixels(str(path), shape, _spatial_pixels(shape, has_channels), budget)
+    budget.check(path, shape, _spatial_pixels(shape, has_channels), dtype=node.dtype,
+                 nbytes=math.prod(shape) * np.dtype(node.dtype).itemsize)
     try:
         array = node[...]
     except Exception as exc:  # codec errors of damaged chunks come in many types

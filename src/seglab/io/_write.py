@@ -24,7 +24,7 @@ import numpy as np
 from .._core.errors import ImageTypeError, ImageWriteError, SeglabError
 from ._formats import FORMAT_TITLES, WRITE_EXTENSIONS, as_path, supported_list
 
-__all__ = ["write", "atomic_write"]
+__all__ = ["write", "atomic_write", "umask_mode", "apply_umask_mode"]
 
 JPEG_QUALITY = 95
 PNG_MAX = 65535
@@ -92,7 +92,10 @@ def write(path, array, *, overwrite=True) -> Path:
             f"{path}: cannot tell the format from the extension {path.suffix or '(none)'!r}; "
             f"use one of {supported_list(WRITE_EXTENSIONS)}"
         )
-    _check_destination(path, fmt, overwrite)
+    try:
+        _check_destination(path, fmt, overwrite)
+    except OSError as exc:  # a name too long, a loop in the folder path...
+        raise _write_error(path, exc) from None
     if fmt == "zarr":
         _write_zarr(path, array, overwrite=overwrite)
         return path
@@ -223,9 +226,46 @@ def _png16_colour_encoder(path: Path, array: np.ndarray) -> Callable[[BinaryIO],
     return encode
 
 
+def umask_mode(base: int = 0o666) -> int:
+    """The permission bits a new file gets from ``open()`` under the current umask (0o644 under umask 022).
+
+    Read from ``/proc/self/status`` where it exists (no change to the process); elsewhere the umask is
+    set and restored, which is safe in a single-threaded CLI.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return base & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return base & ~mask
+
+
+def apply_umask_mode(path) -> None:
+    """Give `path` the mode a plain ``open()`` would have (``tempfile.mkstemp`` creates files 0600)."""
+    try:
+        os.chmod(path, umask_mode())
+    except OSError:
+        pass
+
+
 # -- atomic files ---------------------------------------------------------------------------------
+# Most file systems allow 255 bytes per name; the temporary name adds a dot, 13 characters and a suffix.
+_NAME_MAX = 255
+
+
 def _temp_name(path: Path, suffix: str = ".tmp") -> Path:
-    return path.parent / f".{path.name}.{secrets.token_hex(6)}{suffix}"
+    """A hidden name next to `path` that stays under 255 bytes even when `path`'s own name nearly fills it."""
+    token = secrets.token_hex(6)
+    room = _NAME_MAX - len(f"..{token}{suffix}".encode())
+    name = path.name
+    if len(os.fsencode(name)) > room:
+        encoded = os.fsencode(name)[:room]
+        name = os.fsdecode(encoded.decode("utf-8", "ignore").encode("utf-8")) if encoded else "x"
+    return path.parent / f".{name}.{token}{suffix}"
 
 
 def _write_error(path: Path, exc: BaseException) -> ImageWriteError:

@@ -1,0 +1,257 @@
+"""Resource limits decided before a step runs: a small input must never cost gigabytes or hang.
+
+:func:`check_step_cost` runs before every pipeline step (``seglab._core.pipeline``
+calls it just before the step's function). It refuses, with a message that
+names the parameter and the largest value that would run:
+
+* integer parameters beyond int64 (they would reach OpenCV or NumPy as
+  "Python int too large to convert to C long");
+* a window larger than the image can use: the step's declared *halo* (the
+  pixels of context it reads on each side, :attr:`MethodSpec.halo`) grown past
+  ``2 * (largest image side) + 64`` by a parameter raised above its default.
+  A window that wide sees the whole (mirrored) image already; wider only costs
+  memory and time (a closing radius of 1e9 asks for a 2e9 x 2e9 footprint);
+* a memory estimate (padded float64 working copies plus the footprint) above
+  the memory this process can still get (:func:`available_memory`:
+  ``psutil``'s available memory, and the address-space limit when one is set);
+* global-histogram methods (``tiling="global"``) on wide integer images
+  (uint32/int64 values spread over billions of levels): one histogram bin per
+  level would need gigabytes for a 64 x 64 image.
+
+:func:`check_step_item` checks the shape of a step given as a mapping or a pair
+(``{"name": ..., "params": {...}}``), so a list where a mapping belongs is a
+:class:`ParameterError`, not a raw ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError, ResourceLimitError, short_repr
+
+__all__ = [
+    "INT64_MAX",
+    "available_memory",
+    "check_int64",
+    "check_step_cost",
+    "check_step_item",
+    "format_bytes",
+    "window_limit",
+]
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+# Float64 working copies of the (padded) image a typical step makes; benchmarks/MEMORY.md measures
+# most methods at or under two.
+_WORKING_COPIES = 2
+# Histogram methods: one int64 count and one center per level, plus temporaries.
+_HISTOGRAM_BYTES_PER_BIN = 24
+# Above this many integer levels *and* more levels than 4 per pixel, a per-level histogram is refused.
+_HISTOGRAM_MIN_LEVELS = 1 << 20
+
+
+def format_bytes(n: float) -> str:
+    """'1.5 GiB' for messages."""
+    n = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if abs(n) < 1024 or unit == "EiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} EiB"  # pragma: no cover
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate: available RAM, capped by RLIMIT_AS when set."""
+    import psutil
+
+    available = int(psutil.virtual_memory().available)
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft not in (resource.RLIM_INFINITY, -1) and soft > 0:
+            used = int(psutil.Process(os.getpid()).memory_info().vms)
+            available = min(available, max(0, soft - used))
+    except (ImportError, OSError, ValueError):  # no `resource` module (Windows) or no limit to read
+        pass
+    return available
+
+
+def _label(spec, name: str) -> str:
+    word = {"method": "method", "pre": "pre-step", "post": "post-step"}.get(spec.kind, "step")
+    return f"parameter `{name}` of {word} {spec.name!r}"
+
+
+def check_int64(name: str, value: Any, *, owner: str = "") -> None:
+    """Raise ParameterError if `value` (or an item of a tuple) is an int outside int64."""
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    for item in items:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool) and not INT64_MIN <= int(item) <= INT64_MAX:
+            where = f" of {owner!r}" if owner else ""
+            raise ParameterError(
+                f"parameter `{name}`{where} got {short_repr(int(item))}; integers must fit in 64 bits "
+                f"(at most {INT64_MAX:,}); use a value in the parameter's range"
+            )
+
+
+def check_step_item(item: Any, kind: str) -> None:
+    """Refuse a step given as a mapping or pair whose parameters are not a mapping (before it is parsed)."""
+    if isinstance(item, Mapping):
+        params = item.get("params")
+        name = item.get("name")
+    elif isinstance(item, Sequence) and not isinstance(item, (str, bytes)) and len(item) == 2:
+        name, params = item[0], item[1]
+    else:
+        return
+    if not isinstance(name, str) and name is not None:
+        raise ParameterError(f"the name of a {kind}-step must be a string; got {short_repr(name)}")
+    if params is not None and not isinstance(params, Mapping):
+        raise ParameterError(
+            f"the params of {kind}-step {short_repr(name)} must be a mapping of name: value "
+            f"(YAML `params: {{size: 3}}`); got a {type(params).__name__}: {short_repr(params)}"
+        )
+
+
+def _spatial_shape(spec, data: np.ndarray) -> tuple[int, ...]:
+    shape = tuple(int(s) for s in np.shape(data))
+    if len(shape) >= 3 and shape[-1] in (3, 4) and (len(shape) == 4 or spec.channels != "gray"):
+        return shape[:-1]
+    return shape
+
+
+def window_limit(shape: Sequence[int]) -> int:
+    """Largest halo (pixels each side) a step may read around an image of spatial `shape`."""
+    return 2 * max(int(s) for s in shape) + 64
+
+
+def _halo(spec, params: Mapping[str, Any]) -> int | None:
+    try:
+        value = spec.halo(params)
+        return int(value) if value is not None and math.isfinite(float(value)) else None
+    except Exception:  # noqa: BLE001 - a halo that cannot be computed is the tiler's problem, not a limit
+        return None
+
+
+def _culprit(spec, params: Mapping[str, Any], halo: int) -> str | None:
+    """The parameter whose reset to its default shrinks the halo the most."""
+    defaults = spec.defaults()
+    best, best_halo = None, halo
+    for p in spec.params:
+        if p.type not in ("int", "float") or params.get(p.name) == defaults.get(p.name):
+            continue
+        trial = _halo(spec, {**params, p.name: p.default})
+        if trial is not None and trial < best_halo:
+            best, best_halo = p.name, trial
+    return best
+
+
+def _largest_allowed(spec, params: Mapping[str, Any], name: str, limit: int):
+    """Largest value of parameter `name` whose halo stays within `limit` (bisection; halo grows with it)."""
+    param = spec.param(name)
+    low = param.default if isinstance(param.default, (int, float)) and not isinstance(param.default, bool) else 0
+    high = params[name]
+    if _halo(spec, {**params, name: low}) is None or _halo(spec, {**params, name: low}) > limit:
+        return None
+    for _ in range(200):
+        if param.type == "int" and high - low <= 1:
+            break
+        if param.type == "float" and high - low <= max(1e-3, abs(low) * 1e-4):
+            break
+        mid = (low + high) // 2 if param.type == "int" else (low + high) / 2
+        halo = _halo(spec, {**params, name: mid})
+        if halo is not None and halo <= limit:
+            low = mid
+        else:
+            high = mid
+    if param.type == "int" and param.odd and low % 2 == 0:
+        low -= 1
+    return low if param.type == "int" else round(low, 3)
+
+
+def check_step_cost(spec, data, params: Mapping[str, Any]) -> None:
+    """Refuse a step whose parameters or input would cost more than the image can justify or the machine has.
+
+    Parameters
+    ----------
+    spec : MethodSpec
+        The step about to run.
+    data : ndarray
+        Its input (image, or mask/labels for post-steps).
+    params : mapping
+        Its resolved parameters.
+
+    Raises
+    ------
+    ParameterError
+        An integer beyond int64, or a window wider than the image can use
+        (the message names the parameter and the largest value that runs).
+    ResourceLimitError
+        The memory estimate exceeds :func:`available_memory`.
+    """
+    for name, value in params.items():
+        check_int64(name, value, owner=spec.name)
+    if not isinstance(data, np.ndarray) or data.size == 0:
+        return
+    shape = _spatial_shape(spec, data)
+    if not shape:
+        return
+    halo = _halo(spec, params)
+    default_halo = _halo(spec, spec.defaults()) or 0
+    limit = max(default_halo, window_limit(shape))
+    culprit = None
+    if halo is not None and halo > limit:
+        culprit = _culprit(spec, params, halo)
+        if culprit is not None:
+            largest = _largest_allowed(spec, params, culprit, limit)
+            hint = f"; use {culprit} <= {largest}" if largest is not None else ""
+            raise ParameterError(
+                f"{_label(spec, culprit)} got {short_repr(params[culprit])}: its window reaches {halo:,} pixels "
+                f"around each pixel, more than the image ({' x '.join(map(str, shape))}) can use "
+                f"(at most {limit:,}){hint}"
+            )
+    available = available_memory()
+    channels = int(np.prod(np.shape(data)[len(shape):])) if len(np.shape(data)) > len(shape) else 1
+    h = max(0, halo or 0)
+    padded = math.prod(s + 2 * h for s in shape) * channels
+    estimate = 8 * _WORKING_COPIES * padded + (2 * h + 1) ** len(shape)
+    if estimate > available:
+        culprit = _culprit(spec, params, h) if h > default_halo else None
+        what = (f"{_label(spec, culprit)} = {short_repr(params[culprit])} (a window of {h:,} pixels each side)"
+                if culprit else f"{spec.kind} {spec.name!r} on an image of shape {tuple(np.shape(data))}")
+        raise ResourceLimitError(
+            f"{what} needs about {format_bytes(estimate)} of memory; {format_bytes(available)} is available. "
+            + (f"Use a smaller `{culprit}`" if culprit else "Process the image in tiles (seglab tile) or crop it")
+        )
+    if data.dtype.kind in "iu" and data.dtype.itemsize >= 4 and _builds_histogram(spec, params):
+        _check_histogram(spec, data, available)
+
+
+# Which steps build a one-bin-per-level histogram is not (yet) a fact on the spec: global-statistic
+# steps do (tiling="global"), except `manual`, which only compares; `hysteresis` does when it derives
+# `low`/`high` from Otsu's threshold. TODO(lead): a MethodSpec fact such as `histogram=True`.
+_NO_HISTOGRAM = frozenset({"manual"})
+_HISTOGRAM_WHEN_NONE = {"hysteresis": ("low", "high")}
+
+
+def _builds_histogram(spec, params: Mapping[str, Any]) -> bool:
+    if spec.name in _HISTOGRAM_WHEN_NONE:
+        return any(params.get(name) is None for name in _HISTOGRAM_WHEN_NONE[spec.name])
+    return spec.tiling == "global" and spec.name not in _NO_HISTOGRAM
+
+
+def _check_histogram(spec, data: np.ndarray, available: int) -> None:
+    low, high = int(data.min()), int(data.max())
+    levels = high - low + 1
+    nbytes = levels * _HISTOGRAM_BYTES_PER_BIN
+    if (levels > _HISTOGRAM_MIN_LEVELS and levels > 4 * data.size) or nbytes > available:
+        raise ResourceLimitError(
+            f"{spec.kind} {spec.name!r} builds one histogram bin per integer level, and the image's values "
+            f"({data.dtype}, {low:,} to {high:,}) span {levels:,} levels (about {format_bytes(nbytes)}, "
+            f"for {data.size:,} pixels); convert the image to float32 (256 bins, "
+            f"image.astype(np.float32)) or rescale it to uint16 first"
+        )
