@@ -352,7 +352,8 @@ def _move_arrays(info: dict[str, Any], extras: dict[str, np.ndarray]) -> None:
         extras[key] = info.pop(key)
 
 
-def segment(image, method: str, *, pre=(), post=(), channel_axis="auto", **kwargs) -> SegmentationResult:
+def segment(image, method: str, /, *, pre=(), post=(), channel_axis="auto", params: Mapping[str, Any] | None = None,
+            **kwargs) -> SegmentationResult:
     """Segment an image with a registered method, optional pre- and post-steps.
 
     Parameters
@@ -366,6 +367,12 @@ def segment(image, method: str, *, pre=(), post=(), channel_axis="auto", **kwarg
         strings or ``(name, params)`` pairs.
     channel_axis : {'auto', None, -1}
         See :func:`seglab.check_image`.
+    params : mapping, optional
+        The method's parameters as a dict. Needed only for a parameter whose
+        name is one of this function's own keywords (``pre``, ``post``,
+        ``channel_axis``, ``params``); `image` and `method` are positional, so
+        ``segment(image, "local", method="median")`` passes ``method`` to the
+        ``local`` method.
     **kwargs
         The method's parameters, and its user inputs (``seeds``, ``contour``,
         ``rect``, ``markers``, ``model``) where it needs them.
@@ -391,9 +398,16 @@ def segment(image, method: str, *, pre=(), post=(), channel_axis="auto", **kwarg
     16
     """
     spec = get_method(method)
-    params = {k: v for k, v in kwargs.items() if k not in KNOWN_INPUTS or k in spec.param_names}
-    inputs = {k: v for k, v in kwargs.items() if k not in params}
-    pipeline = Pipeline.build(spec.name, params, pre=pre, post=post)
+    given = {k: v for k, v in kwargs.items() if k not in KNOWN_INPUTS or k in spec.param_names}
+    inputs = {k: v for k, v in kwargs.items() if k not in given}
+    if params is not None:
+        if not isinstance(params, Mapping):
+            raise ParameterError(f"`params` must be a mapping of parameter names to values; got {type(params).__name__}")
+        clash = sorted(set(params) & set(given))
+        if clash:
+            raise ParameterError(f"parameter `{clash[0]}` is given twice, as a keyword and in `params`; give it once")
+        given.update(params)
+    pipeline = Pipeline.build(spec.name, given, pre=pre, post=post)
     return pipeline.run(image, channel_axis=channel_axis, **inputs)
 
 

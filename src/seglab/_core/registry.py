@@ -47,6 +47,7 @@ __all__ = [
     "current_registry",
     "use_registry",
     "register",
+    "validated",
     "OUTPUT_KINDS",
     "PARAM_TYPES",
     "get_method",
@@ -602,6 +603,48 @@ def _builtin_spec_modules() -> list[str]:
         if module_info.ispkg and importlib.util.find_spec(f"seglab.{module_info.name}._spec") is not None:
             names.append(f"seglab.{module_info.name}._spec")
     return names
+
+
+def validated(function: Callable) -> Callable:
+    """Make a registered function check its keyword parameters against its own spec when called directly.
+
+    A constraint lives in one place, the :class:`Param`: with this decorator,
+    ``seglab.threshold.niblack(image, k=100)`` raises the same
+    :class:`~seglab.ParameterError` as ``seglab.segment(image, "niblack", k=100)``.
+    The spec is found by the function's ``"module:name"`` target in the built-in
+    catalogue. Values are coerced as the registry does (``"5"`` -> 5), never clamped.
+    """
+    import functools
+
+    target = f"{function.__module__}:{function.__name__}"
+
+    @functools.wraps(function)
+    def wrapper(image, *args, **kwargs):
+        spec = _spec_for_target(target)
+        if spec is not None and kwargs:
+            declared = {k: v for k, v in kwargs.items() if k in spec.param_names}
+            for name, value in declared.items():
+                kwargs[name] = spec.param(name).coerce(value, owner=spec.name)
+        return function(image, *args, **kwargs)
+
+    return wrapper
+
+
+_BY_TARGET: dict[str, MethodSpec | None] = {}
+
+
+def _spec_for_target(target: str) -> MethodSpec | None:
+    if target not in _BY_TARGET:
+        found = None
+        for module_name in _builtin_spec_modules():
+            for spec in importlib.import_module(module_name).SPECS:
+                if spec.target == target:
+                    found = spec
+                    break
+            if found is not None:
+                break
+        _BY_TARGET[target] = found
+    return _BY_TARGET[target]
 
 
 # -- the registry in use ---------------------------------------------------------------------------

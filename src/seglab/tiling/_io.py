@@ -79,7 +79,33 @@ def _zarr_level0(node, path):
 
 
 def open_raw(path):
-    """Return an array-like (``shape``, ``dtype``, ``__getitem__``) over `path`, reading lazily."""
+    """Return an array-like (``shape``, ``dtype``, ``__getitem__``) over `path`, reading lazily.
+
+    The pixel budget of :func:`seglab.io.read` applies to the declared size (raise it with
+    ``SEGLAB_MAX_PIXELS`` or :func:`seglab.io.set_pixel_budget` for larger inputs).
+    """
+    raw = _open_raw(path)
+    _check_budget(path, tuple(int(n) for n in raw.shape))
+    return raw
+
+
+def _check_budget(path, shape: tuple[int, ...]) -> None:
+    from seglab.io import get_pixel_budget
+
+    spatial = shape[:-1] if len(shape) >= 3 and shape[-1] <= 4 else shape
+    pixels = int(np.prod(spatial, dtype=np.float64))
+    budget = get_pixel_budget()
+    if pixels > budget:
+        from seglab._core.errors import DecompressionBombError
+
+        raise DecompressionBombError(
+            f"{str(path)!r} declares {' x '.join(map(str, shape))} = {pixels:,} pixels, more than the pixel "
+            f"budget of {int(budget):,}; if you trust the input, raise the budget with the environment variable "
+            f"SEGLAB_MAX_PIXELS={pixels} or seglab.io.set_pixel_budget({pixels})"
+        )
+
+
+def _open_raw(path):
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"input {str(path)!r} does not exist")
@@ -91,7 +117,12 @@ def open_raw(path):
 
             return _zarr_level0(zarr.open(str(path), mode="r"), path)
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() in SLICE_SUFFIXES)
+            from seglab.io import natural_key
+
+            # the same order as `seglab segment` and read_collection: s2 before s10
+            files = sorted((p for p in path.iterdir()
+                            if p.suffix.lower() in SLICE_SUFFIXES and not p.name.startswith(".") and p.is_file()),
+                           key=natural_key)
             if not files:
                 raise ImageReadError(f"folder {str(path)!r} holds no image slices ({', '.join(SLICE_SUFFIXES)})")
             return SliceStack(files)

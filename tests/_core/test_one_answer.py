@@ -1,0 +1,84 @@
+"""Faults where two routes to the same thing gave two answers (issue: one pipeline, one registry).
+
+Each test failed before its fix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import seglab
+from seglab._core.errors import DecompressionBombError, ParameterError
+
+
+@pytest.fixture
+def noisy():
+    return (np.random.default_rng(4).random((48, 64)) * 255).astype(np.uint8)
+
+
+def test_a_method_parameter_named_like_segments_own_argument_reaches_the_method(noisy):
+    from skimage.filters import threshold_local
+
+    result = seglab.segment(noisy, "local", method="median", block_size=7)
+    assert result.info["pipeline"]["method"]["params"]["method"] == "median"
+    expected = noisy > threshold_local(noisy, 7, method="median")
+    np.testing.assert_array_equal(result.mask, expected)
+
+
+def test_params_mapping_passes_any_name_and_refuses_a_name_given_twice(noisy):
+    via_mapping = seglab.segment(noisy, "local", params={"method": "mean", "block_size": 9})
+    via_keywords = seglab.segment(noisy, "local", method="mean", block_size=9)
+    np.testing.assert_array_equal(via_mapping.mask, via_keywords.mask)
+    with pytest.raises(ParameterError, match=r"parameter `block_size` is given twice"):
+        seglab.segment(noisy, "local", block_size=9, params={"block_size": 11})
+
+
+def test_a_direct_call_enforces_the_same_range_as_the_registry(noisy):
+    with pytest.raises(ParameterError, match=r"parameter `k` of 'niblack' got 100; expected a number in \[-5.0, 5.0\]"):
+        seglab.segment(noisy, "niblack", window_size=3, k=100)
+    with pytest.raises(ParameterError, match=r"parameter `k` of 'niblack' got 100; expected a number in \[-5.0, 5.0\]"):
+        seglab.threshold.niblack(noisy, window_size=3, k=100)
+    with pytest.raises(ParameterError, match=r"parameter `window_size` of 'niblack' must be odd; got 4"):
+        seglab.threshold.niblack(noisy, window_size=4)
+    # a valid direct call still equals the registry route
+    direct, _ = seglab.threshold.niblack(noisy, window_size=5, k=0.1)
+    np.testing.assert_array_equal(direct, seglab.segment(noisy, "niblack", window_size=5, k=0.1).mask)
+
+
+def _write_slices(folder, names):
+    from seglab.io import write
+
+    folder.mkdir()
+    for value, name in enumerate(names, start=1):
+        write(folder / name, np.full((8, 10), value * 20, np.uint8))
+
+
+def test_segment_and_tile_read_a_folder_stack_in_the_same_natural_order(tmp_path):
+    pytest.importorskip("dask")
+    from seglab.tiling import open_array
+
+    names = ["s1.tif", "s10.tif", "s2.tif"]
+    _write_slices(tmp_path / "stack", names)
+    in_memory = seglab.read_collection(tmp_path / "stack").as_stack()
+    tiled = open_array(tmp_path / "stack").compute()
+    np.testing.assert_array_equal(tiled, in_memory)
+    # natural order: s1, s2, s10 -> values 20, 60, 40
+    assert [int(p[0, 0]) for p in tiled] == [20, 60, 40]
+
+
+def test_the_tiler_applies_the_pixel_budget(tmp_path):
+    pytest.importorskip("dask")
+    import tifffile
+
+    from seglab.io import set_pixel_budget
+    from seglab.tiling import open_array
+
+    tifffile.imwrite(tmp_path / "big.tif", np.zeros((100, 120), np.uint8))
+    set_pixel_budget(10_000)
+    try:
+        with pytest.raises(DecompressionBombError, match=r"declares 100 x 120 = 12,000 pixels, more than the pixel budget"):
+            open_array(tmp_path / "big.tif")
+    finally:
+        set_pixel_budget(None)
+    assert open_array(tmp_path / "big.tif").shape == (100, 120)
