@@ -90,6 +90,12 @@ def install(monkeypatch) -> None:
                  "median", "remove_small"):
         setattr(module, name, globals()[name])
     monkeypatch.setitem(sys.modules, MODULE, module)
+    if hasattr(registry, "use_registry"):
+        # A copy of the registry in use, with the toys, made current for this test only.
+        sandbox = registry.current_registry().copy()
+        sandbox.register(*SPECS, replace=True)
+        monkeypatch.setattr(registry, "_ACTIVE", [*registry._ACTIVE, sandbox])
+        return
     catalogue = dict(registry._catalogue())
     for spec in SPECS:
         key = ("method" if spec.kind == "method" else spec.kind, spec.name)

@@ -12,28 +12,40 @@ import click
 @click.argument("pred", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 @click.option("--instances", is_flag=True, help="Instance metrics (matching at IoU thresholds, AP, PQ).")
-@click.option("--overlay", "overlay_path", default=None, type=click.Path(), help="Write a confusion-colour overlay PNG (needs --image).")
+@click.option("--overlay", "overlay_path", default=None, type=click.Path(),
+              help="Write a confusion-colour overlay PNG (needs --image), with a colour key.")
 @click.option("--image", "image_path", default=None, type=click.Path(), help="The image under the overlay.")
 def command(truth, pred, as_json, instances, overlay_path, image_path):
-    """Score PRED against TRUTH (files; two .zarr arrays are scored chunk by chunk; a BSDS .mat truth holds
-    several human segmentations, all scored).
+    """Score PRED against TRUTH (ground truth first).
 
-    Binary masks give tp, tn, fp, fn, accuracy, precision, recall,
-    specificity, f1, iou, mcc; label images give region metrics; --instances
-    gives instance metrics.
+    \b
+    Files: PNG, TIFF, .npy, zarr stores (tiled outputs; masks too large for memory are
+    scored chunk by chunk), or a BSDS .mat truth (several human segmentations, all
+    scored, with boundary precision/recall/F).
+
+    \b
+    Which metrics (the rule seglab compare and tune use too):
+      mask vs binary truth     tp, tn, fp, fn, accuracy, precision, recall,
+                               specificity, f1, iou, mcc
+      labels vs binary truth   region metrics (covering, ari, vi, ...)
+      anything vs instance     instance metrics (ap50, pq, matched f1; a mask's
+      truth (0 = background)   connected components are its objects) + fg_f1, fg_iou
+      anything vs a partition  region metrics
+    --instances forces instance metrics.
     """
     from seglab._core.errors import ParameterError
     from seglab._core.provenance import jsonable
 
     if overlay_path and not image_path:
         raise ParameterError("--overlay needs --image IMAGE (the picture under the confusion colours)")
+    kind = "instance" if instances else "auto"
+    notes: list[str] = []
     if _is_zarr(truth) or _is_zarr(pred):
-        scores = _evaluate_zarr(truth, pred)
+        truth_array, pred_array, scores = _evaluate_zarr(truth, pred, kind)
     else:
         from seglab.io import read
-        from seglab.metrics import evaluate
 
-        pred_array = read(pred)
+        truth_array, pred_array, scores = None, read(pred), None
         if str(truth).lower().endswith(".mat"):
             # BSDS style: several human segmentations of one image, scored together.
             from seglab.io import read_truths
@@ -43,17 +55,18 @@ def command(truth, pred, as_json, instances, overlay_path, image_path):
                 raise ParameterError("--overlay needs a binary truth mask, not a .mat file of several segmentations")
         else:
             truth_array = read(truth)
-        scores = evaluate(truth_array, pred_array, instances=instances)
-        if overlay_path:
-            from seglab._core.validation import check_mask, check_same_shape
-            from seglab.io import write
-            from seglab.viz.confusion import confusion_overlay
+    if scores is None:
+        from seglab.metrics._rule import output_kind_of, prediction_for, prepare_truth, score_output, truth_kind
+        from seglab.metrics.diagnostics import diagnose
 
-            image = read(image_path)
-            check_same_shape(truth_array, image if image.ndim == truth_array.ndim else image[..., 0],
-                             reference_name="truth", other_name="image")
-            write(overlay_path, confusion_overlay(image, check_mask(truth_array, name="truth"),
-                                                  check_mask(pred_array, name="pred")))
+        metric_kind, scores = score_output(truth_array, pred_array, kind=kind)
+        ready = prepare_truth(truth_array, metric_kind, truth_kind_=truth_kind(truth_array))
+        notes = diagnose(ready, prediction_for(pred_array, output_kind_of(pred_array), metric_kind), metric_kind)
+    if overlay_path:
+        _write_overlay(overlay_path, image_path, truth_array, pred_array)
+        click.echo(f"seglab: wrote overlay {overlay_path}", err=True)
+    for note in notes:
+        click.echo(f"seglab: note: {note}", err=True)
     scores = jsonable(scores)
     if as_json:
         click.echo(json.dumps(scores))
@@ -69,13 +82,50 @@ def command(truth, pred, as_json, instances, overlay_path, image_path):
     Console().print(table)
 
 
+def _write_overlay(overlay_path, image_path, truth_array, pred_array) -> None:
+    import numpy as np
+
+    from seglab._core.validation import check_mask, check_same_shape
+    from seglab.io import read
+    from seglab.viz.confusion import confusion_overlay, with_confusion_key
+
+    if truth_array is None or pred_array is None:
+        from seglab._core.errors import ParameterError
+
+        raise ParameterError("--overlay is drawn for arrays that fit in memory; this zarr pair is scored by chunks")
+    image = read(image_path)
+    truth_array, pred_array = np.asarray(truth_array), np.asarray(pred_array)
+    check_same_shape(truth_array, image if image.ndim == truth_array.ndim else image[..., 0],
+                     reference_name="truth", other_name="image")
+    picture = confusion_overlay(image, check_mask(truth_array != 0, name="truth"),
+                                check_mask(pred_array != 0, name="pred"))
+    from seglab.viz.overlay import save_png
+
+    save_png(with_confusion_key(picture), overlay_path)
+
+
 def _is_zarr(path: str) -> bool:
     return str(path).rstrip("/").endswith(".zarr")
 
 
-def _evaluate_zarr(truth: str, pred: str) -> dict:
+def _evaluate_zarr(truth: str, pred: str, kind: str):
+    """Score zarr (or mixed) inputs with the same keys as files: in memory when they fit the pixel budget.
+
+    Returns ``(truth_array, pred_array, scores)``; the arrays are None and scores set when the masks
+    were too large for memory and were counted chunk by chunk (binary masks only).
+    """
+    from seglab._core.errors import DecompressionBombError, ParameterError
+    from seglab.io import read
+
+    try:
+        return read(truth), read(pred), None
+    except DecompressionBombError:
+        pass
+    if kind != "auto":
+        raise ParameterError("zarr arrays larger than the pixel budget are scored as binary masks only; "
+                             "drop --instances or raise the budget (SEGLAB_MAX_PIXELS)")
     from seglab.metrics.binary import scores_from_counts
     from seglab.tiling import confusion_from_zarr
 
     counts = confusion_from_zarr(truth, pred)
-    return scores_from_counts(*counts)
+    return None, None, scores_from_counts(counts["tp"], counts["tn"], counts["fp"], counts["fn"])

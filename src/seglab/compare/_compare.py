@@ -23,6 +23,7 @@ from ._score import (
     METRIC_KINDS,
     PRIMARY_METRIC,
     infer_metric_kind,
+    metric_kind_for,
     prediction_for,
     prepare_truth,
     score,
@@ -31,7 +32,8 @@ from ._score import (
 __all__ = ["compare", "Candidate", "resolve_candidates", "rank", "run_pipeline_measured", "auto_gray"]
 
 # Columns every row has, in this order, before the metric columns.
-BASE_COLUMNS = ("image", "method", "metric_kind", "auto_pre", "seconds", "peak_mb", "error", "warnings", "pipeline")
+BASE_COLUMNS = ("image", "method", "metric_kind", "auto_pre", "seconds", "peak_mb", "error", "warnings", "notes",
+                "pipeline")
 
 
 @dataclass
@@ -262,8 +264,8 @@ def compare(
                     f"truth has shape {tuple(truth.shape)}; expected {tuple(info.spatial_shape)}, the image's "
                     "spatial shape"
                 )
-            kind = infer_metric_kind(truth) if metric_kind == "auto" else metric_kind
-            truth_ready = prepare_truth(truth, kind)
+            tkind = infer_metric_kind(truth)
+            ready: dict[str, Any] = {}  # metric kind -> truth prepared for it (the rule may differ per output)
         except (SeglabError, ValueError, TypeError, OSError) as exc:
             for c in runnable:
                 rows.append(_row(name=name, label=c.label, kind="", error=f"{type(exc).__name__}: {exc}"))
@@ -273,12 +275,21 @@ def compare(
             continue
         for c in runnable:
             pipeline, auto_pre = auto_gray(c.pipeline, image)
-            row = _row(name=name, label=c.label, kind=kind, auto_pre=auto_pre, pipeline=pipeline)
+            row = _row(name=name, label=c.label, kind="", auto_pre=auto_pre, pipeline=pipeline)
             try:
                 result, seconds, peak, caught = run_pipeline_measured(pipeline, image, measure_memory=measure_memory)
                 row.update(seconds=seconds, peak_mb=peak, warnings=" | ".join(caught))
+                # The one scoring rule (seglab.metrics._rule): the kind follows truth kind x output kind.
+                kind = metric_kind_for(tkind, result.output, metric_kind)
+                row["metric_kind"] = kind
+                if kind not in ready:
+                    ready[kind] = prepare_truth(truth, kind, truth_kind_=tkind)
+                truth_ready = ready[kind]
                 prediction = prediction_for(result.data, result.output, kind)
                 row.update(score(truth_ready, prediction, kind))
+                from seglab.metrics.diagnostics import diagnose
+
+                row["notes"] = " | ".join(diagnose(truth_ready, prediction, kind))
                 if on_prediction is not None:
                     on_prediction(index=index, name=name, label=c.label, image=image, truth=truth_ready,
                                   prediction=prediction, kind=kind)
@@ -296,7 +307,7 @@ def _row(*, name, label, kind, error="", auto_pre="", pipeline: Pipeline | None 
 
     return {
         "image": name, "method": label, "metric_kind": kind, "auto_pre": auto_pre,
-        "seconds": float("nan"), "peak_mb": float("nan"), "error": error, "warnings": "",
+        "seconds": float("nan"), "peak_mb": float("nan"), "error": error, "warnings": "", "notes": "",
         "pipeline": json.dumps(pipeline.to_dict(), sort_keys=True) if pipeline is not None else "",
     }
 
@@ -312,31 +323,41 @@ def metric_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def rank(rows: Sequence[Mapping[str, Any]], *, by: str | None = None) -> list[dict[str, Any]]:
-    """Aggregate rows per method: mean and std of every metric, ranked best first.
+    """Aggregate rows per method and metric kind: mean and std of every metric, ranked best first.
+
+    Like is compared with like: each metric kind (``binary``, ``instance``, ``region``; see
+    :mod:`seglab.metrics._rule`) is its own table with its own ranks, so a label output scored by
+    region metrics against a binary truth is never ranked among masks scored by F1.
 
     Parameters
     ----------
     rows : sequence of dict
         Rows from :func:`compare`.
     by : str, optional
-        Metric to rank by (default: f1 for binary truth, covering for region truth, ap50 for
-        instances). ``vi``-like metrics rank lower-is-better. Methods with no scored row come last.
+        Metric to rank by (default per kind: f1 for binary, covering for region, ap50 for
+        instances). ``vi``-like metrics rank lower-is-better. A kind without that metric is
+        ranked by its own primary metric. Methods with no scored row come last.
 
     Returns
     -------
     list of dict
-        ``{"rank", "method", "n", "n_errors", "skipped", "by", "metrics": {key: {"mean", "std"}}}``.
+        ``{"rank", "method", "metric_kind", "n", "n_errors", "skipped", "by", "notes",
+        "metrics": {key: {"mean", "std"}}}``; the kind with most rows first, then the others,
+        each ranked from 1.
     """
     scored = [r for r in rows if not r.get("error")]
-    if by is None:
-        kinds = [r["metric_kind"] for r in scored if r.get("metric_kind")]
-        kind = max(set(kinds), key=kinds.count) if kinds else "binary"
-        by = PRIMARY_METRIC[kind]
+    kinds_seen = [r["metric_kind"] for r in scored if r.get("metric_kind")]
+    order_of_kinds = sorted(set(kinds_seen), key=lambda k: (-kinds_seen.count(k), k))
+    method_kind: dict[str, str] = {}
+    for row in scored:
+        method_kind.setdefault(row["method"], row.get("metric_kind", ""))
     keys = [*metric_columns(rows), "seconds", "peak_mb"]
-    table: dict[str, dict[str, Any]] = {}
+    table: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
-        entry = table.setdefault(row["method"], {"method": row["method"], "n": 0, "n_errors": 0, "skipped": "",
-                                                 "values": {}})
+        kind = row.get("metric_kind") or method_kind.get(row["method"], "")
+        entry = table.setdefault((row["method"], kind), {
+            "method": row["method"], "metric_kind": kind, "n": 0, "n_errors": 0, "skipped": "", "values": {},
+            "notes": []})
         if str(row.get("error", "")).startswith("skipped:"):
             entry["skipped"] = row["error"][len("skipped: "):]
             continue
@@ -344,26 +365,41 @@ def rank(rows: Sequence[Mapping[str, Any]], *, by: str | None = None) -> list[di
             entry["n_errors"] += 1
             continue
         entry["n"] += 1
+        for note in str(row.get("notes") or "").split(" | "):
+            if note and note not in entry["notes"]:
+                entry["notes"].append(note)
         for key in keys:
             value = row.get(key)
             if isinstance(value, (int, float)) and math.isfinite(value):
                 entry["values"].setdefault(key, []).append(float(value))
-    out = []
+    groups: dict[str, list[dict[str, Any]]] = {}
     for entry in table.values():
         values = entry.pop("values")
         entry["metrics"] = {
             key: {"mean": statistics.fmean(v), "std": statistics.pstdev(v) if len(v) > 1 else 0.0}
             for key, v in values.items()
         }
-        entry["by"] = by
-        out.append(entry)
-    sign = 1.0 if by in LOWER_IS_BETTER else -1.0
+        groups.setdefault(entry["metric_kind"], []).append(entry)
+    out = []
+    for kind in [*order_of_kinds, *sorted(k for k in groups if k not in order_of_kinds)]:
+        entries = groups.get(kind, [])
+        key = by
+        if key is None or not any(key in e["metrics"] for e in entries):
+            key = PRIMARY_METRIC.get(kind, by or "f1")
+        sign = 1.0 if key in LOWER_IS_BETTER else -1.0
 
-    def order(entry):
-        m = entry["metrics"].get(by)
-        return (m is None, sign * m["mean"] if m else 0.0, entry["method"])
+        def order(entry, key=key, sign=sign):
+            m = entry["metrics"].get(key)
+            return (m is None, sign * m["mean"] if m else 0.0, entry["method"])
 
-    out.sort(key=order)
-    for position, entry in enumerate(out, 1):
-        entry["rank"] = position if by in entry["metrics"] else None
+        entries.sort(key=order)
+        position = 0
+        for entry in entries:
+            entry["by"] = key
+            if key in entry["metrics"]:
+                position += 1
+                entry["rank"] = position
+            else:
+                entry["rank"] = None
+        out.extend(entries)
     return out

@@ -13,7 +13,8 @@ Kinds of truth (:func:`truth_kind`)
     Challenge ``man_seg``, DSB 2018).
 ``region``
     Integer labels covering every pixel (no 0): a partition, as BSDS human segmentations;
-    a list of label images (several annotators) is always ``region``.
+    a list of label images (several annotators) is always ``region``, and also gets BSDS
+    boundary scores ``boundary_precision, boundary_recall, boundary_f1``.
 
 A "truth" whose neighbouring pixels differ as often as a photograph's do is refused
 (:class:`TruthLooksLikeImageError`): it is almost always an image given in the truth's place.
@@ -288,7 +289,10 @@ def score_prepared(truth, prediction, kind: str) -> dict:
     if kind == "region":
         from .region import region_scores
 
-        return region_scores(truth, prediction)
+        scores = region_scores(truth, prediction)
+        if isinstance(truth, (list, tuple)):
+            scores.update(_boundary_scores(truth, prediction))
+        return scores
     if kind == "instance":
         from .binary import confusion_counts
         from .instance import instance_scores
@@ -298,6 +302,22 @@ def score_prepared(truth, prediction, kind: str) -> dict:
         scores.update({f"fg_{key}": fg[key] for key in _FG_KEYS})
         return scores
     raise ParameterError(f"metric kind got {kind!r}; expected binary, region or instance")
+
+
+def _boundary_scores(truths, prediction) -> dict:
+    """BSDS boundary precision/recall/F of a partition against several annotators' partitions.
+
+    Boundaries of truth and prediction come from the same function (``find_boundaries``,
+    ``mode='inner'``), matched within BSDS's default tolerance (0.0075 of the diagonal).
+    """
+    from skimage.segmentation import find_boundaries
+
+    from .boundary import boundary_pr
+
+    maps = [find_boundaries(np.asarray(t), mode="inner") for t in truths]
+    found = boundary_pr(maps, find_boundaries(np.asarray(prediction), mode="inner"))
+    return {"boundary_precision": found["precision"], "boundary_recall": found["recall"],
+            "boundary_f1": found["f1"]}
 
 
 def score_output(truth, data, output: str | None = None, *, kind: str = "auto") -> tuple[str, dict]:

@@ -31,7 +31,8 @@ import numpy as np
 from seglab._core.errors import ParameterError
 from seglab._core.validation import check_image, check_mask, check_same_shape
 
-__all__ = ["TP_COLOR", "FP_COLOR", "FN_COLOR", "CONFUSION_COLORS", "confusion_overlay", "confusion_legend"]
+__all__ = ["TP_COLOR", "FP_COLOR", "FN_COLOR", "CONFUSION_COLORS", "confusion_overlay", "confusion_legend",
+           "with_confusion_key", "CONFUSION_KEY"]
 
 TP_COLOR = (0, 158, 115)  # Okabe-Ito bluish green
 FP_COLOR = (213, 94, 0)  # Okabe-Ito vermillion
@@ -58,11 +59,10 @@ def _gray_uint8(image) -> np.ndarray:
             return np.clip(np.round(array), 0, 255).astype(np.uint8)
     if array.dtype == np.uint8:
         return array
-    array = array.astype(np.float64)
-    lo, hi = float(array.min()), float(array.max())
-    if hi == lo:
-        return np.zeros(array.shape, np.uint8)
-    return np.round((array - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+    # 16-bit and float: the display rule of seglab.viz.display (0.5-99.5th percentile stretch)
+    from .display import to_display
+
+    return to_display(array, rgb=False)
 
 
 def confusion_overlay(image, mask_true, mask_pred, *, alpha: float = 0.6) -> np.ndarray:
@@ -71,9 +71,10 @@ def confusion_overlay(image, mask_true, mask_pred, *, alpha: float = 0.6) -> np.
     Parameters
     ----------
     image : (M, N) or (M, N, 3) array_like
-        Background image. uint8 is used as is; other dtypes are rescaled
-        from their own min..max to 0..255 (a constant image becomes black);
-        colour images are converted to gray (BT.601 luma).
+        Background image: the original image, not a pre-processed one. uint8
+        is used as is; other dtypes are stretched from their 0.5th to 99.5th
+        percentile to 0..255 (:mod:`seglab.viz.display`); colour images are
+        converted to gray (BT.601 luma).
     mask_true : (M, N) array_like of bool or {0, v}
         Ground truth.
     mask_pred : (M, N) array_like of bool or {0, v}
@@ -134,3 +135,23 @@ def confusion_legend() -> str:
         rgb = str(color) if color is not None else "(image)"
         lines.append(f"{key:<3} {_NAMES[key]:<12} {rgb:<16} {_MEANING[key]}")
     return "\n".join(lines)
+
+
+#: The key drawn under every confusion picture: (label, colour); TN shows the image itself.
+CONFUSION_KEY = (("TP found", TP_COLOR), ("FP false alarm", FP_COLOR), ("FN missed", FN_COLOR),
+                 ("TN: image", None))
+
+
+def with_confusion_key(picture, *, note: str = "") -> np.ndarray:
+    """Append the colour key (TP, FP, FN, TN) under a confusion picture; `note` follows it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = with_confusion_key(np.zeros((10, 400, 3), np.uint8))
+    >>> out.shape[0] > 10, out.shape[1]
+    (True, 400)
+    """
+    from .display import add_key
+
+    return add_key(np.asarray(picture), CONFUSION_KEY, note=note)

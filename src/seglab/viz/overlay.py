@@ -40,8 +40,11 @@ def to_uint8(array: np.ndarray) -> np.ndarray:
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
-    image = to_uint8(image)
-    return np.stack([image] * 3, axis=-1) if image.ndim == 2 else image[..., :3]
+    """The image as uint8 RGB by the display rule (:mod:`seglab.viz.display`: 8-bit as stored,
+    16-bit/float stretched from the 0.5th to the 99.5th percentile)."""
+    from .display import to_display
+
+    return to_display(image, rgb=True)
 
 
 def label_overlay(image, labels, kind="avg", boundaries=True):
@@ -74,7 +77,7 @@ def label_overlay(image, labels, kind="avg", boundaries=True):
     if labels.shape != image.shape[: labels.ndim] or labels.ndim != 2:
         raise ParameterError(f"`labels` has shape {labels.shape}; expected the image's (rows, cols) "
                              f"{image.shape[:2]}")
-    out = label2rgb(labels, image, kind=kind)
+    out = label2rgb(labels, _rgb(image), kind=kind)
     if boundaries:
         out = mark_boundaries(out, labels)
     return to_uint8(np.clip(out, 0, 1) if np.asarray(out).dtype.kind == "f" else out)
@@ -109,26 +112,46 @@ def contour_overlay(image, contour, color=(255, 0, 0)):
     return rgb
 
 
-def overlay_for(result):
+def overlay_for(result, *, image=None, max_side: int | None = None):
     """Return the picture that suits a :class:`~seglab.SegmentationResult` (uint8 RGB).
 
     mask -> red tint and outline over the image; labels -> region boundaries
     (``kind='overlay'``); edges/proba -> gray map; contour -> the snake as a red line.
+
+    Parameters
+    ----------
+    result : SegmentationResult
+    image : ndarray, optional
+        The image to draw on: pass the *original* image, so the picture shows what the user
+        gave (``result.image`` is the image after the pre-steps, e.g. inverted or blurred, and
+        is the fallback). Shown by the display rule of :mod:`seglab.viz.display`.
+    max_side : int, optional
+        Draw at reduced size (every k-th pixel) when the longest side exceeds it; see
+        :func:`overlay_stride` to tell the user.
     """
-    image = result.image
+    if image is None:
+        image = result.image
     if image is None:
         raise ParameterError("the result carries no image; pass the image to label_overlay/mask_overlay instead")
-    if image.ndim == 3 and image.shape[-1] != 3 or image.ndim > 3:
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] not in (3, 4) or image.ndim > 3:
         raise ParameterError(f"overlays are drawn for 2-D images; the result's image has shape {image.shape}")
     kind = result.output
+    data = result.data
+    step = 1
+    if max_side is not None:
+        from .display import display_stride, reduce
+
+        step = display_stride(image.shape, max_side)
+        image, data = reduce(image, step), reduce(data, step)
     if kind == "mask":
-        return mask_overlay(image, result.data)
+        return mask_overlay(image, data)
     if kind == "labels":
-        return label_overlay(image, result.data, kind="overlay", boundaries=True)
+        return label_overlay(image, data, kind="overlay", boundaries=True)
     if kind in ("edges", "proba", "image"):
-        return edges_image(result.data)
+        return edges_image(data)
     if kind == "contour":
-        return contour_overlay(image, result.extras["contour"])
+        return contour_overlay(image, np.asarray(result.extras["contour"]) / step)
     raise ParameterError(f"no overlay for output kind {kind!r}")
 
 
