@@ -411,12 +411,29 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
         return objects_table(result, limit=limit)
 
     @app.get("/api/results/{result_id}/overlay")
-    def result_overlay(result_id: str, style: str = "fill"):
+    def result_overlay(result_id: str, style: str = "fill", row: int | None = None, col: int | None = None,
+                       height: int | None = None, width: int | None = None, scale: int = 1):
+        """The result's transparent layer; optionally a window (image coordinates) every `scale`-th pixel."""
+        from seglab._core.errors import ParameterError
+
         from ._render import encode_png, overlay_rgba
 
         result = _result(result_id)
-        layer = overlay_rgba(result.data, result.output, style=style, contour=result.info.get("contour"),
-                             offset=result.region[:2])
+        data, offset = result.data, result.region[:2]
+        if scale < 1:
+            raise ParameterError(f"`scale` got {scale}; expected an integer >= 1")
+        if None not in (row, col, height, width):
+            r0, c0 = max(0, row - result.region[0]), max(0, col - result.region[1])
+            data = data[r0: r0 + max(0, height), c0: c0 + max(0, width)]
+            offset = (result.region[0] + r0, result.region[1] + c0)
+        if scale > 1:
+            data = data[::scale, ::scale]
+        contour = result.info.get("contour")
+        if contour is not None and scale > 1:
+            import numpy as np
+
+            contour = (np.asarray(contour) - offset) / scale + offset
+        layer = overlay_rgba(data, result.output, style=style, contour=contour, offset=offset)
         return Response(encode_png(layer), media_type="image/png")
 
     @app.get("/api/results/{result_id}/confusion.png")

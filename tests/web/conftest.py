@@ -1,0 +1,143 @@
+"""Fixtures of the web tests: a real ``seglab serve`` process and a real (Debian) Chromium.
+
+The server runs as a user runs it (``python -m seglab serve --no-browser``) in a subprocess, on a
+free port, over a workspace of the bundled samples; the tests read the printed URL and its token.
+The browser is Playwright's sync API driving the system ``chromium`` (a plain fixture: the
+pytest-playwright plugin trips this suite's ``filterwarnings = error``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the web tests need seglab[web] (fastapi, uvicorn, python-multipart)")
+pytest.importorskip("uvicorn", reason="the web tests need seglab[web] (fastapi, uvicorn, python-multipart)")
+httpx = pytest.importorskip("httpx", reason="the web API tests need httpx (seglab[test])")
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@dataclass
+class Server:
+    url: str  # the printed URL, with ?token=
+    base: str
+    token: str
+    workspace: Path
+    process: subprocess.Popen
+    output: list
+
+    def client(self, **kwargs):
+        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token}"}, timeout=120,
+                            **kwargs)
+
+
+def start_server(workspace: Path, *extra: str) -> Server:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seglab", "serve", "--no-browser", "--port", "0", "--workspace", str(workspace), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    output: list[str] = []
+    found: list[str] = []
+
+    def pump():
+        for line in process.stdout:
+            output.append(line)
+            match = re.search(r"open (http://\S+)", line)
+            if match:
+                found.append(match.group(1))
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + 90
+    while not found and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    if not found:
+        process.kill()
+        raise RuntimeError("seglab serve did not print its URL:\n" + "".join(output))
+    url = found[0]
+    base, _, token = url.partition("/?token=")
+    # wait until it answers
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/api/methods", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return Server(url, base, token, workspace, process, output)
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory):
+    from seglab.web._workspace import make_sample_workspace
+
+    return make_sample_workspace(tmp_path_factory.mktemp("workspace"))
+
+
+@pytest.fixture(scope="session")
+def server(workspace):
+    srv = start_server(workspace, "--max-upload-mb", "2")
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture
+def client(server):
+    with server.client() as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); the browser tests need it")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright (python) is not installed: pip install playwright")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server.url)
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    page.js_errors = errors
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a small PNG of the page to docs/screenshots/ (the README shows them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
