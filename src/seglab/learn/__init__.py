@@ -4,6 +4,10 @@
   (``weights.safetensors`` + ``config.json``), loaded without executing code;
   every problem is one :class:`ModelError`.
 * :func:`hash_arrays` / :func:`hash_files` — training-data hashes for a model's config.
+* :func:`pixel_features` — ilastik's multiscale features (cached per image).
+* :func:`fit_pixel_classifier` -> :class:`PixelClassifier` — a random forest
+  trained from scribbles or masks; ``.predict``, ``.save``, ``PixelClassifier.load``.
+  The registered method ``pixel_classifier`` runs a saved model.
 
 Names are imported on first use, so ``import seglab.learn`` (which the
 registry does to read ``seglab.learn._spec``) imports neither scikit-learn nor
@@ -21,6 +25,13 @@ _LAZY = {
     "read_model_config": "seglab.learn._artifact:read_config",
     "hash_arrays": "seglab.learn._artifact:hash_arrays",
     "hash_files": "seglab.learn._artifact:hash_files",
+    "pixel_features": "seglab.learn._features:pixel_features",
+    "feature_names": "seglab.learn._features:feature_names",
+    "clear_feature_cache": "seglab.learn._features:clear_feature_cache",
+    "PixelClassifier": "seglab.learn._forest:PixelClassifier",
+    "fit_pixel_classifier": "seglab.learn._forest:fit_pixel_classifier",
+    "labels_from_truth": "seglab.learn._forest:labels_from_truth",
+    "pixel_classifier": "seglab.learn._forest:pixel_classifier",
 }
 
 __all__ = sorted(_LAZY)
