@@ -1,6 +1,7 @@
 """Run every benchmark case side by side and write benchmarks/RESULTS.md and benchmarks/results.json.
 
-Usage: ``python -m benchmarks [--quick] [--only FAMILY,...] [--out DIR]``. ``--quick`` runs small inputs with two
+Usage: ``python -m benchmarks [--quick] [--only FAMILY,...] [--out DIR]``; ``python -m benchmarks sweep`` runs the
+range sweep (``benchmarks/sweep.py``). ``--quick`` runs small inputs with two
 repeats (a smoke run used by the test suite; its timings mean nothing).
 """
 
@@ -68,6 +69,11 @@ def _overhead_case(quick: bool) -> list[Case]:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["sweep"]:  # the range sweep has its own options (benchmarks/sweep.py)
+        from .sweep import main as sweep_main
+
+        return sweep_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small inputs, 2 repeats (smoke run)")
     parser.add_argument("--only", default="", help="comma-separated family modules (threshold,edges,...)")

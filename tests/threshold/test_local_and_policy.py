@@ -87,7 +87,7 @@ def test_even_block_size_is_refused(call):
 
 
 def test_other_parameter_errors():
-    with pytest.raises(ParameterError, match=r"`window_size` must be an odd integer >= 3; got 1"):
+    with pytest.raises(ParameterError, match=r"`window_size`.* got 1; expected .*3"):
         threshold.niblack(TEXT, window_size=1)
     with pytest.raises(ParameterError, match=r"`method` got 'gauss'.*Did you mean 'gaussian'"):
         threshold.local(TEXT, method="gauss")

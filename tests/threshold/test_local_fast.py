@@ -1,0 +1,84 @@
+"""The constant-time local median (cv2.medianBlur on rank codes) equals scikit-image's threshold_local(median).
+
+Covered: every border mode, the ends of the tune range (block_size 3 and 151), 8-bit images, images with at most 256
+distinct values in other dtypes (uint16, int16, float32, float64), the constant pad value of mode='constant', and the
+fallback to scikit-image for images with more than 256 values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage import data, filters
+
+from seglab import threshold
+from seglab._core.registry import get_method
+from seglab.threshold._local import _median_threshold
+
+CAMERA = data.camera()[::8, ::8]  # 64 x 64, 8-bit
+
+
+def _reference(image, block_size, mode, offset=0.0, invert=False):
+    threshold_image = filters.threshold_local(image, block_size, "median", offset=offset, mode=mode)
+    return image <= threshold_image if invert else image > threshold_image
+
+
+@pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
+def test_median_fast_path_equals_skimage_in_every_mode(mode):
+    for block_size, offset, invert in ((3, 0.0, False), (15, 7.5, True), (41, -12.0, False)):
+        mask, info = threshold.local(CAMERA, block_size=block_size, method="median", offset=offset, mode=mode,
+                                     invert=invert)
+        np.testing.assert_array_equal(mask, _reference(CAMERA, block_size, mode, offset, invert))
+        expected = filters.threshold_local(CAMERA, block_size, "median", offset=offset, mode=mode)
+        assert info["threshold_mean"] == float(expected.mean())
+
+
+@pytest.mark.slow
+def test_median_at_the_top_of_the_tune_range():
+    high = get_method("local").param("block_size").tune[1]
+    image = data.coins()[100:180, 100:180]
+    mask, _ = threshold.local(image, block_size=high, method="median")
+    np.testing.assert_array_equal(mask, _reference(image, high, "reflect"))
+
+
+def test_median_at_the_top_of_the_tune_range_on_sampled_pixels():
+    # The window median by its definition (numpy, scipy's 'reflect' = numpy's 'symmetric' pad) on sampled pixels;
+    # the whole-image comparison with scikit-image at this size is the slow test above.
+    high = get_method("local").param("block_size").tune[1]
+    image = data.coins()[100:180, 100:180]
+    fast = _median_threshold(image, high, "reflect")
+    padded = np.pad(image, high // 2, mode="symmetric")
+    rng = np.random.default_rng(0)
+    for row, col in rng.integers(0, 80, (40, 2)):
+        assert fast[row, col] == np.median(padded[row: row + high, col: col + high])
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "int16", "float32", "float64"])
+def test_median_fast_path_on_few_level_images_of_other_dtypes(dtype):
+    rng = np.random.default_rng(3)
+    levels = rng.choice(np.arange(-300, 3000), size=200, replace=False)
+    if dtype == "uint16":
+        levels = np.abs(levels)
+    image = levels[rng.integers(0, levels.size, (70, 90))].astype(dtype)
+    if dtype.startswith("float"):
+        image = image * np.asarray(0.013, dtype)
+    for mode in ("reflect", "constant"):
+        fast = _median_threshold(image, 21, mode)
+        assert fast is not None
+        reference = filters.threshold_local(image, 21, "median", mode=mode)
+        assert fast.dtype == reference.dtype
+        np.testing.assert_array_equal(fast, reference)
+
+
+def test_many_level_images_fall_back_to_skimage_and_stay_equal():
+    image = np.random.default_rng(4).normal(size=(40, 50)).astype(np.float32)
+    assert _median_threshold(image, 9, "reflect") is None
+    mask, _ = threshold.local(image, block_size=9, method="median", offset=0.05)
+    np.testing.assert_array_equal(mask, _reference(image, 9, "reflect", 0.05))
+
+
+def test_window_wider_than_the_image_falls_back_and_stays_equal():
+    image = CAMERA[:20, :30]
+    assert _median_threshold(image, 51, "mirror") is None
+    mask, _ = threshold.local(image, block_size=51, method="median", mode="mirror")
+    np.testing.assert_array_equal(mask, _reference(image, 51, "mirror"))
