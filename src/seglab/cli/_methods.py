@@ -25,7 +25,11 @@ def command(as_json, family, kind):
         )
     specs = [s for s in every if (kind == "all" or s.kind == kind) and family in (None, s.family)]
     if as_json:
-        click.echo(json.dumps([s.to_dict() for s in specs], indent=2))
+        from seglab._core.registry import current_registry
+
+        registry = current_registry()
+        # origin: 'seglab' for built-in entries, else the plugin's entry-point name
+        click.echo(json.dumps([{**s.to_dict(), "origin": registry.origin(s)} for s in specs], indent=2))
         return
     from rich.console import Console
     from rich.table import Table
