@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, MissingInputError, ParameterError, ShapeMismatchError
 
@@ -576,8 +577,9 @@ def _cached_model(model) -> PixelClassifier:
     return loaded
 
 
-def pixel_classifier(image, *, model: str | None = None, threshold: float = 0.5,
-                     foreground: tuple[int, ...] | None = None):
+def pixel_classifier(image: ArrayLike, *, model: str | os.PathLike | PixelClassifier | None = None,
+                     threshold: float = 0.5,
+                     foreground: tuple[int, ...] | None = None) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Segment an image with a trained pixel classifier (random forest on multiscale features).
 
     Parameters
