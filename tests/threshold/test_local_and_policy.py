@@ -89,7 +89,7 @@ def test_even_block_size_is_refused(call):
 def test_other_parameter_errors():
     with pytest.raises(ParameterError, match=r"`window_size`.* got 1; expected .*3"):
         threshold.niblack(TEXT, window_size=1)
-    with pytest.raises(ParameterError, match=r"`method` got 'gauss'.*Did you mean 'gaussian'"):
+    with pytest.raises(ParameterError, match=r"`method`.* got 'gauss'.*Did you mean 'gaussian'"):
         threshold.local(TEXT, method="gauss")
     with pytest.raises(ParameterError, match=r"`low` \(200\) and `high` \(100\) are in the wrong order"):
         threshold.hysteresis(TEXT, low=200, high=100)
