@@ -30,6 +30,7 @@ COMMANDS = {
     "compare": ("seglab.cli._compare", "Run several methods against ground truth and rank them."),
     "tune": ("seglab.cli._tune", "Search method parameters against ground truth (cross-validated)."),
     "tile": ("seglab.cli._tile", "Run a pipeline over a large image in tiles with dask."),
+    "train": ("seglab.cli._train", "Train a pixel classifier or a U-Net on your images (writes a model folder)."),
     "serve": ("seglab.cli._serve", "Start the browser workbench (prints a URL with an access token)."),
 }
 
