@@ -116,7 +116,7 @@ def _tutorial(gray, invert, fg_fraction, opening_iterations=2, dilate_iterations
 
 @pytest.mark.parametrize("invert, fg_fraction", [(False, 0.7), (False, 0.25), (True, 0.7)])
 def test_watershed_distance_equals_tutorial(coins, invert, fg_fraction):
-    labels, info = watershed_distance(coins, invert=invert, fg_fraction=fg_fraction)
+    labels, info = watershed_distance(coins, invert=invert, fg_fraction=fg_fraction, fill_holes=False)
     flooded = _tutorial(coins, invert, fg_fraction)
     np.testing.assert_array_equal(labels, np.where(flooded > 1, flooded - 1, 0))
     assert info["n_objects"] == int(flooded.max()) - 1
@@ -125,9 +125,9 @@ def test_watershed_distance_equals_tutorial(coins, invert, fg_fraction):
 def test_watershed_distance_coin_counts(coins):
     # Honest figures on the 24 coins: the tutorial's defaults merge coins (global max distance),
     # fg_fraction=0.25 gives 28 objects of which 24 are coin-sized (> 300 px).
-    _, info = watershed_distance(coins)
+    _, info = watershed_distance(coins, fill_holes=False, fg_fraction=0.7)
     assert info["n_objects"] == 2
-    labels, info = watershed_distance(coins, fg_fraction=0.25)
+    labels, info = watershed_distance(coins, fg_fraction=0.25, fill_holes=False)
     areas = np.bincount(labels.ravel())[1:]
     assert info["n_objects"] == 28
     assert int((areas > 300).sum()) == 24
