@@ -49,6 +49,8 @@ def _tileable_methods():
     for spec in seglab.all_specs():
         if spec.kind != "method" or spec.tiling == "none" or spec.inputs or 2 not in spec.dims:
             continue
+        if "model" in spec.param_names:  # learned methods: tiled with a trained model in tests/learn, tests/deep
+            continue
         if spec.channels == "color" or spec.output not in ("mask", "labels", "edges", "proba"):
             continue
         names.append(spec.name)
