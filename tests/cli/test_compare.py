@@ -65,3 +65,39 @@ def test_compare_unknown_method_is_one_line_with_close_match(toys, tmp_path, cap
     code = main(["compare", str(img), "--truth", str(gt), "--methods", "toy_hlf", "--out", str(tmp_path / "o")])
     assert code == 2
     assert "Did you mean 'toy_half'" in capsys.readouterr().err
+
+
+def test_single_pair_with_different_stems_pairs_and_report_separates_kinds(tmp_path, capsys, shared_data):
+    kesm = shared_data("kesm")
+    out = tmp_path / "out"
+    code = main(["compare", str(kesm / "grayscale.png"), "--truth", str(kesm / "groundtruth.png"),
+                 "--methods", "otsu,kmeans", "--pre", "invert", "--pre", "median:size=3", "--out", str(out)])
+    assert code == 0
+    data = json.loads((out / "results.json").read_text())
+    assert [Path(p[1]).name for p in data["pairs"]] == ["grayscale.png"]
+    rows = {r["method"]: r for r in data["rows"]}
+    assert set(rows) == {"invert>median>otsu", "invert>median>kmeans"}
+    assert rows["invert>median>otsu"]["metric_kind"] == "binary"
+    assert rows["invert>median>otsu"]["f1"] > 0.7  # the article's pipeline
+    assert rows["invert>median>kmeans"]["metric_kind"] == "region"
+    assert "f1" not in rows["invert>median>kmeans"]
+    page = (out / "report.html").read_text()
+    assert "Masks scored against a binary truth" in page and "Scored as partitions (region metrics)" in page
+    assert "Confusion colours:" in page and "uint8 shown as stored" in page
+    printed = capsys.readouterr().out
+    assert printed.index("masks vs binary truth") < printed.index("partitions (label outputs)")
+
+
+def test_unused_truths_are_one_summary_line(toys, tmp_path, capsys):
+    from PIL import Image
+
+    img, gt = _files(toys, tmp_path, n=3)
+    for k in range(3, 9):
+        Image.fromarray(np.zeros((48, 64), np.uint8)).save(gt / f"man_seg0{k}.png")
+    code = main(["compare", str(img / "t00.png"), str(img / "t01.png"), "--truth", str(gt), "--methods", "toy_half",
+                 "--out", str(tmp_path / "o")])
+    assert code == 0
+    err = capsys.readouterr().err
+    notes = [line for line in err.splitlines() if "without an image" in line]
+    assert notes == ["seglab: note: 7 truth file(s) without an image ignored (man_seg02.png, man_seg03.png, "
+                     "man_seg04.png, ...)"]

@@ -15,14 +15,53 @@ def _read_pairs(images, truth, pair_regex):
     pairs, lonely_images, lonely_truths = pair_files(image_paths, truth_paths, pair_regex=pair_regex)
     for path in lonely_images:
         click.echo(f"seglab: note: no truth for image {path}; skipped", err=True)
-    for path in lonely_truths:
-        click.echo(f"seglab: note: truth {path} has no image; ignored", err=True)
+    if lonely_truths:
+        # One line, not one per file: comparing a subset of a data set is normal.
+        shown = ", ".join(p.name for p in lonely_truths[:3]) + (", ..." if len(lonely_truths) > 3 else "")
+        click.echo(f"seglab: note: {len(lonely_truths)} truth file(s) without an image ignored ({shown})", err=True)
     if not pairs:
         raise ParameterError(
             f"no image could be paired with a truth file ({len(image_paths)} images, {len(truth_paths)} truths); "
             "pairing is by file stem (t01.tif <-> man_seg01.tif works); pass --pair-regex to set the key"
         )
     return pairs
+
+
+_KIND_HEADING = {
+    "binary": "masks vs binary truth",
+    "instance": "objects vs instance truth",
+    "region": "partitions (label outputs), region metrics",
+}
+
+
+def _with_steps(candidates, pre, post):
+    """Add the --pre steps before, and the --post steps after, every candidate's pipeline.
+
+    A post-step that does not take a method's output kind (remove_small_objects after k-means
+    labels) is left out for that method, and the candidate's label says which steps it got.
+    """
+    from seglab._core.pipeline import Pipeline, parse_step
+
+    pre_steps = [parse_step(p, "pre") for p in pre]
+    post_steps = [parse_step(p, "post") for p in post]
+    out = []
+    for c in candidates:
+        if c.pipeline is None:
+            out.append(c)
+            continue
+        kind = c.pipeline.method.spec.output
+        posts = []
+        for step in [*c.pipeline.post, *post_steps]:
+            if step.spec.accepts and kind not in step.spec.accepts:
+                continue
+            posts.append(step)
+            if step.spec.output != "image":
+                kind = step.spec.output
+        pipeline = Pipeline(c.pipeline.method, [*pre_steps, *c.pipeline.pre], posts)
+        added = [s.name for s in pre_steps] + [c.label] + [s.name for s in posts if s in post_steps]
+        c.pipeline, c.label = pipeline, ">".join(added)
+        out.append(c)
+    return out
 
 
 @click.command(name="compare")
@@ -40,14 +79,30 @@ def _read_pairs(images, truth, pair_regex):
               show_default=True, help="auto: binary truth -> mask scores; truth with 0 -> instances; else regions.")
 @click.option("--overlays", default=6, show_default=True, type=click.IntRange(0, 100),
               help="Images shown in the report's overlay grid.")
-def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind, overlays):
+@click.option("--pre", multiple=True, metavar="NAME[:K=V,...]",
+              help="Pre-step run before every method (repeatable, in order), e.g. --pre gaussian:sigma=2.")
+@click.option("--post", multiple=True, metavar="NAME[:K=V,...]",
+              help="Post-step run after every method whose output it takes (repeatable), e.g. "
+                   "--post remove_small_objects:min_size=64.")
+def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind, overlays, pre, post):
     """Run METHODS on IMAGES, score each against --truth, write results.csv, results.json and report.html.
 
     \b
     Pairing: an image and a truth pair up when their file stems are equal; otherwise
     the prefix and suffix shared by all stems of each side are removed (never cutting a
     number) and numeric keys compare as numbers, so t01.tif pairs with man_seg01.tif and
-    dna-3.png with 3.png. --pair-regex overrides the rule.
+    dna-3.png with 3.png; one image and one truth always pair. --pair-regex overrides the rule.
+
+    
+    Scoring (the rule seglab evaluate and tune use too):
+      mask vs binary truth     binary scores, ranked by f1
+      labels vs binary truth   region scores (covering, ari, vi), ranked in their own
+                               table: never "every label is foreground"
+      anything vs instance     instance scores (ap50, pq; a mask's connected components
+      truth (0 = background)   are its objects) + fg_f1, fg_iou of the foreground
+      anything vs a partition  region scores
+    Degenerate results (empty, full, 10x more or fewer objects than the truth) get a
+    note with a hint in the notes column and on the console.
 
     A pair whose shapes differ, or a method failing on an image, is reported in the
     error column and the run goes on; the exit code is non-zero only when nothing
@@ -61,6 +116,8 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
     if methods.strip() == "" and not pipelines:
         raise ParameterError("give --methods NAMES (or 'all') or --pipeline FILE")
     candidates = resolve_candidates(methods if methods.strip() else None, list(pipelines))
+    if pre or post:
+        candidates = _with_steps(candidates, pre, post)
     pairs = _read_pairs(images, truth, pair_regex)
     out = ensure_out_dir(out_dir)
     collector = OverlayCollector(max_images=overlays)
@@ -84,11 +141,18 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
     write_report(rows, ranking, out, overlays=collector)
     evaluated = [r for r in rows if not r["error"]]
     failed = [r for r in rows if r["error"] and not r["error"].startswith("skipped:")]
-    for entry in ranking[:10]:
+    shown_kind = None
+    for entry in ranking:
         m = entry["metrics"].get(entry["by"])
-        if m:
-            click.echo(f"{entry['rank']:>3}. {entry['method']:<28} {entry['by']} {m['mean']:.3f} ± {m['std']:.3f}"
-                       f"  (n={entry['n']}{', errors=' + str(entry['n_errors']) if entry['n_errors'] else ''})")
+        if not m or entry["rank"] is None or entry["rank"] > 10:
+            continue
+        if entry["metric_kind"] != shown_kind:
+            shown_kind = entry["metric_kind"]
+            click.echo(f"{_KIND_HEADING.get(shown_kind, shown_kind)} (ranked by {entry['by']}):")
+        click.echo(f"{entry['rank']:>3}. {entry['method']:<28} {entry['by']} {m['mean']:.3f} ± {m['std']:.3f}"
+                   f"  (n={entry['n']}{', errors=' + str(entry['n_errors']) if entry['n_errors'] else ''})")
+        for note in entry.get("notes") or []:
+            click.echo(f"       note: {note}")
     click.echo(f"{len(evaluated)} evaluated, {len(failed)} failed; wrote {out / 'results.csv'}, "
                f"{out / 'results.json'}, {out / 'report.html'}")
     if not evaluated:

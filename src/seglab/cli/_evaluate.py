@@ -56,7 +56,7 @@ def command(truth, pred, as_json, instances, overlay_path, image_path):
         else:
             truth_array = read(truth)
     if scores is None:
-        from seglab.metrics._rule import output_kind_of, prediction_for, prepare_truth, score_output, truth_kind
+        from seglab.metrics import output_kind_of, prediction_for, prepare_truth, score_output, truth_kind
         from seglab.metrics.diagnostics import diagnose
 
         metric_kind, scores = score_output(truth_array, pred_array, kind=kind)
@@ -127,5 +127,13 @@ def _evaluate_zarr(truth: str, pred: str, kind: str):
     from seglab.metrics.binary import scores_from_counts
     from seglab.tiling import confusion_from_zarr
 
-    counts = confusion_from_zarr(truth, pred)
+    # Opened lazily (a zarr.Array, read chunk by chunk): memory stays bounded, so the budget that
+    # protects whole-array reads does not apply.
+    counts = confusion_from_zarr(_lazy(truth), _lazy(pred))
     return None, None, scores_from_counts(counts["tp"], counts["tn"], counts["fp"], counts["fn"])
+
+
+def _lazy(path: str):
+    from seglab.io import read
+
+    return read(path, lazy=True) if _is_zarr(path) else read(path)

@@ -29,7 +29,8 @@ from ._score import (
     score,
 )
 
-__all__ = ["compare", "Candidate", "resolve_candidates", "rank", "run_pipeline_measured", "auto_gray"]
+__all__ = ["compare", "Candidate", "resolve_candidates", "rank", "run_pipeline_measured", "auto_gray", "load_input",
+           "pipeline_label"]
 
 # Columns every row has, in this order, before the metric columns.
 BASE_COLUMNS = ("image", "method", "metric_kind", "auto_pre", "seconds", "peak_mb", "error", "warnings", "notes",
@@ -169,7 +170,7 @@ def run_pipeline_measured(pipeline: Pipeline, image: np.ndarray, *, measure_memo
     return result, seconds, peak, caught
 
 
-def _load(item, name: str):
+def load_input(item, name: str):
     if isinstance(item, (str, Path)) and Path(item).suffix.lower() == ".mat":
         # BSDS ground truth: the first annotator's region labels (seglab.metrics scores all of them
         # when given the list; the CLI compare uses one truth per image).
@@ -254,8 +255,8 @@ def compare(
     done = 0
     for index, (image_item, truth_item, name) in enumerate(zip(images, truths, names)):
         try:
-            image = _load(image_item, "image")
-            truth = _load(truth_item, "truth")
+            image = load_input(image_item, "image")
+            truth = load_input(truth_item, "truth")
             from seglab._core.validation import check_image
 
             _, info = check_image(image)
@@ -342,12 +343,14 @@ def rank(rows: Sequence[Mapping[str, Any]], *, by: str | None = None) -> list[di
     -------
     list of dict
         ``{"rank", "method", "metric_kind", "n", "n_errors", "skipped", "by", "notes",
-        "metrics": {key: {"mean", "std"}}}``; the kind with most rows first, then the others,
-        each ranked from 1.
+        "metrics": {key: {"mean", "std"}}}``; binary first, then instance, then region, each
+        ranked from 1. ``notes`` holds the diagnostics (:mod:`seglab.metrics.diagnostics`), one per
+        kind of problem.
     """
     scored = [r for r in rows if not r.get("error")]
-    kinds_seen = [r["metric_kind"] for r in scored if r.get("metric_kind")]
-    order_of_kinds = sorted(set(kinds_seen), key=lambda k: (-kinds_seen.count(k), k))
+    kinds_seen = {r["metric_kind"] for r in scored if r.get("metric_kind")}
+    # Masks against a binary truth first, then objects, then partitions (label outputs).
+    order_of_kinds = [k for k in ("binary", "instance", "region") if k in kinds_seen]
     method_kind: dict[str, str] = {}
     for row in scored:
         method_kind.setdefault(row["method"], row.get("metric_kind", ""))
@@ -366,7 +369,10 @@ def rank(rows: Sequence[Mapping[str, Any]], *, by: str | None = None) -> list[di
             continue
         entry["n"] += 1
         for note in str(row.get("notes") or "").split(" | "):
-            if note and note not in entry["notes"]:
+            # One note per kind of problem (the text after the numbers), not one per image.
+            what = note.split(": ", 1)[-1]
+            if note and what not in entry.setdefault("_seen", {}):
+                entry["_seen"][what] = len(entry["notes"])
                 entry["notes"].append(note)
         for key in keys:
             value = row.get(key)
@@ -375,6 +381,7 @@ def rank(rows: Sequence[Mapping[str, Any]], *, by: str | None = None) -> list[di
     groups: dict[str, list[dict[str, Any]]] = {}
     for entry in table.values():
         values = entry.pop("values")
+        entry.pop("_seen", None)
         entry["metrics"] = {
             key: {"mean": statistics.fmean(v), "std": statistics.pstdev(v) if len(v) > 1 else 0.0}
             for key, v in values.items()

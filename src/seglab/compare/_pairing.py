@@ -14,6 +14,9 @@ The rule (documented for ``seglab compare`` and ``seglab tune``):
    ``dna-3.png`` <-> ``3.png`` and ``img_7.png`` <-> ``img_7_gt.png`` pair up. A side with a
    single file has nothing shared to strip: its key is the last number in its stem.
 
+4. One image and one truth always pair, whatever their stems (the KESM tile:
+   ``grayscale.png`` <-> ``groundtruth.png``).
+
 Files on either side without a partner are returned, not dropped silently.
 """
 
@@ -130,6 +133,9 @@ def pair_files(images: Sequence[Path | str], truths: Sequence[Path | str], *, pa
     truths = [Path(p) for p in truths]
     image_stems = [p.stem for p in images]
     truth_stems = [p.stem for p in truths]
+    if pair_regex is None and len(images) == 1 and len(truths) == 1:
+        # One of each: nothing to tell apart, so they belong together.
+        return [(image_stems[0], images[0], truths[0])], [], []
     if pair_regex is not None:
         try:
             pattern = re.compile(pair_regex)

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from ._compare import BASE_COLUMNS, metric_columns
+from ._score import LOWER_IS_BETTER
 
-__all__ = ["write_results", "write_report", "OverlayCollector", "png_data_uri", "fmt"]
+__all__ = ["write_results", "write_report", "OverlayCollector", "png_data_uri", "fmt", "figure_data_uri", "REPORT_CSS"]
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -66,19 +67,19 @@ def png_data_uri(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _figure_uri(fig) -> str:
+def figure_data_uri(fig: Any) -> str:
+    """Return a matplotlib figure as a ``data:image/png;base64`` URI (for self-contained HTML reports)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _display_gray(image: np.ndarray) -> np.ndarray:
-    """Image as uint8 RGB for display (percentile stretch; colour images kept)."""
-    array = np.asarray(image, dtype=np.float64)
-    low, high = np.percentile(array, (0.5, 99.5))
-    array = np.clip((array - low) / max(high - low, 1e-12), 0, 1)
-    array = (array * 255).astype(np.uint8)
-    return array if array.ndim == 3 else np.stack([array] * 3, axis=-1)
+    """Image as uint8 RGB by the display rule of :mod:`seglab.viz.display` (8-bit as stored,
+    16-bit/float stretched from the 0.5th to the 99.5th percentile; colour kept)."""
+    from seglab.viz.display import to_display
+
+    return to_display(image, rgb=True)
 
 
 def _stride(shape, max_side):
@@ -86,17 +87,21 @@ def _stride(shape, max_side):
 
 
 class OverlayCollector:
-    """``on_prediction`` callback of :func:`compare` keeping small overlays of the first images.
+    """``on_prediction`` callback of :func:`compare` keeping overlays of the first images.
 
-    Masks get confusion colours (:func:`seglab.viz.confusion.confusion_overlay`: TP, FP, FN);
-    labels get their region boundaries drawn on the image.
+    Every picture is drawn on the original image (what the user gave, not the pre-processed
+    one) by the display rule of :mod:`seglab.viz.display`. Binary and instance scores get
+    confusion colours of the foreground (:func:`seglab.viz.confusion.confusion_overlay`: TP, FP,
+    FN; the report shows the colour key); region scores get the predicted region boundaries.
     """
 
-    def __init__(self, max_images: int = 6, max_side: int = 220):
+    def __init__(self, max_images: int = 6, max_side: int = 360):
         self.max_images = max_images
         self.max_side = max_side
         self.images: dict[int, tuple[str, str]] = {}  # index -> (name, data uri)
+        self.notes: dict[int, str] = {}  # index -> how the image is shown
         self.cells: dict[tuple[int, str], str] = {}
+        self.kinds: dict[tuple[int, str], str] = {}
 
     def __call__(self, *, index, name, label, image, truth, prediction, kind):
         if index >= self.max_images:
@@ -104,16 +109,22 @@ class OverlayCollector:
         step = _stride(np.shape(prediction), self.max_side)
         sub = (slice(None, None, step), slice(None, None, step))
         if index not in self.images:
+            from seglab.viz.display import display_note
+
             self.images[index] = (name, png_data_uri(_display_gray(np.asarray(image)[sub])))
-        self.cells[(index, label)] = png_data_uri(self._overlay(image, truth, prediction, kind)[sub])
+            self.notes[index] = display_note(image) + (f"; drawn at 1/{step} size" if step > 1 else "")
+        small_truth = truth[0] if isinstance(truth, (list, tuple)) else truth
+        self.cells[(index, label)] = png_data_uri(
+            self._overlay(np.asarray(image)[sub], np.asarray(small_truth)[sub], np.asarray(prediction)[sub], kind))
+        self.kinds[(index, label)] = kind
 
     @staticmethod
     def _overlay(image, truth, prediction, kind) -> np.ndarray:
         base = _display_gray(image)
-        if kind == "binary":
+        if kind in ("binary", "instance"):
             from seglab.viz.confusion import confusion_overlay
 
-            return np.asarray(confusion_overlay(base, truth, prediction))
+            return np.asarray(confusion_overlay(base, np.asarray(truth) != 0, np.asarray(prediction) != 0))
         from skimage.segmentation import find_boundaries
 
         out = base.copy()
@@ -127,19 +138,46 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-_CSS = """
+REPORT_CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}tr.best td{background:#e8f6e8}
 .grid img{max-width:220px;display:block}.grid td{vertical-align:top;font-size:11px}
 .note{color:#666;font-size:13px}
+.cells{display:flex;flex-wrap:wrap;gap:10px;max-width:1360px}
+figure.cell{margin:0;width:300px}figure.cell img{width:300px;image-rendering:pixelated;display:block;
+border:1px solid #ccc}figure.cell figcaption{font-size:12px;overflow-wrap:anywhere}
+.key span{display:inline-block;width:14px;height:14px;border:1px solid #333;vertical-align:middle;margin:0 4px 0 10px}
+td.notes{font-size:12px;color:#8a4b00;max-width:420px}
 """
+
+_KIND_TITLE = {
+    "binary": "Masks scored against a binary truth",
+    "instance": "Scored as objects against an instance truth",
+    "region": "Scored as partitions (region metrics)",
+}
+_KIND_NOTE = {
+    "binary": "Binary scores of the predicted mask (f1 = Dice, iou = Jaccard).",
+    "instance": "Objects matched at IoU 0.5 (precision, recall, f1), DSB-2018 AP and panoptic quality; a mask's "
+                "connected components are its objects. fg_* are binary scores of the foreground.",
+    "region": "Label outputs (k-means, superpixels, watershed, ...) are partitions: they are scored with region "
+              "metrics (segmentation covering, adjusted Rand index, variation of information), never as "
+              "\u201cevery label is foreground\u201d, and ranked only among themselves. Against a binary truth "
+              "the truth is the partition into background and foreground.",
+}
+
+_KEY_HTML = ("<p class='note key'>Confusion colours:<span style='background:rgb(0,158,115)'></span>TP found"
+             "<span style='background:rgb(213,94,0)'></span>FP false alarm"
+             "<span style='background:rgb(0,114,178)'></span>FN missed"
+             "<span style='background:#bbb'></span>TN: the image itself. Region scores: predicted boundaries in "
+             "red.</p>")
+
 
 
 def ranking_table(ranking: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
     """HTML table: rank, method, n, errors, mean ± std per metric key."""
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-    lines = [f"<table><tr><th>rank</th><th>method</th><th>n</th><th>errors</th>{head}</tr>"]
+    lines = [f"<table><tr><th>rank</th><th>method</th><th>n</th><th>errors</th>{head}<th>notes</th></tr>"]
     for entry in ranking:
         if entry.get("skipped"):
             continue
@@ -150,7 +188,8 @@ def ranking_table(ranking: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> 
             cells.append(f'<td class="num">{fmt(m["mean"])} ± {fmt(m["std"])}</td>' if m else "<td>–</td>")
         lines.append(
             f"<tr{cls}><td>{entry.get('rank') or '–'}</td><td>{html.escape(entry['method'])}</td>"
-            f"<td class=num>{entry['n']}</td><td class=num>{entry['n_errors']}</td>{''.join(cells)}</tr>"
+            f"<td class=num>{entry['n']}</td><td class=num>{entry['n_errors']}</td>{''.join(cells)}"
+            f"<td class=notes>{html.escape('; '.join(entry.get('notes') or []))}</td></tr>"
         )
     lines.append("</table>")
     return "\n".join(lines)
@@ -173,40 +212,59 @@ def _ranking_plot(ranking, by: str) -> str | None:
     ax.set_xticks(range(len(entries)), [e["method"] for e in entries], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(f"{by} (mean ± std over images)")
     ax.set_title(f"Methods ranked by {by}")
-    return _figure_uri(fig)
+    return figure_data_uri(fig)
 
 
 def write_report(rows: Sequence[Mapping[str, Any]], ranking: Sequence[Mapping[str, Any]], out_dir: Path, *,
                  overlays: OverlayCollector | None = None, title: str = "seglab compare") -> Path:
-    """Write ``report.html``: ranking table (mean ± std per metric), plot, overlay grid, errors."""
+    """Write ``report.html``: one ranking table per metric kind (like with like), plots, overlays, errors.
+
+    The overlays wrap in a grid of 300-px cells, so the page fits a 1400-px window whatever the
+    number of methods.
+    """
     out_dir = Path(out_dir)
-    by = ranking[0]["by"] if ranking else "f1"
-    keys = [k for k in metric_columns(rows) if k not in ("tp", "tn", "fp", "fn")] + ["seconds", "peak_mb"]
+    n_images = len({r["image"] for r in rows if r["image"]})
     parts = [f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>",
-             f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-             f"<p class=note>Ranked by <b>{html.escape(by)}</b> "
-             f"({'lower' if by.startswith('vi') else 'higher'} is better); mean ± standard deviation over images. "
-             f"{len({r['image'] for r in rows if r['image']})} images.</p>",
-             ranking_table(ranking, keys)]
-    plot = _ranking_plot(ranking, by)
-    if plot:
-        parts.append(f'<img alt="ranking plot" src="{plot}">')
+             f"<style>{REPORT_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
+             f"<p class=note>{n_images} images; mean ± standard deviation over images. Each output kind is scored "
+             "by the rule of <code>seglab.metrics._rule</code> and ranked only against methods scored the same "
+             "way.</p>"]
+    kinds = list(dict.fromkeys(e.get("metric_kind", "") for e in ranking if not e.get("skipped")))
+    for kind in kinds:
+        entries = [e for e in ranking if e.get("metric_kind", "") == kind and not e.get("skipped")]
+        if not entries:
+            continue
+        by = entries[0]["by"]
+        kind_rows = [r for r in rows if r.get("metric_kind") == kind]
+        keys = [k for k in metric_columns(kind_rows) if k not in ("tp", "tn", "fp", "fn")] + ["seconds", "peak_mb"]
+        better = "lower" if by in LOWER_IS_BETTER else "higher"
+        parts.append(f"<h2>{html.escape(_KIND_TITLE.get(kind, kind or 'not scored'))}</h2>"
+                     f"<p class=note>{html.escape(_KIND_NOTE.get(kind, ''))} Ranked by <b>{html.escape(by)}</b> "
+                     f"({better} is better).</p>")
+        parts.append(ranking_table(entries, keys))
+        plot = _ranking_plot(entries, by)
+        if plot:
+            parts.append(f'<img alt="ranking plot ({html.escape(kind)})" src="{plot}">')
     skipped = [e for e in ranking if e.get("skipped")]
     if skipped:
         parts.append("<h2>Skipped</h2><ul>" + "".join(
             f"<li><b>{html.escape(e['method'])}</b>: {html.escape(e['skipped'])}</li>" for e in skipped) + "</ul>")
     if overlays is not None and overlays.images:
-        labels = [e["method"] for e in ranking if not e.get("skipped")]
-        parts.append("<h2>Overlays</h2><p class=note>Masks: confusion colours (true positive, false positive, "
-                     "false negative). Labels: region boundaries in red.</p><table class=grid><tr><th>image</th>"
-                     + "".join(f"<th>{html.escape(lab)}</th>" for lab in labels) + "</tr>")
+        labels = list(dict.fromkeys(e["method"] for e in ranking if not e.get("skipped")))
+        parts.append("<h2>Overlays</h2>" + _KEY_HTML)
         for index, (name, uri) in sorted(overlays.images.items()):
-            cells = [f'<td>{html.escape(name)}<img src="{uri}"></td>']
+            parts.append(f"<h3>{html.escape(name)}</h3><p class=note>Drawn on the original image: "
+                         f"{html.escape(overlays.notes.get(index, ''))}.</p><div class=cells>")
+            parts.append(f'<figure class=cell><img alt="{html.escape(name)}" src="{uri}"><figcaption>image'
+                         "</figcaption></figure>")
             for lab in labels:
                 cell = overlays.cells.get((index, lab))
-                cells.append(f'<td><img src="{cell}"></td>' if cell else "<td>–</td>")
-            parts.append("<tr>" + "".join(cells) + "</tr>")
-        parts.append("</table>")
+                if cell:
+                    kind = overlays.kinds.get((index, lab), "")
+                    parts.append(f'<figure class=cell><img alt="{html.escape(lab)}" src="{cell}"><figcaption>'
+                                 f"{html.escape(lab)} <span class=note>({html.escape(kind)})</span></figcaption>"
+                                 "</figure>")
+            parts.append("</div>")
     errors = [r for r in rows if r.get("error") and not str(r["error"]).startswith("skipped:")]
     if errors:
         parts.append("<h2>Errors</h2><table><tr><th>image</th><th>method</th><th>error</th></tr>" + "".join(

@@ -14,6 +14,19 @@ Ground truth is always the first argument, the prediction the second.
 from __future__ import annotations
 
 from ._evaluate import evaluate
+from ._rule import (
+    METRIC_KINDS,
+    RULE_TEXT,
+    TRUTH_KINDS,
+    TruthLooksLikeImageError,
+    metric_kind_for,
+    output_kind_of,
+    prediction_for,
+    prepare_truth,
+    score_output,
+    score_prepared,
+    truth_kind,
+)
 from .binary import (
     Confusion,
     accuracy,
@@ -76,4 +89,16 @@ __all__ = [
     "sensitivity",
     "specificity",
     "variation_of_information",
+    # the scoring rule (seglab.metrics._rule)
+    "METRIC_KINDS",
+    "RULE_TEXT",
+    "TRUTH_KINDS",
+    "TruthLooksLikeImageError",
+    "metric_kind_for",
+    "output_kind_of",
+    "prediction_for",
+    "prepare_truth",
+    "score_output",
+    "score_prepared",
+    "truth_kind",
 ]

@@ -37,9 +37,9 @@ def _count_labels(labels: np.ndarray) -> int:
 
 def _ratio_note(n_pred: int, n_true: int, what: str) -> str:
     if n_true > 0 and n_pred >= FAR_RATIO * n_true:
-        hint = ("try pre-step gaussian (e.g. --pre gaussian:sigma=2) or post-step remove_small_objects"
+        hint = ("fragmented; try pre-step gaussian (e.g. --pre gaussian:sigma=2) or post-step remove_small_objects"
                 if what == "objects" else "over-segmented; try fewer segments (n_segments, a larger scale)")
-        return f"{n_pred} {what}, {n_pred / n_true:.0f}x more than the truth's {n_true}: the result is fragmented; {hint}"
+        return f"{n_pred} {what}, {n_pred / n_true:.0f}x more than the truth's {n_true}: {hint}"
     if n_pred > 0 and n_true >= FAR_RATIO * n_pred:
         hint = ("try post-step split_touching or the method watershed_distance" if what == "objects"
                 else "try more segments (n_segments, a smaller scale)")
@@ -90,6 +90,15 @@ def diagnose(truth, prediction, kind: str) -> list[str]:
             notes.append(note)
     elif kind == "region":
         n_true, n_pred = np.unique(truth).size, np.unique(prediction).size
+        if n_true <= 2:
+            # A binary truth scored as a partition: its objects (plus the background) are what a
+            # label output should find, not "two regions".
+            n_true = _count_objects(truth != 0) + 1
+            # ... and the prediction's regions are its connected pieces (a k-means cluster is
+            # scattered over the image; its label value is not one region).
+            from skimage.measure import label
+
+            n_pred = int(label(prediction, background=-1, connectivity=1).max())
         if n_pred == 1 and n_true > 1:
             notes.append("one region: the whole image is a single segment")
         else:
