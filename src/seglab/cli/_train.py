@@ -48,8 +48,7 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
         click.echo(f"seglab train: {prefix}{text}", err=True)
 
     if model == "pixel_classifier":
-        from seglab.learn._features import DEFAULT_SIGMAS
-        from seglab.learn._train import train_pixel_classifier
+        from seglab.learn import DEFAULT_SIGMAS, train_pixel_classifier
 
         if resume:
             raise ParameterError("--resume applies to --model unet; a pixel classifier trains in seconds, "
@@ -81,7 +80,7 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
     if importlib.util.find_spec("seglab.deep") is None:
         raise ParameterError("--model unet needs seglab.deep, which this installation does not have")
     from seglab.deep import train_unet
-    from seglab.learn._train import pair_training_files
+    from seglab.learn import pair_training_files
 
     pairs = pair_training_files(list(images), list(truths), what="truth", pair_regex=pair_regex, progress=echo)
 

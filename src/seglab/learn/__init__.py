@@ -8,6 +8,7 @@
 * :func:`fit_pixel_classifier` -> :class:`PixelClassifier` — a random forest
   trained from scribbles or masks; ``.predict``, ``.save``, ``PixelClassifier.load``.
   The registered method ``pixel_classifier`` runs a saved model.
+* :func:`train_pixel_classifier` — the ``seglab train`` workflow (files in, model folder out).
 
 Names are imported on first use, so ``import seglab.learn`` (which the
 registry does to read ``seglab.learn._spec``) imports neither scikit-learn nor
@@ -32,6 +33,9 @@ _LAZY = {
     "fit_pixel_classifier": "seglab.learn._forest:fit_pixel_classifier",
     "labels_from_truth": "seglab.learn._forest:labels_from_truth",
     "pixel_classifier": "seglab.learn._forest:pixel_classifier",
+    "train_pixel_classifier": "seglab.learn._train:train_pixel_classifier",
+    "pair_training_files": "seglab.learn._train:pair_training_files",
+    "DEFAULT_SIGMAS": "seglab.learn._features:DEFAULT_SIGMAS",
 }
 
 __all__ = sorted(_LAZY)

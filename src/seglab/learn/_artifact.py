@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from seglab._core.errors import SeglabError
+from seglab._core.errors import ImageWriteError, SeglabError
 
 __all__ = ["ModelError", "save_model", "load_model", "read_config", "hash_arrays", "hash_files",
            "FORMAT", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE"]
@@ -182,6 +182,42 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to a hidden temporary file beside `path`, fsync it, and rename it over `path`."""
+    temp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        _write_synced(temp, data)
+        os.replace(temp, path)
+        temp = None
+        _fsync_dir(path.parent)
+    finally:
+        if temp is not None and temp.exists():
+            temp.unlink()
+
+
+def _write_failed(folder: Path, exc: OSError) -> ImageWriteError:
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, FileNotFoundError):
+        reason = f"the folder {folder.parent} does not exist"
+    elif isinstance(exc, PermissionError):
+        reason = f"permission denied in {folder.parent}"
+    return ImageWriteError(f"{folder}: could not write the model ({reason}); nothing was written")
+
+
 def save_model(folder: str | os.PathLike, *, kind: str, arrays: Mapping[str, np.ndarray],
                config: Mapping[str, Any]) -> Path:
     """Write a model folder: ``weights.safetensors`` and ``config.json``, atomically.
@@ -228,8 +264,6 @@ def save_model(folder: str | os.PathLike, *, kind: str, arrays: Mapping[str, np.
     """
     from safetensors.numpy import save
 
-    from seglab.io._write import _fsync_dir, _write_error, atomic_write
-
     folder = Path(os.fspath(folder))
     arrays = _check_arrays(arrays)
     weights = save(arrays)
@@ -239,8 +273,11 @@ def save_model(folder: str | os.PathLike, *, kind: str, arrays: Mapping[str, np.
     if folder.is_dir():
         # Weights first: a reader between the two renames sees new weights with the old config's hash and
         # gets a clear "weights do not match" error, never a silently mixed model.
-        atomic_write(folder / WEIGHTS_FILE, lambda fh: fh.write(weights))
-        atomic_write(folder / CONFIG_FILE, lambda fh: fh.write(text))
+        try:
+            _replace_file(folder / WEIGHTS_FILE, weights)
+            _replace_file(folder / CONFIG_FILE, text)
+        except OSError as exc:
+            raise _write_failed(folder, exc) from exc
         return folder
     temp = folder.parent / f".{folder.name}.{secrets.token_hex(6)}.tmpdir"
     try:
@@ -256,7 +293,7 @@ def save_model(folder: str | os.PathLike, *, kind: str, arrays: Mapping[str, np.
     except OSError as exc:
         if isinstance(exc, (FileExistsError, IsADirectoryError)) or folder.exists():
             raise ModelError(f"{folder}: appeared while the model was being written; nothing was replaced") from None
-        raise _write_error(folder, exc) from exc
+        raise _write_failed(folder, exc) from exc
     finally:
         if temp is not None and temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
