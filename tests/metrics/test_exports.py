@@ -16,6 +16,8 @@ def test_public_names():
         "object_table", "ods_ois", "panoptic_quality", "precision", "probabilistic_rand_index", "rand_index",
         "recall", "region_scores", "scores_from_counts", "segmentation_covering", "sensitivity", "specificity",
         "variation_of_information",
+        "METRIC_KINDS", "RULE_TEXT", "TruthLooksLikeImageError", "diagnose", "metric_kind_for", "output_kind_of",
+        "prediction_for", "prepare_truth", "score_output", "score_prepared", "truth_kind",
     ])
     assert all(hasattr(seglab.metrics, name) for name in seglab.metrics.__all__)
 

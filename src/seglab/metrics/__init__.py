@@ -6,7 +6,10 @@
   variation of information, probabilistic Rand index, segmentation covering.
 * :mod:`seglab.metrics.boundary`: BSDS boundary precision/recall, ODS/OIS.
 * :mod:`seglab.metrics.instance`: IoU matching, DSB-2018 AP, panoptic quality.
-* :func:`evaluate` picks the family from the data.
+* :func:`evaluate` picks the family from the data by the one scoring rule
+  (:mod:`seglab.metrics._rule`: :func:`truth_kind`, :func:`metric_kind_for`,
+  :func:`score_output`), which ``seglab compare`` and ``seglab tune`` use too.
+* :func:`diagnose` notes degenerate results (empty, full, 10x more or fewer objects).
 
 Ground truth is always the first argument, the prediction the second.
 """
@@ -14,6 +17,19 @@ Ground truth is always the first argument, the prediction the second.
 from __future__ import annotations
 
 from ._evaluate import evaluate
+from ._rule import (
+    METRIC_KINDS,
+    RULE_TEXT,
+    TruthLooksLikeImageError,
+    metric_kind_for,
+    output_kind_of,
+    prediction_for,
+    prepare_truth,
+    score_output,
+    score_prepared,
+    truth_kind,
+)
+from .diagnostics import diagnose
 from ._rule import (
     METRIC_KINDS,
     RULE_TEXT,
@@ -57,6 +73,17 @@ from .region import (
 )
 
 __all__ = [
+    "METRIC_KINDS",
+    "RULE_TEXT",
+    "TruthLooksLikeImageError",
+    "diagnose",
+    "metric_kind_for",
+    "output_kind_of",
+    "prediction_for",
+    "prepare_truth",
+    "score_output",
+    "score_prepared",
+    "truth_kind",
     "Confusion",
     "accuracy",
     "adapted_rand_error",
