@@ -1,0 +1,99 @@
+"""`seglab train` through the installed entry point: truths and scribbles -> model folder -> `seglab segment`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import seglab
+from seglab.learn import PixelClassifier
+
+SEGLAB = shutil.which("seglab")
+pytestmark = pytest.mark.skipif(SEGLAB is None, reason="the `seglab` entry point is not installed (pip install -e .)")
+
+
+def run(*args):
+    return subprocess.run([SEGLAB, *map(str, args)], capture_output=True, text=True)
+
+
+def _pair(seed, shape=(64, 80)):
+    gen = np.random.default_rng(seed)
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    truth = np.zeros(shape, bool)
+    for _ in range(5):
+        r, c, rad = gen.uniform(8, shape[0] - 8), gen.uniform(8, shape[1] - 8), gen.uniform(4, 10)
+        truth |= (rows - r) ** 2 + (cols - c) ** 2 <= rad**2
+    image = np.clip(np.where(truth, 160, 70) + gen.normal(0, 15, shape), 0, 255).astype(np.uint8)
+    return image, truth
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "img").mkdir()
+    (tmp_path / "gt").mkdir()
+    for k in (1, 2, 3):
+        image, truth = _pair(k)
+        seglab.write(tmp_path / "img" / f"t0{k}.png", image)
+        seglab.write(tmp_path / "gt" / f"man_seg0{k}.png", truth)
+    return tmp_path
+
+
+def test_train_from_truths_then_segment_reproduces_the_python_result(files):
+    model_dir = files / "model"
+    done = run("train", files / "img", "--truth", files / "gt", "--model", "pixel_classifier", "--out", model_dir,
+               "--trees", "10", "--sigmas", "0.7,2,5", "--val-fraction", "0.34")
+    assert done.returncode == 0, done.stderr
+    assert "validation F1" in done.stdout and "last 1 of 3 images held out" in done.stdout
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["kind"] == "pixel_classifier" and config["features"]["sigmas"] == [0.7, 2.0, 5.0]
+    assert [f["file"] for f in config["training"]["files"]["images"]] == ["t01.png", "t02.png", "t03.png"]
+    assert config["training"]["validation"]["f1"] > 0.9
+    # segment with the model from the CLI: the same mask as the Python API on the same file
+    out = files / "seg"
+    done = run("segment", files / "img" / "t03.png", "--method", "pixel_classifier", "--param", f"model={model_dir}",
+               "--out", out)
+    assert done.returncode == 0, done.stderr
+    written = seglab.read(out / "t03.mask.png") > 0
+    expected, _ = PixelClassifier.load(model_dir).segment(seglab.read(files / "img" / "t03.png"))
+    np.testing.assert_array_equal(written, expected)
+
+
+def test_train_from_scribbles(files):
+    image, truth = _pair(1)
+    scribbles = np.zeros(truth.shape, np.uint8)
+    scribbles[1, :] = 1
+    scribbles[-2, :] = 1
+    from scipy import ndimage as ndi
+
+    objects, n = ndi.label(truth)
+    for k in range(1, n + 1):
+        r, c = np.argwhere(objects == k)[len(np.argwhere(objects == k)) // 2]
+        scribbles[r, c] = 2
+    seglab.write(files / "scribbles.png", scribbles)
+    model_dir = files / "smodel"
+    done = run("train", files / "img" / "t01.png", "--scribbles", files / "scribbles.png", "--model",
+               "pixel_classifier", "--out", model_dir, "--trees", "10", "--sigmas", "1,3.5")
+    assert done.returncode == 0, done.stderr
+    assert "validation F1: n/a (none (scribbles have no truth))" in done.stdout
+    mask, _ = PixelClassifier.load(model_dir).segment(image)
+    assert (mask == truth).mean() > 0.9
+
+
+def test_train_errors_are_one_line(files):
+    done = run("train", files / "img", "--model", "pixel_classifier", "--out", files / "m")
+    assert done.returncode == 2
+    assert "give either --truth (ground-truth masks) or --scribbles" in done.stderr and "Traceback" not in done.stderr
+    done = run("train", files / "img", "--truth", files / "gt", "--model", "pixel_classifier", "--task", "instance",
+               "--out", files / "m")
+    assert done.returncode == 2 and "--task instance applies to --model unet" in done.stderr
+    (files / "lonely").mkdir()
+    seglab.write(files / "lonely" / "a.png", np.zeros((4, 4), np.uint8))
+    seglab.write(files / "lonely" / "b.png", np.zeros((4, 4), np.uint8))
+    done = run("train", files / "lonely" / "a.png", files / "lonely" / "b.png", "--truth", files / "gt" / "man_seg01.png",
+               "--truth", files / "gt" / "man_seg02.png", "--model", "pixel_classifier", "--out", files / "m")
+    assert done.returncode == 2 and "no image could be paired with a truth file" in done.stderr
+    assert not (files / "m").exists()
