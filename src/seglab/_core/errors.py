@@ -54,6 +54,21 @@ def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return f"{text[:head]} ... [{len(text) - head - tail:,} characters omitted] ... {text[-tail:]}"
 
 
+_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7F]}
+_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on one line of any terminal: control characters escaped (``\\n``), and file-name
+    bytes that are not UTF-8 (lone surrogates from ``os.fsdecode``) shown as ``\\xff``."""
+    text = str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.translate(_CONTROL)
+
+
 def short_repr(value, limit: int = 60) -> str:
     """``repr(value)`` cut to at most `limit` characters (``'aaaa...' (312,000,000 characters)``).
 

@@ -200,6 +200,7 @@ def check_step_cost(spec, data, params: Mapping[str, Any]) -> None:
     shape = _spatial_shape(spec, data)
     if not shape:
         return
+    _check_extent_params(spec, params, shape)
     halo = _halo(spec, params)
     default_halo = _halo(spec, spec.defaults()) or 0
     limit = max(default_halo, window_limit(shape))
@@ -229,6 +230,23 @@ def check_step_cost(spec, data, params: Mapping[str, Any]) -> None:
         )
     if data.dtype.kind in "iu" and data.dtype.itemsize >= 4 and _builds_histogram(spec, params):
         _check_histogram(spec, data, available)
+
+
+# Parameters that are a length in pixels but not part of a declared halo (the step is not tiled), so the
+# window rule cannot see them: bounded by the image's largest side. TODO(lead): a spec fact for this.
+_EXTENT_PARAMS = {"equalize_adapthist": ("kernel_size",)}
+
+
+def _check_extent_params(spec, params: Mapping[str, Any], shape: tuple[int, ...]) -> None:
+    largest = max(shape)
+    for name in _EXTENT_PARAMS.get(spec.name, ()):
+        value = params.get(name)
+        items = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, (int, float)) and not isinstance(v, bool) and v > largest for v in items):
+            raise ParameterError(
+                f"{_label(spec, name)} got {short_repr(value)}; it is a length in pixels and the image "
+                f"({' x '.join(map(str, shape))}) is at most {largest} long; use {name} <= {largest}"
+            )
 
 
 # Which steps build a one-bin-per-level histogram is not (yet) a fact on the spec: global-statistic

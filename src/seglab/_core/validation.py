@@ -137,7 +137,7 @@ def check_image(image, *, name: str = "image", channel_axis="auto", min_size: in
             array = np.asarray(image)
         except (TypeError, ValueError) as exc:
             raise ImageTypeError(f"`{name}` could not be read as an array: {exc}") from None
-    if array.dtype == object or array.dtype.kind in "USV":
+    if array.dtype == object or array.dtype.kind in "USVMm":
         raise ImageTypeError(
             f"`{name}` has dtype {array.dtype}; expected a numeric array (uint8, uint16, float32, ...)"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,10 @@ def expand_inputs(items) -> list[Path]:
     for item in items:
         text = str(item)
         path = Path(text)
-        if path.is_dir() and not text.rstrip("/").endswith(".zarr"):
+        # os.path.isdir/exists, not Path's: they answer False for names too long or loops instead of raising.
+        if os.path.isdir(text) and not text.rstrip("/").endswith(".zarr"):
             paths.extend(Path(p) for p in read_collection(path).files)
-        elif any(ch in text for ch in "*?[") and not path.exists():
+        elif any(ch in text for ch in "*?[") and not os.path.lexists(text):
             matches = sorted(glob.glob(text))
             if not matches:
                 raise ImageReadError(f"no file matches {text!r}")
@@ -92,7 +94,7 @@ def segment_one(path: Path, pipeline, out: Path, spec_inputs: dict[str, Any], *,
     main_path = out / (stem + suffix)
     created: list[Path] = []
     try:
-        _write_outputs(result, data, main_path, out, stem, overlay, created)
+        _write_outputs(result, data, main_path, out, stem, overlay, created, original=image)
         written = {"output": main_path.name}
         if len(created) > 1:
             written["overlay"] = created[1].name
@@ -109,7 +111,8 @@ def segment_one(path: Path, pipeline, out: Path, spec_inputs: dict[str, Any], *,
     return main_path
 
 
-def _write_outputs(result, data, main_path: Path, out: Path, stem: str, overlay: bool, created: list) -> None:
+def _write_outputs(result, data, main_path: Path, out: Path, stem: str, overlay: bool, created: list,
+                   original=None) -> None:
     from seglab.io import write
 
     if result.output in ("mask", "contour"):
@@ -127,7 +130,18 @@ def _write_outputs(result, data, main_path: Path, out: Path, stem: str, overlay:
         except ImportError:  # viz not installed in a minimal build: the mask itself is the product
             return
         overlay_path = out / f"{stem}.overlay.png"
-        write(overlay_path, overlay_for(result))
+        # Drawn on the original image (not the pre-processed one), reduced above 4096 px a side.
+        from seglab.viz.display import MAX_DISPLAY_SIDE, display_stride
+
+        shown = original if original is not None and np.shape(original)[:2] == data.shape else None
+        step = display_stride(data.shape, MAX_DISPLAY_SIDE)
+        if step > 1:
+            import click
+
+            click.echo(f"seglab: note: {stem}: the overlay is drawn at 1/{step} size ({data.shape[1]} x "
+                       f"{data.shape[0]} px is over {MAX_DISPLAY_SIDE} px a side; the mask is full size); "
+                       "--no-overlay skips it", err=True)
+        write(overlay_path, overlay_for(result, image=shown, max_side=MAX_DISPLAY_SIDE))
         created.append(overlay_path)
 
 

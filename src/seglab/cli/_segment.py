@@ -53,6 +53,8 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from seglab._core.errors import printable
+
     from .main import error_line
 
     console = Console(stderr=True)
@@ -76,10 +78,10 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
                     click.echo(line, err=True)
             else:
                 if not show_bar:
-                    click.echo(f"{path} -> {written}")
+                    click.echo(printable(f"{path} -> {written}"))
             bar.advance(task)
     done = len(paths) - len(failures)
-    click.echo(f"segmented {done} of {len(paths)} image(s) into {out}" + (f"; {len(failures)} failed" if failures else ""))
+    click.echo(printable(f"segmented {done} of {len(paths)} image(s) into {out}") + (f"; {len(failures)} failed" if failures else ""))
     if failures:
         bad_input = all(isinstance(exc, SeglabError) for _, exc in failures)
         raise click.exceptions.Exit(2 if bad_input else 1)

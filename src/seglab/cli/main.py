@@ -94,7 +94,7 @@ def main(argv=None) -> int:
 
 
 def _run(args: list[str], debug: bool) -> int:
-    from seglab._core.errors import SeglabError, one_line
+    from seglab._core.errors import SeglabError, one_line, printable
 
     try:
         # With standalone_mode=False click returns the code of a `click.exceptions.Exit` instead of exiting.
@@ -109,10 +109,10 @@ def _run(args: list[str], debug: bool) -> int:
     except click.UsageError as exc:
         ctx = exc.ctx
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        click.echo(f"seglab: error: {one_line(exc.format_message())}{where}", err=True)
+        click.echo(printable(f"seglab: error: {one_line(exc.format_message())}{where}"), err=True)
         return 2
     except click.ClickException as exc:
-        click.echo(f"seglab: error: {one_line(exc.format_message())}", err=True)
+        click.echo(printable(f"seglab: error: {one_line(exc.format_message())}"), err=True)
         return 2
     except KeyboardInterrupt:
         click.echo("seglab: interrupted", err=True)
@@ -130,16 +130,18 @@ def error_line(exc: BaseException, prefix: str = "") -> str:
 
     `prefix` (a file name) is put before the message unless the message already starts with it.
     """
-    from seglab._core.errors import SeglabError, one_line
+    from seglab._core.errors import SeglabError, one_line, printable
 
     message = one_line(str(exc).strip() or type(exc).__name__)
-    if prefix and not message.startswith(prefix):
+    if prefix and not (message.startswith(prefix) or message.startswith(one_line(prefix))):
         message = f"{prefix}: {message}"
     if isinstance(exc, SeglabError):
-        return f"seglab: error: {message}"
-    if isinstance(exc, MemoryError):
-        return f"seglab: unexpected MemoryError (out of memory): {message} (run again with --debug for the traceback)"
-    return f"seglab: unexpected {type(exc).__name__}: {message} (run again with --debug for the traceback)"
+        line = f"seglab: error: {message}"
+    elif isinstance(exc, MemoryError):
+        line = f"seglab: unexpected MemoryError (out of memory): {message} (run again with --debug for the traceback)"
+    else:
+        line = f"seglab: unexpected {type(exc).__name__}: {message} (run again with --debug for the traceback)"
+    return printable(one_line(line))
 
 
 class _quiet_libraries:
@@ -183,9 +185,9 @@ class _quiet_libraries:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    from seglab._core.errors import one_line
+    from seglab._core.errors import one_line, printable
 
-    click.echo(f"seglab: warning: {one_line(str(message))}", err=True)
+    click.echo(printable(f"seglab: warning: {one_line(str(message))}"), err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

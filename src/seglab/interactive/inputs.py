@@ -170,7 +170,8 @@ def seeds_from_json(path_or_dict, shape) -> np.ndarray:
             if not (0 <= r < rows and 0 <= c < cols):
                 raise ParameterError(f"{here}: circle centre ({r:g}, {c:g}) is outside the image "
                                      f"({rows} rows x {cols} cols)")
-            rr, cc = disk((r, c), radius, shape=(rows, cols))
+            # a radius past rows + cols covers the whole image either way; bounding it keeps skimage in range
+            rr, cc = disk((r, c), min(radius, float(rows + cols)), shape=(rows, cols))
         else:
             pts = _points(entry[kind], where=f"{here} {kind}")
             _inside(pts, rows, cols, here)
@@ -191,7 +192,7 @@ def seeds_from_json(path_or_dict, shape) -> np.ndarray:
                 if width > 1:
                     from scipy import ndimage as ndi
 
-                    half = (width - 1) // 2
+                    half = min((width - 1) // 2, rows + cols)  # wider covers the whole image anyway
                     yy, xx = np.mgrid[-half: half + 1, -half: half + 1]
                     path = ndi.binary_dilation(path, structure=yy**2 + xx**2 <= half**2)
                 rr, cc = np.nonzero(path)
@@ -228,13 +229,17 @@ def _numbers(text: str, name: str, expected: str) -> list[float]:
 
 
 def _load_json(path) -> object:
+    from seglab.io import check_json_text, check_text_file  # FIFOs, loops, size and depth limits
+
     path = Path(path)
+    check_text_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ParameterError(f"file {str(path)!r} does not exist") from None
     except OSError as exc:
         raise ParameterError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    check_json_text(text, source=str(path))
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -22,12 +22,26 @@ from ._bsds import read_truths
 from ._budget import DEFAULT_MAX_PIXELS, get_pixel_budget, set_pixel_budget
 from ._collection import ImageCollection, iter_images, natural_key, read_collection
 from ._read import declared_pixels, read
-from ._text import read_config, read_pipeline, sha256_file, write_json, write_text_atomic
-from ._write import write
+from ._text import (
+    check_json_text,
+    check_text_file,
+    read_config,
+    read_pipeline,
+    sha256_file,
+    write_json,
+    write_text_atomic,
+)
+from ._write import apply_umask_mode, atomic_write, fsync_dir, write, write_error
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "ImageCollection",
+    "apply_umask_mode",
+    "atomic_write",
+    "check_json_text",
+    "check_text_file",
+    "fsync_dir",
+    "write_error",
     "declared_pixels",
     "get_pixel_budget",
     "iter_images",

@@ -474,7 +474,7 @@ def _npy_header(path: Path):
                 shape, _, dtype = fmt.read_array_header_1_0(fh)
             else:
                 shape, _, dtype = fmt.read_array_header_2_0(fh)
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the header is parsed by ast/tokenize: any error means corrupt
         raise ImageReadError(f"{path}: corrupt .npy header ({_reason(exc)})") from None
     return tuple(shape), dtype
 

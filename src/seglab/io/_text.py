@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import stat
 from pathlib import Path
@@ -28,6 +29,8 @@ __all__ = [
     "MAX_CONFIG_BYTES",
     "MAX_DEPTH",
     "MAX_NODES",
+    "check_json_text",
+    "check_text_file",
     "parse_json",
     "parse_yaml",
     "read_config",
@@ -83,6 +86,31 @@ def _json_depth(text: str) -> int:
     return deepest
 
 
+def check_text_file(path, *, limit: int = MAX_CONFIG_BYTES) -> None:
+    """Refuse a configuration file that must not be read: FIFO, device, symlink loop, over `limit` bytes.
+
+    A missing file passes (the caller reports it in its own words).
+    """
+    path = as_path(path)
+    if not os.path.lexists(path):
+        return
+    info = stat_input(path, allow_dir=False)
+    if info.st_size > limit:
+        raise ParameterError(
+            f"{path}: {info.st_size:,} bytes, larger than the {limit:,}-byte limit for configuration files; "
+            "is it the right file?"
+        )
+
+
+def check_json_text(text: str, *, source: str = "<string>") -> None:
+    """Refuse JSON text over :data:`MAX_CONFIG_BYTES` characters or nested deeper than :data:`MAX_DEPTH`."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ParameterError(f"{source}: {len(text):,} characters, over the {MAX_CONFIG_BYTES:,} limit for JSON documents")
+    depth = _json_depth(text)
+    if depth > MAX_DEPTH:
+        raise ParameterError(f"{source}: JSON nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
+
+
 def parse_json(text: str, *, source: str = "<string>"):
     """Parse JSON text with size and nesting limits; errors are one-line :class:`ParameterError`.
 
@@ -99,11 +127,7 @@ def parse_json(text: str, *, source: str = "<string>"):
     """
     if not isinstance(text, str):
         raise TypeError(f"`text` must be a str; got {type(text).__name__}")
-    if len(text) > MAX_CONFIG_BYTES:
-        raise ParameterError(f"{source}: {len(text):,} characters, over the {MAX_CONFIG_BYTES:,} limit for JSON documents")
-    depth = _json_depth(text)
-    if depth > MAX_DEPTH:
-        raise ParameterError(f"{source}: JSON nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
+    check_json_text(text, source=source)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
