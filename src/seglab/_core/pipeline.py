@@ -9,7 +9,6 @@ so YAML/JSON files): ``{"pre": [...], "method": {"name": ..., "params": {...}},
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,14 +16,13 @@ from typing import Any
 import numpy as np
 
 from .errors import (
-    ConversionWarning,
-    InvalidImageError,
     MissingInputError,
     ParameterError,
     UnknownParameterError,
     close_matches_hint,
 )
-from .limits import check_step_cost, check_step_item
+from .limits import check_step_item
+from .executor import bind_pipeline, bind_step, check_step_input, run_step
 from .registry import MethodSpec, get_method, get_step
 from .validation import check_image
 
@@ -229,8 +227,9 @@ class Pipeline:
         """
         array, image_info = check_image(image, channel_axis=channel_axis)
         for step in self.pre:
-            array = _prepare(step.spec, array, image_info.spatial_ndim)
-            array, _ = _split(_call(step.spec, array, step.params, {}))
+            bound = bind_step(step)
+            array = check_step_input(bound, array, image_info.spatial_ndim)
+            array, _ = run_step(bound, array, spec=step.spec)
         return array
 
     def run(self, image, *, channel_axis="auto", **inputs) -> SegmentationResult:
@@ -242,34 +241,33 @@ class Pipeline:
         timings: dict[str, float] = {}
         info: dict[str, Any] = {}
         extras: dict[str, np.ndarray] = {}
-        for index, step in enumerate(self.pre):
-            array = _prepare(step.spec, array, spatial_ndim)
+        data = array
+        steps = [*self.pre, self.method, *self.post]
+        for step, bound in zip(steps, bind_pipeline(self)):
+            if bound.kind != "post":
+                array = check_step_input(bound, array, spatial_ndim)
+                data = array
             start = time.perf_counter()
-            out = _call(step.spec, array, step.params, {})
-            array, step_info = _split(out)
-            timings[f"pre[{index}]:{step.name}"] = time.perf_counter() - start
-            if step_info:
-                info.setdefault("pre", {})[step.name] = step_info
-        array = _prepare(method_spec, array, spatial_ndim)
-        start = time.perf_counter()
-        data, method_info = _split(_call(method_spec, array, self.method.params, inputs))
-        timings[f"method:{self.method.name}"] = time.perf_counter() - start
-        _move_arrays(method_info, extras)
-        info.update(method_info)
-        kind = method_spec.output
-        for index, step in enumerate(self.post):
-            spec = step.spec
-            post_inputs = {"image": array} if "image" in spec.inputs else {}
-            start = time.perf_counter()
-            data, step_info = _split(_call(spec, data, step.params, post_inputs))
-            timings[f"post[{index}]:{step.name}"] = time.perf_counter() - start
-            _move_arrays(step_info, extras)
-            if step_info:
-                info.setdefault("post", {})[step.name] = step_info
-            kind = _post_output(spec, kind)
+            data, step_info = run_step(bound, data, image=array, spec=step.spec,
+                                       inputs=inputs if bound.kind == "method" else None)
+            if bound.kind == "pre":
+                array = data
+            position = "method" if bound.kind == "method" else f"{bound.kind}[{self._index(step)}]"
+            timings[f"{position}:{step.name}"] = time.perf_counter() - start
+            if bound.kind != "pre":
+                _move_arrays(step_info, extras)
+            if bound.kind == "method":
+                info.update(step_info)
+            elif step_info:
+                info.setdefault(bound.kind, {})[step.name] = step_info
         info["seconds"] = timings
         info["pipeline"] = self.to_dict()
-        return SegmentationResult(data=data, output=kind, info=info, extras=extras, pipeline=self, image=array)
+        return SegmentationResult(data=data, output=self.output, info=info, extras=extras, pipeline=self,
+                                  image=array)
+
+    def _index(self, step: Step) -> int:
+        group = self.pre if step.kind == "pre" else self.post
+        return next(i for i, s in enumerate(group) if s is step)
 
 
 def _post_output(spec: MethodSpec, kind_before: str) -> str:
@@ -301,50 +299,6 @@ def _check_inputs(spec: MethodSpec, inputs: Mapping[str, Any]) -> None:
                 f"method {spec.name!r} needs `{key}` (user input); pass {key}=... in Python or "
                 f"--{key} on the command line"
             )
-
-
-def _prepare(spec: MethodSpec, array: np.ndarray, spatial_ndim: int) -> np.ndarray:
-    """Check an image against a spec's declared channels and dims (spatial_ndim from check_image)."""
-    is_color = array.ndim > spatial_ndim
-    if is_color and spec.channels == "gray":
-        raise InvalidImageError(
-            f"{_kind_word(spec)} {spec.name!r} works on single-channel images, but the image is colour "
-            f"(shape {array.shape}); add the pre-step 'grayscale' (Python: pre=['grayscale'], "
-            "CLI: --pre grayscale)"
-        )
-    if not is_color and spec.channels == "color":
-        warnings.warn(
-            f"{_kind_word(spec)} {spec.name!r} works on colour images; the single-channel image was "
-            "stacked into three identical channels",
-            ConversionWarning,
-            stacklevel=4,
-        )
-        array = np.stack([array] * 3, axis=-1)
-    if spatial_ndim not in spec.dims:
-        raise InvalidImageError(
-            f"{_kind_word(spec)} {spec.name!r} supports {' and '.join(f'{d}-D' for d in spec.dims)} images; "
-            f"got a {spatial_ndim}-D image of shape {array.shape}"
-            + (" (run it slice by slice, or pick a 3-D-capable method)" if spatial_ndim == 3 else "")
-        )
-    return array
-
-
-def _kind_word(spec: MethodSpec) -> str:
-    return {"method": "method", "pre": "pre-step", "post": "post-step"}[spec.kind]
-
-
-def _call(spec: MethodSpec, data, params: Mapping[str, Any], inputs: Mapping[str, Any]):
-    function = spec.load()
-    kwargs = dict(params)
-    kwargs.update({k: v for k, v in inputs.items() if v is not None})
-    check_step_cost(spec, data, params)
-    return function(data, **kwargs)
-
-
-def _split(out) -> tuple[np.ndarray, dict[str, Any]]:
-    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict):
-        return out[0], dict(out[1])
-    return out, {}
 
 
 def _move_arrays(info: dict[str, Any], extras: dict[str, np.ndarray]) -> None:
@@ -414,5 +368,5 @@ def segment(image, method: str, /, *, pre=(), post=(), channel_axis="auto", para
 def apply_step(image, name: str, kind: str = "pre", **params):
     """Apply one pre- or post-step to an array and return the array."""
     step = parse_step((name, params), kind)
-    data, _ = _split(_call(step.spec, image, step.params, {}))
+    data, _ = run_step(bind_step(step), image, spec=step.spec)
     return data

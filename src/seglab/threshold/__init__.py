@@ -8,14 +8,15 @@ scikit-image exactly: ``mask == image > t`` (``image <= t`` with
 True`` and a :class:`~seglab.ConstantImageWarning`.
 
 :func:`threshold_from_histogram` computes a global threshold from histogram
-counts (used by the tiler to threshold images larger than memory exactly).
+counts and :func:`full_histogram` counts every value of a uint8/uint16 image
+(the tiler sums them over tiles to threshold images larger than memory exactly).
 """
 
 from ._global import isodata, li, manual, mean, minimum, multi_otsu, otsu, triangle, yen
-from ._histogram import threshold_from_histogram
+from ._histogram import full_histogram, threshold_from_histogram
 from ._local import hysteresis, local, niblack, sauvola
 
 __all__ = [
     "manual", "otsu", "multi_otsu", "li", "yen", "triangle", "isodata", "mean", "minimum",
-    "local", "niblack", "sauvola", "hysteresis", "threshold_from_histogram",
+    "local", "niblack", "sauvola", "hysteresis", "threshold_from_histogram", "full_histogram",
 ]

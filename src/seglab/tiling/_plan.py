@@ -41,8 +41,9 @@ from typing import Any
 import numpy as np
 
 from seglab._core.errors import ParameterError, SeglabError, SeglabWarning
+from seglab._core.executor import BoundStep, bind_pipeline, run_step
 
-__all__ = ["TilePlan", "ExecStep", "make_plan", "TilingError", "InexactTilingWarning", "StitchWarning"]
+__all__ = ["TilePlan", "make_plan", "TilingError", "InexactTilingWarning", "StitchWarning"]
 
 
 class TilingError(SeglabError, ValueError):
@@ -55,22 +56,6 @@ class InexactTilingWarning(SeglabWarning):
 
 class StitchWarning(SeglabWarning):
     """An object reached a tile's halo: a non-local step may label it differently than in memory."""
-
-
-@dataclass(frozen=True)
-class ExecStep:
-    """One step prepared for tiles: function, parameters, halo and the kind it outputs."""
-
-    name: str
-    kind: str  # "pre", "method", "post"
-    function: Callable
-    params: dict
-    halo: int
-    output: str  # output kind after this step
-    needs_image: bool = False
-    dims: tuple = (2,)
-    target: str = ""
-    labels_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +72,7 @@ class GlobalStat:
 class TilePlan:
     """Everything a worker needs to process one tile (picklable)."""
 
-    steps: list[ExecStep]
+    steps: list[BoundStep]
     output: str
     spatial_ndim: int
     per_plane: bool
@@ -159,23 +144,6 @@ def _load(target: str) -> Callable:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def _expand(pipeline):
-    """The pipeline's steps as ``(role, Step)``, a composite method (``expands_to``) replaced by its parts."""
-    from seglab._core.pipeline import Step
-    from seglab._core.registry import get_method, get_step
-
-    method = pipeline.method
-    parts = [("method", method)]
-    if method.spec.expands_to:
-        parts = []
-        for entry in method.spec.expands_to:
-            role, _, name = entry.partition(":")
-            spec = get_method(name) if role == "method" else get_step(name, role)
-            given = {k: v for k, v in method.params.items() if k in spec.param_names}
-            parts.append((role, Step(spec.name, role, spec.resolve_params(given))))
-    return [("pre", s) for s in pipeline.pre] + parts + [("post", s) for s in pipeline.post]
-
-
 def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -> TilePlan:
     """Prepare `pipeline` for tiles.
 
@@ -197,7 +165,6 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
         The method cannot be tiled exactly and `allow_inexact` is False, or a
         step needs user input (seeds, markers) that tiles cannot share.
     """
-    from seglab._core.pipeline import _post_output
 
     method_spec = pipeline.method.spec
     if method_spec.inputs:
@@ -215,38 +182,24 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
                 "in-memory run near tile borders"
             )
         inexact = True
-    specs = _expand(pipeline)
-    per_plane = spatial_ndim == 3 and any(3 not in step.spec.dims for _, step in specs)
-    steps: list[ExecStep] = []
-    kind = "image"
-    for role, step in specs:
-        spec = step.spec
-        if role == "pre":
-            kind = "image"
-        elif role == "method":
-            kind = spec.output
-        else:
-            kind = _post_output(spec, kind)
+    steps = bind_pipeline(pipeline, expand=True)
+    per_plane = spatial_ndim == 3 and any(3 not in step.dims for step in steps)
+    for step in steps:
         # Connected-component labelling is non-local, but the tiler's stitching makes it exact.
-        stitched = role == "post" and spec.labels_by == "components"
-        if spec.tiling == "none" and role != "method" and not allow_inexact and not stitched:
-            raise TilingError(
-                f"{role}-step {spec.name!r} cannot be tiled exactly (tiling='none'); pass allow_inexact=True "
-                "(CLI: --allow-inexact) to run it tile by tile"
-            )
-        if spec.tiling == "none" and role != "method" and not stitched:
+        stitched = step.kind == "post" and step.labels_by == "components"
+        if step.tiling == "none" and step.kind != "method" and not stitched:
+            if not allow_inexact:
+                raise TilingError(
+                    f"{step.kind}-step {step.name!r} cannot be tiled exactly (tiling='none'); pass "
+                    "allow_inexact=True (CLI: --allow-inexact) to run it tile by tile"
+                )
             inexact = True
-        if spec.labels_by == "objects":
-            _check_per_object(spec.name, role, step.params)
-        steps.append(ExecStep(
-            name=spec.name, kind=role, function=spec.load(), params=dict(step.params),
-            halo=spec.halo_for(step.params), output=kind, needs_image="image" in spec.inputs,
-            dims=tuple(spec.dims), target=spec.target, labels_by=spec.labels_by,
-        ))
+        if step.labels_by == "objects":
+            _check_per_object(step.name, step.kind, step.params)
     # Labels are stitched from the first step that makes instance labels. A global method's labels
     # (multi_otsu classes) are per-pixel values, exact in every tile: they are cropped, not stitched.
-    method_index = next(i for i, (role, _) in enumerate(specs) if role == "method")
-    global_spec = specs[method_index][1].spec
+    method_step = next(step for step in steps if step.kind == "method")
+    global_spec = _spec_of(method_step)
     is_global = global_spec.tiling == "global"
     label_start = next((i for i, s in enumerate(steps)
                         if s.output == "labels" and not (s.kind == "method" and is_global)), None)
@@ -260,9 +213,8 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
                     and steps[label_start].labels_by == "components")
     global_stat = None
     if is_global:
-        params = dict(specs[method_index][1].params)
         global_stat = GlobalStat(global_spec.name, _load(global_spec.stat_target),
-                                 _load(global_spec.apply_target), params)
+                                 _load(global_spec.apply_target), dict(method_step.params))
     if inexact:
         warnings.warn(
             f"pipeline with {method_spec.name!r} is run tile by tile (allow_inexact=True): each tile is "
@@ -272,6 +224,12 @@ def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -
     return TilePlan(steps=steps, output=pipeline.output, spatial_ndim=spatial_ndim, per_plane=per_plane,
                     label_start=label_start, halo_before=before, halo_after=after, global_stat=global_stat,
                     inexact=inexact, exact_stitch=exact_stitch, pipeline=pipeline.to_dict())
+
+
+def _spec_of(step: BoundStep):
+    from seglab._core.registry import get_method, get_step
+
+    return get_method(step.name) if step.kind == "method" else get_step(step.name, step.kind)
 
 
 def _check_per_object(name, role, params) -> None:
@@ -298,12 +256,6 @@ def check_chunks(chunk, shape) -> tuple[int, ...]:
 
 
 # -- running the steps on one padded block --------------------------------------------------------
-def _split(out):
-    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict):
-        return out[0]
-    return out
-
-
 def _crop(array: np.ndarray, pads, keep) -> np.ndarray:
     """Remove padding: `pads` is (lo, hi) present per spatial axis, `keep` the margin to keep per axis."""
     index = []
@@ -366,15 +318,13 @@ def run_steps_2d(plan: TilePlan, block: np.ndarray, pads, stop=None, start=0):
             # the components' bounding box plus one pixel holds everything their split depends on
             box = _box(data)
             labels = np.zeros(data.shape, np.int32)
-            labels[box] = _split(step.function(data[box], **step.params))
+            labels[box] = run_step(step, data[box])[0]
             data = labels
             continue
         if step.kind == "method" and plan.global_stat is not None:
             data = _apply_threshold(data, plan)
-        elif step.needs_image:
-            data = _split(step.function(data, image=image, **step.params))
         else:
-            data = _split(step.function(data, **step.params))
+            data = run_step(step, data, image=image)[0]
         if step.kind == "pre":
             image = data
     return data, pads
@@ -453,7 +403,7 @@ def block_histogram(plan: TilePlan, block: np.ndarray, pads, *, value_range=None
 def histogram_counts(core: np.ndarray, *, value_range=None, bins: int = 256):
     """Per-value counts for uint8/uint16 (length 256 / 65536); fixed-range histogram for other dtypes."""
     if core.dtype in (np.uint8, np.uint16):
-        from seglab.threshold._histogram import full_histogram
+        from seglab.threshold import full_histogram
 
         return full_histogram(core)  # cv2.calcHist in exact chunks: ~8x np.bincount (no int64 copy)
     if core.dtype.kind in "iu":
