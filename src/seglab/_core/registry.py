@@ -299,6 +299,11 @@ class MethodSpec:
         object; the tiler gives each object to the one tile that owns it).
         None: labels of another kind (stitched at faces, with a
         ``StitchWarning`` when an object reaches the halo).
+    model : str, optional
+        The kind of trained model artefact the method loads (``"unet"``,
+        ``"pixel_classifier"``; see ``seglab train``). The folder is passed as
+        the method's ``model`` parameter, so the CLI (``--param model=DIR``),
+        pipeline files, compare, tune and tile carry it like any parameter.
     expands_to : tuple of str
         A composite method's parts, as ``"method:NAME"`` then ``"post:NAME"``
         entries: the method equals running them in order, each with the
@@ -325,6 +330,7 @@ class MethodSpec:
     stat_target: str | None = None
     apply_target: str | None = None
     labels_by: str | None = None
+    model: str | None = None
     expands_to: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
 
@@ -339,6 +345,8 @@ class MethodSpec:
             raise ValueError(f"{self.name}: tiling {self.tiling!r}")
         if self.labels_by not in (None, "components", "objects"):
             raise ValueError(f"{self.name}: labels_by {self.labels_by!r} not in (None, 'components', 'objects')")
+        if self.model is not None and "model" not in self.param_names:
+            raise ValueError(f"{self.name}: model={self.model!r} needs a Param named 'model' (the model folder)")
         for part in self.expands_to:
             if part.partition(":")[0] not in ("pre", "method", "post") or not part.partition(":")[2]:
                 raise ValueError(f"{self.name}: expands_to entry {part!r}; expected 'method:NAME' or 'post:NAME'")
@@ -393,6 +401,7 @@ class MethodSpec:
             "accepts": list(self.accepts),
             "tiling": self.tiling,
             "labels_by": self.labels_by,
+            "model": self.model,
             "expands_to": list(self.expands_to),
             "halo_at_defaults": int(self.halo(self.defaults())),
             "params": [p.to_dict() for p in self.params],

@@ -24,6 +24,7 @@ SPECS = [
         name="pixel_classifier",
         family="learn",
         target="seglab.learn._forest:pixel_classifier",
+        model="pixel_classifier",
         output="mask",
         summary="Trained random-forest pixel classifier on ilastik's multiscale features; foreground mask "
                 "(probability, uncertainty and class map in extras). Train with `seglab train`.",
