@@ -39,8 +39,8 @@ class Server:
     output: list
 
     def client(self, **kwargs):
-        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token}"}, timeout=120,
-                            **kwargs)
+        kwargs.setdefault("timeout", 120)
+        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
 
 
 def start_server(workspace: Path, *extra: str) -> Server:
@@ -71,7 +71,8 @@ def start_server(workspace: Path, *extra: str) -> Server:
     # wait until it answers
     while time.monotonic() < deadline:
         try:
-            if httpx.get(base + "/api/methods", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200:
+            answer = httpx.get(base + "/api/methods", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+            if answer.status_code == 200:
                 break
         except httpx.TransportError:
             time.sleep(0.1)
@@ -88,9 +89,16 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory):
+    import seglab
     from seglab.web._workspace import make_sample_workspace
 
-    return make_sample_workspace(tmp_path_factory.mktemp("workspace"))
+    folder = make_sample_workspace(tmp_path_factory.mktemp("workspace"))
+    # small inputs for the slow interactive methods (random walker, GrabCut) keep the tests quick
+    (folder / "small").mkdir()
+    blobs = seglab.read(folder / "blobs.png")
+    seglab.write(folder / "small" / "blobs.png", blobs[:160, :192])
+    seglab.write(folder / "small" / "astronaut.png", seglab.read(folder / "astronaut.png")[::4, ::4])
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +106,21 @@ def server(workspace):
     srv = start_server(workspace, "--max-upload-mb", "2")
     yield srv
     stop_server(srv)
+
+
+@pytest.fixture
+def launch_server():
+    """Start extra servers (``launch(workspace, *options)``); they are stopped after the test."""
+    started: list[Server] = []
+
+    def launch(workspace, *extra):
+        srv = start_server(workspace, *extra)
+        started.append(srv)
+        return srv
+
+    yield launch
+    for srv in started:
+        stop_server(srv)
 
 
 @pytest.fixture
@@ -135,7 +158,12 @@ def page(browser, server):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def screenshot(page, name: str) -> Path:
+@pytest.fixture
+def screenshot():
+    return save_screenshot
+
+
+def save_screenshot(page, name: str) -> Path:
     """Save a small PNG of the page to docs/screenshots/ (the README shows them)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -198,9 +198,15 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
     # -- catalogue ---------------------------------------------------------------------------
     @app.get("/api/methods")
     def methods():
-        from seglab import all_specs
+        # exactly what `seglab methods --json` prints (each entry's schema and where it came from)
+        from seglab._core import registry
 
-        return [s.to_dict() for s in all_specs()]
+        specs = registry.all_specs()
+        current = getattr(registry, "current_registry", None)
+        if current is None:
+            return [s.to_dict() for s in specs]
+        origin = current().origin
+        return [{**s.to_dict(), "origin": origin(s)} for s in specs]
 
     @app.post("/api/validate")
     async def validate(request: Request):
@@ -303,7 +309,7 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
     def _run(body):
         from ._run import describe, parse_request, run_request
 
-        request = parse_request(body)
+        request = parse_request(body, workspace=ws)
         result = store.add(run_request(ws, request))
         return describe(result, overlay=request.with_overlay, style=request.style)
 
@@ -333,7 +339,7 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
             for pipeline in pipelines:
                 one = {k: v for k, v in body.items() if k != "pipelines"}
                 one["pipeline"] = pipeline
-                request = parse_request(one)
+                request = parse_request(one, workspace=ws)
                 result = store.add(run_request(ws, request))
                 row = describe(result, overlay=False)
                 row["confusion"] = data_url(encode_png(confusion_picture(ws, result)))
@@ -341,6 +347,13 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
             return {"truth": body["truth"], "results": rows}
 
         return await run_in_threadpool(work)
+
+    @app.post("/api/train")
+    async def train(request: Request):
+        from ._run import train_pixel_classifier
+
+        body = await body_json(request)
+        return await run_in_threadpool(train_pixel_classifier, ws, body)
 
     @app.post("/api/jobs")
     async def submit(request: Request):
@@ -412,14 +425,20 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
 
     @app.get("/api/results/{result_id}/overlay")
     def result_overlay(result_id: str, style: str = "fill", row: int | None = None, col: int | None = None,
-                       height: int | None = None, width: int | None = None, scale: int = 1):
+                       height: int | None = None, width: int | None = None, scale: int = 1,
+                       layer: str | None = None):
         """The result's transparent layer; optionally a window (image coordinates) every `scale`-th pixel."""
         from seglab._core.errors import ParameterError
 
         from ._render import encode_png, overlay_rgba
 
         result = _result(result_id)
-        data, offset = result.data, result.region[:2]
+        data, offset, kind = result.data, result.region[:2], result.output
+        if layer:
+            if layer not in result.extras:
+                raise ParameterError(f"`layer` got {layer!r}; this result has "
+                                     f"{', '.join(sorted(result.extras)) or 'no extra layers'}")
+            data, kind = result.extras[layer], "proba"
         if scale < 1:
             raise ParameterError(f"`scale` got {scale}; expected an integer >= 1")
         if None not in (row, col, height, width):
@@ -433,8 +452,8 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
             import numpy as np
 
             contour = (np.asarray(contour) - offset) / scale + offset
-        layer = overlay_rgba(data, result.output, style=style, contour=contour, offset=offset)
-        return Response(encode_png(layer), media_type="image/png")
+        picture = overlay_rgba(data, kind, style=style, contour=None if layer else contour, offset=offset)
+        return Response(encode_png(picture), media_type="image/png")
 
     @app.get("/api/results/{result_id}/confusion.png")
     def result_confusion(result_id: str):

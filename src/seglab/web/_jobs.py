@@ -58,7 +58,7 @@ def _child(body: dict, root: str, out_dir: str, queue, budget) -> None:
         if budget is not None:
             set_pixel_budget(budget)
         workspace = Workspace(root)
-        request = parse_request(body, whole=True)
+        request = parse_request(body, whole=True, workspace=workspace)
         result = run_request(workspace, request, progress=lambda f, s: queue.put(("progress", f, s)))
         out = Path(out_dir)
         np.save(out / "data.npy", result.data, allow_pickle=False)
@@ -66,6 +66,8 @@ def _child(body: dict, root: str, out_dir: str, queue, budget) -> None:
             np.save(out / "seen.npy", result.seen, allow_pickle=False)
         if result.seeds is not None:
             np.save(out / "seeds.npy", result.seeds, allow_pickle=False)
+        for name, array in result.extras.items():
+            np.save(out / f"extra-{name}.npy", array, allow_pickle=False)
         from seglab._core.provenance import jsonable
 
         meta = {"output": result.output, "region": list(result.region), "info": jsonable(result.info),
@@ -94,9 +96,10 @@ class JobManager:
     def submit(self, body: dict) -> Job:
         from seglab.io import get_pixel_budget
 
-        from ._run import parse_request
+        from ._run import check_drawn_inputs, parse_request
 
-        parse_request(body, whole=True)  # refuse a bad request now, with its message, not in the job
+        # refuse a bad request now, with its message, not in the job
+        check_drawn_inputs(parse_request(body, whole=True, workspace=self.workspace))
         self.workspace.resolve(body["image"])
         job = Job(new_id(), body["image"])
         scratch = tempfile.mkdtemp(prefix="seglab-job-")
@@ -167,10 +170,13 @@ class JobManager:
                     return
                 elif kind == "done":
                     meta = json.loads((scratch / "meta.json").read_text())
-                    load = lambda n: np.load(scratch / n, allow_pickle=False) if (scratch / n).exists() else None
+                    def load(n):
+                        return np.load(scratch / n, allow_pickle=False) if (scratch / n).exists() else None
                     result = Result(id=new_id(), image=job.image, output=meta["output"], data=load("data.npy"),
                                     region=tuple(meta["region"]), info=meta["info"], pipeline=meta["pipeline"],
                                     seen=load("seen.npy"), seeds=load("seeds.npy"), metrics=meta["metrics"],
+                                    extras={p.name[6:-4]: np.load(p, allow_pickle=False)
+                                            for p in scratch.glob("extra-*.npy")},
                                     truth=meta["truth"], seconds=meta["seconds"])
                     self.store.add(result)
                     job.result_id = result.id

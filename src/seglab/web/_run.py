@@ -58,6 +58,7 @@ class Result:
     pipeline: dict
     seen: np.ndarray | None = None  # the image the method saw (after pre-steps), same region
     seeds: np.ndarray | None = None
+    extras: dict = field(default_factory=dict)  # per-pixel maps (probability, uncertainty), same region
     metrics: dict | None = None
     truth: str | None = None
     seconds: float = 0.0
@@ -66,7 +67,8 @@ class Result:
     @property
     def nbytes(self) -> int:
         return int(self.data.nbytes + (self.seen.nbytes if self.seen is not None else 0)
-                   + (self.seeds.nbytes if self.seeds is not None else 0))
+                   + (self.seeds.nbytes if self.seeds is not None else 0)
+                   + sum(v.nbytes for v in self.extras.values()))
 
 
 class ResultStore:
@@ -96,8 +98,13 @@ def new_id() -> str:
 
 
 # -- request parsing ------------------------------------------------------------------------------
-def parse_request(body: Mapping[str, Any], *, whole: bool = False) -> RunRequest:
-    """Check a JSON request body; every problem is a :class:`ParameterError` with one clear line."""
+def parse_request(body: Mapping[str, Any], *, whole: bool = False, workspace=None) -> RunRequest:
+    """Check a JSON request body; every problem is a :class:`ParameterError` with one clear line.
+
+    A ``model`` parameter names a folder inside the workspace (relative or absolute); it is
+    replaced by its absolute path, so the exported pipeline works from any folder, and a model
+    outside the workspace is refused like any other path outside it.
+    """
     from seglab import Pipeline
 
     if not isinstance(body, Mapping):
@@ -112,6 +119,8 @@ def parse_request(body: Mapping[str, Any], *, whole: bool = False) -> RunRequest
     pipeline_data = body.get("pipeline")
     if isinstance(pipeline_data, str):
         pipeline_data = {"method": pipeline_data}
+    if workspace is not None:
+        pipeline_data = _models_in_workspace(pipeline_data, workspace)
     pipeline = Pipeline.from_dict(pipeline_data)
     region = body.get("region")
     if region is not None and not whole:
@@ -137,6 +146,40 @@ def parse_request(body: Mapping[str, Any], *, whole: bool = False) -> RunRequest
         raise ParameterError(f"`style` got {style!r}; expected 'fill' or 'outline'")
     return RunRequest(image, pipeline, pipeline.to_dict(), region, dict(drawing), truth, style,
                       bool(body.get("overlay", True)))
+
+
+def _models_in_workspace(data, workspace):
+    """Return `data` with every step's ``model`` parameter resolved inside the workspace."""
+    from pathlib import Path
+
+    from ._workspace import NotInWorkspace
+
+    if not isinstance(data, Mapping):
+        return data
+    data = dict(data)
+    for key in ("pre", "method", "post"):
+        steps = data.get(key)
+        many = isinstance(steps, list)
+        fixed = []
+        for step in steps if many else [steps]:
+            params = step.get("params") if isinstance(step, Mapping) else None
+            model = params.get("model") if isinstance(params, Mapping) else None
+            if isinstance(model, str) and model.strip() and model.strip().lower() not in ("none", "null"):
+                name = model.strip()
+                root = str(workspace.root)
+                if Path(name).is_absolute():
+                    name = name[len(root) + 1:] if name.startswith(root + "/") else "/"
+                try:
+                    path = workspace.resolve(name)
+                except NotInWorkspace:
+                    raise ParameterError(f"parameter `model` got {model!r}; expected a model folder inside the "
+                                         "workspace (train one from the page, or copy it there)") from None
+                step = dict(step)
+                step["params"] = dict(params, model=str(path))
+            fixed.append(step)
+        if steps is not None:
+            data[key] = fixed if many else fixed[0]
+    return data
 
 
 # -- drawn inputs ---------------------------------------------------------------------------------
@@ -213,6 +256,21 @@ def _inputs_for(spec, drawing: Mapping[str, Any], shape, offset) -> tuple[dict[s
     return inputs, seeds
 
 
+_DRAWN = {"seeds": ("strokes", "paint seeds with the brush (class 1, 2, ...)"),
+          "rect": ("rect", "draw a rectangle"), "contour": ("contour", "draw a polygon or a circle")}
+
+
+def check_drawn_inputs(request: RunRequest) -> None:
+    """Refuse a request whose method needs a drawn input that the drawing lacks (before any work)."""
+    from seglab._core.errors import MissingInputError
+
+    spec = request.pipeline.method.spec
+    for need in spec.inputs:
+        key, how = _DRAWN.get(need, (None, None))
+        if key is not None and not request.drawing.get(key):
+            raise MissingInputError(f"method {spec.name!r} needs `{need}` (user input): {how}")
+
+
 def _halo(pipeline) -> int:
     total = 0
     for step in [*pipeline.pre, pipeline.method, *pipeline.post]:
@@ -258,6 +316,8 @@ def run_request(workspace, request: RunRequest, *, progress=None) -> Result:
     seen = result.image[window] if result.image is not None and result.image.ndim >= 2 else None
     seeds = seeds[window] if seeds is not None else None
     info = {k: v for k, v in result.info.items() if k != "pipeline"}
+    extras = {k: np.asarray(v)[window] for k, v in result.extras.items()
+              if isinstance(v, np.ndarray) and v.shape[:2] == tuple(shape) and v.ndim == 2}
     if "contour" in result.extras:
         info["contour"] = (np.asarray(result.extras["contour"]) + np.asarray(origin, float)).tolist()
     metrics = None
@@ -270,7 +330,7 @@ def run_request(workspace, request: RunRequest, *, progress=None) -> Result:
                                  f"{result.output!r}")
     report(0.95, "saving")
     return Result(id=new_id(), image=request.image, output=result.output, data=data, region=tuple(inner),
-                  info=info, pipeline=request.pipeline_dict, seen=seen, seeds=seeds, metrics=metrics,
+                  info=info, pipeline=request.pipeline_dict, seen=seen, seeds=seeds, extras=extras, metrics=metrics,
                   truth=request.truth, seconds=time.perf_counter() - started)
 
 
@@ -310,6 +370,7 @@ def describe(result: Result, *, overlay: bool = True, style: str = "fill") -> di
         "seconds": round(result.seconds, 4),
         "urls": export_urls(result),
     }
+    out["layers"] = sorted(result.extras)
     if result.output == "labels":
         out["n_objects"] = int(np.unique(result.data[result.data > 0]).size)
     if overlay:
@@ -442,3 +503,46 @@ def confusion_picture(workspace, result: Result) -> np.ndarray:
     image = workspace.source(result.image).region(*result.region)
     image = workspace.source(result.image).to_display(image)
     return viz.confusion_overlay(image, np.asarray(truth) > 0, np.asarray(result.data) > 0)
+
+
+def train_pixel_classifier(workspace, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Train :func:`seglab.learn.fit_pixel_classifier` on painted scribbles; save the model in the workspace.
+
+    The scribbles are the strokes of ``body["drawing"]`` (class 1 = background by the classifier's
+    convention, 2... = foreground classes) over the whole image, or over ``body["region"]`` for a
+    large one. The model folder goes to ``models/scribbles-ID`` inside the workspace, where the
+    ``pixel_classifier`` method (and ``seglab segment --param model=...``) reads it.
+    """
+    from seglab.learn import fit_pixel_classifier
+
+    if not isinstance(body, Mapping) or not isinstance(body.get("image"), str):
+        raise ParameterError("the request body must be an object with `image` and `drawing.strokes`")
+    source = workspace.source(body["image"])
+    region = body.get("region")
+    if region:
+        row, col, height, width = (int(v) for v in region)
+        if height * width > MAX_PREVIEW_PIXELS:
+            raise ParameterError(f"`region` of {height} x {width} pixels is larger than the training limit "
+                                 f"({MAX_PREVIEW_PIXELS} pixels)")
+        pixels = source.region(row, col, height, width)
+        origin = (row, col)
+    else:
+        pixels = workspace.read_whole(body["image"])
+        origin = (0, 0)
+    drawing = body.get("drawing") or {}
+    scribbles = rasterize_strokes(drawing.get("strokes") if isinstance(drawing, Mapping) else None,
+                                  pixels.shape[:2], origin)
+    if scribbles is None or np.unique(scribbles[scribbles > 0]).size < 2:
+        raise ParameterError("paint at least two classes of scribbles (class 1: background, class 2: objects) "
+                             "before training the pixel classifier")
+    n_estimators = int(body.get("n_estimators", 30))
+    if not 1 <= n_estimators <= 500:
+        raise ParameterError(f"`n_estimators` got {n_estimators}; expected 1..500")
+    started = time.perf_counter()
+    model = fit_pixel_classifier(pixels, scribbles, n_estimators=n_estimators, seed=0)
+    name = f"models/scribbles-{new_id()[:10]}"
+    folder = workspace.root / name
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    model.save(folder)
+    return {"model": name, "path": str(folder), "classes": [int(c) for c in model.classes],
+            "labelled_pixels": int(np.count_nonzero(scribbles)), "seconds": round(time.perf_counter() - started, 3)}

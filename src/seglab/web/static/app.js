@@ -14,7 +14,7 @@ const state = {
   image: null, info: null, viewer: null,
   pipeline: { pre: [], method: { name: "otsu", params: {} }, post: [] },
   drawing: { strokes: [], rect: null, contour: null },
-  undo: [], redo: [], tool: "pan", current: null,
+  undo: [], redo: [], tool: "pan", current: null, trainSeq: 0,
   result: null, layer: null, job: null, previewAbort: null, previewSeq: 0,
 };
 window.seglab = state;  // for scripts and tests
@@ -138,6 +138,7 @@ function setMethod(name) {
   const hints = { seeds: "paint seeds: brush with class 1, 2, ...", rect: "draw a rectangle",
                   contour: "draw a polygon or a circle", scribbles: "paint scribbles: brush with class 1, 2, ...",
                   labels: "paint scribbles: brush with class 1, 2, ..." };
+  if (name === "pixel_classifier") needs.push("scribbles — brush class 1 on background, class 2 on objects; it trains as you paint");
   $("method-needs").textContent = needs.length ? "needs: " + needs.map((n) => hints[n.split(" ")[0]] ? `${n} — ${hints[n.split(" ")[0]]}` : n).join("; ") : "";
   buildForm($("params"), spec, state.pipeline.method.params);
   pipelineChanged();
@@ -278,7 +279,35 @@ function snapshot() {
   state.undo.push(JSON.stringify(state.drawing)); state.redo = [];
   if (state.undo.length > 200) state.undo.shift();
 }
-function drawingChanged() { redraw(); if ($("live").checked) schedulePreview(); }
+function drawingChanged() {
+  redraw();
+  if (trainable() && state.drawing.strokes.length) { scheduleTrain(); return; }
+  if ($("live").checked) schedulePreview();
+}
+
+// the pixel classifier learns from scribbles: paint, it retrains, then repaints the view
+function trainable() { return state.pipeline.method.name === "pixel_classifier"; }
+const scheduleTrain = debounce(() => train(), 300);
+async function train() {
+  const classes = new Set(state.drawing.strokes.filter((s) => !s.erase).map((s) => s.class));
+  if (classes.size < 2) { setStatus("paint class 1 (background) and class 2 (objects) to train"); return; }
+  const body = { image: state.image, drawing: state.drawing };
+  const [h, w] = state.info.shape;
+  if (h * w > PREVIEW_MAX * PREVIEW_MAX) body.region = visibleRegion();
+  setStatus("training the pixel classifier…"); document.body.dataset.busy = "1";
+  const seq = ++state.trainSeq;
+  try {
+    const answer = await postJSON("/api/train", body);
+    if (seq !== state.trainSeq) return;
+    state.pipeline.method.params.model = answer.model;
+    const input = document.querySelector('#params input[name="model"]');
+    if (input) input.value = answer.model;
+    document.body.dataset.model = answer.model;
+    setStatus(`trained on ${answer.labelled_pixels} pixels in ${answer.seconds} s`);
+    showError("");
+    await preview();
+  } catch (error) { showError(error.message); document.body.dataset.busy = ""; }
+}
 
 function pointerDown(event) {
   if (!state.info || event.button !== 0) return;
@@ -413,7 +442,7 @@ function visibleRegion() {
 }
 
 function requestBody(region) {
-  const body = { image: state.image, pipeline: pipelineBody(), drawing: state.drawing, style: $("overlay-kind").value === "outline" ? "outline" : "fill" };
+  const body = { image: state.image, pipeline: pipelineBody(), drawing: state.drawing };
   if (region) body.region = region;
   if ($("truth").value) body.truth = $("truth").value;
   return body;
@@ -422,6 +451,7 @@ function requestBody(region) {
 function needsMissing() {
   const spec = state.methods[state.pipeline.method.name];
   const d = state.drawing;
+  if (trainable() && !state.pipeline.method.params.model) return "paint scribbles (class 1 background, class 2 objects) to train the classifier";
   for (const need of spec.inputs) {
     if ((need === "seeds" || need === "scribbles" || need === "labels") && !d.strokes.some((s) => !s.erase)) return "paint seeds first";
     if (need === "rect" && !d.rect) return "draw a rectangle first";
@@ -472,6 +502,8 @@ async function showResult(result) {
   const kind = $("overlay-kind").value;
   let src = result.overlay;
   if (kind === "confusion" && result.truth) src = `/api/results/${result.id}/confusion.png`;
+  if (kind === "outline") src = `/api/results/${result.id}/overlay?style=outline`;
+  if ((kind === "probability" || kind === "uncertainty") && (result.layers || []).includes(kind)) src = `/api/results/${result.id}/overlay?layer=${kind}`;
   if (!src) src = `/api/results/${result.id}/overlay?style=${kind === "outline" ? "outline" : "fill"}`;
   const img = await loadImage(src);
   state.layer = { img, row, col, height, width, id: result.id };
@@ -569,8 +601,9 @@ async function refreshJobLayer(force) {
   if (r1 <= r0 || c1 <= c0) return;
   const scale = Math.max(1, Math.floor(1 / Math.max(screenScale(), 1e-6)));
   const kind = $("overlay-kind").value;
+  const layer = (kind === "probability" || kind === "uncertainty") && (result.layers || []).includes(kind) ? `&layer=${kind}` : "";
   const url = kind === "confusion" && result.truth ? `/api/results/${result.id}/confusion.png`
-    : `/api/results/${result.id}/overlay?style=${kind === "outline" ? "outline" : "fill"}&row=${r0}&col=${c0}&height=${r1 - r0}&width=${c1 - c0}&scale=${scale}`;
+    : `/api/results/${result.id}/overlay?style=${kind === "outline" ? "outline" : "fill"}${layer}&row=${r0}&col=${c0}&height=${r1 - r0}&width=${c1 - c0}&scale=${scale}`;
   const whole = kind === "confusion";
   const img = await loadImage(url).catch(() => null);
   if (!img || state.result !== result) return;
@@ -676,7 +709,7 @@ function wire() {
   $("undo").onclick = undo; $("redo").onclick = redo;
   $("clear-drawing").onclick = () => { snapshot(); state.drawing = { strokes: [], rect: null, contour: null }; drawingChanged(); };
   $("opacity").oninput = () => redraw();
-  $("overlay-kind").onchange = () => { if (state.result) (state.result.overlay ? preview() : refreshJobLayer(true)); };
+  $("overlay-kind").onchange = () => { if (state.result) (state.result.overlay ? showResult(state.result) : refreshJobLayer(true)); };
   $("compare").onclick = () => compare();
   $("measure").onclick = () => measureObjects();
   $("truth").onchange = () => { if ($("live").checked) schedulePreview(); };
