@@ -52,3 +52,55 @@ def test_bad_kind_is_one_line_and_exit_2(tmp_path, camera_png):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "unknown plot kind 'histogramm'" in lines[0] and "Did you mean 'histogram'" in lines[0]
+
+
+def test_histogram_after_pre_steps_is_the_one_the_threshold_comes_from(tmp_path, camera_png, monkeypatch):
+    import seglab.viz.plots as plots
+    from seglab.cli.main import main
+
+    seen = {}
+    real = plots.histogram_plot
+
+    def spy(image, thresholds=(), path=None, **kwargs):
+        seen["image"], seen["thresholds"] = np.asarray(image), list(thresholds)
+        return real(image, thresholds, path, **kwargs)
+
+    monkeypatch.setattr(plots, "histogram_plot", spy)
+    assert main(["plot", "histogram", str(camera_png), "--pre", "invert", "--method", "otsu",
+                 "--out", str(tmp_path / "h.png")]) == 0
+    original = np.asarray(Image.open(camera_png))
+    assert np.array_equal(seen["image"], 255 - original)
+    (threshold,) = seen["thresholds"]
+    # the line falls inside the drawn data: pixels on both sides of it
+    assert (seen["image"] < threshold).mean() > 0.05 and (seen["image"] > threshold).mean() > 0.05
+
+
+def test_overlay_of_a_16_bit_image_is_not_flat(tmp_path, shared_data):
+    from seglab.cli.main import main
+
+    hela = shared_data("nuclei", "N2DL-HeLa", "img", "t13.tif")
+    out = tmp_path / "o.png"
+    assert main(["plot", "overlay", str(hela), "--method", "otsu", "--out", str(out)]) == 0
+    gray = np.asarray(Image.open(out)).astype(float).mean(axis=-1)
+    import seglab
+
+    mask = seglab.segment(seglab.read(hela), "otsu").data
+    # 0.5-99.5 percentile stretch: nuclei bright and the background's texture visible (a min..max
+    # stretch of this offset 16-bit frame gave nuclei ~60 and a background within 2..14)
+    assert np.percentile(gray[~mask], 99) > 30
+    assert gray[mask].mean() > 120
+
+
+def test_overlay_of_a_large_zarr_result_is_reduced(tmp_path, capsys):
+    import seglab
+    from seglab.cli.main import main
+
+    image = np.tile(np.arange(100, dtype=np.uint8), (5000, 1))
+    labels = (image > 50).astype(np.uint8)
+    seglab.write(tmp_path / "img.zarr", image)
+    seglab.write(tmp_path / "lab.zarr", labels)
+    out = tmp_path / "o.png"
+    assert main(["plot", "overlay", str(tmp_path / "img.zarr"), "--labels", str(tmp_path / "lab.zarr"),
+                 "--out", str(out)]) == 0
+    assert np.asarray(Image.open(out)).shape == (2500, 50, 3)
+    assert "drawn at 1/2 size" in capsys.readouterr().err

@@ -25,8 +25,11 @@ def command(kind, image, labels_path, methods, params, pre, thresholds, contour,
     """Draw KIND (histogram, overlay, sobel, panel, contour) for IMAGE and write it to --out as PNG.
 
     \b
-    histogram  intensity histogram; --threshold T (repeatable) or a --method's threshold(s) as lines
-    overlay    --labels FILE, or a --method's result, over the image
+    histogram  intensity histogram (after --pre steps, where the threshold is computed);
+               --threshold T (repeatable) or a --method's threshold(s) as lines
+    overlay    --labels FILE, or a --method's result, over the original image (16-bit and
+               float shown with a 0.5-99.5 percentile stretch); IMAGE and --labels may be
+               zarr stores (tiled results); above 4096 px a side drawn at reduced size
     sobel      Sobel magnitude and orientation (or a --method's edges and orientation)
     panel      the image beside each --method's overlay
     contour    a contour --method (default active_contour) from --contour, initial and final
@@ -41,8 +44,14 @@ def command(kind, image, labels_path, methods, params, pre, thresholds, contour,
     from seglab.io import read
     from seglab.viz import overlay as ov
     from seglab.viz import plots
+    from seglab.viz.display import MAX_DISPLAY_SIDE, display_stride
 
-    array = read(image)
+    step = 1
+    if kind == "overlay" and labels_path is not None and str(image).rstrip("/").endswith(".zarr"):
+        # A tiled result: read every k-th pixel of the store (bounded memory, a PNG a browser opens).
+        array, step = _reduced(image)
+    else:
+        array = read(image)
     given = parse_params(params)
     if len(methods) > 1 and given:
         raise ParameterError("--param applies to a single --method; give one method or no --param")
@@ -65,25 +74,46 @@ def command(kind, image, labels_path, methods, params, pre, thresholds, contour,
 
     if kind == "histogram":
         marks = list(thresholds)
+        # The histogram of the image the threshold is computed on: after the pre-steps.
+        shown = array
         if methods:
-            info = run(methods[0]).info
+            result = run(methods[0])
+            info = result.info
             for key in ("threshold", "thresholds"):
                 if key in info:
                     marks += list(np.atleast_1d(info[key]).astype(float))
-        plots.histogram_plot(array, marks, path=out)
+            shown = result.image if pre and result.image is not None else array
+        elif pre:
+            from seglab._core.pipeline import Pipeline
+
+            shown = Pipeline.build("otsu", pre=list(pre)).run_pre(array)
+        plots.histogram_plot(shown, marks, path=out,
+                             title=f"after pre-steps {', '.join(pre)}" if pre else "")
     elif kind == "overlay":
         if labels_path is not None:
-            labels = np.asarray(read(labels_path))
+            if step > 1 and str(labels_path).rstrip("/").endswith(".zarr"):
+                labels = _reduced(labels_path, step)[0]
+            else:
+                labels = np.asarray(read(labels_path))
+                labels = labels[::step, ::step] if step > 1 else labels
             if labels.ndim == 3:
                 labels = labels[..., 0]
+            if step == 1 and max(labels.shape[:2]) > MAX_DISPLAY_SIDE:
+                step = display_stride(labels.shape)
+                array, labels = array[::step, ::step], labels[::step, ::step]
             if np.unique(labels).size <= 2:
                 picture = ov.mask_overlay(array, labels != 0)
             else:
                 picture = ov.label_overlay(array, labels, kind="overlay")
         elif methods:
-            picture = ov.overlay_for(run(methods[0]))
+            # On the original image, reduced above 4096 px a side.
+            picture = ov.overlay_for(run(methods[0]), image=array, max_side=MAX_DISPLAY_SIDE)
+            step = display_stride(array.shape)
         else:
             raise ParameterError("overlay needs --labels FILE or --method NAME")
+        if step > 1:
+            click.echo(f"seglab: note: drawn at 1/{step} size (the image is over {MAX_DISPLAY_SIDE} px a side)",
+                       err=True)
         ov.save_png(picture, out)
     elif kind == "sobel":
         if methods:
@@ -125,3 +155,16 @@ def command(kind, image, labels_path, methods, params, pre, thresholds, contour,
 
     apply_umask_mode(out)  # the plot writers' temporary files are created 0600; outputs follow the umask
     click.echo(out)
+
+
+def _reduced(path, step=None):
+    """Every k-th pixel of a zarr store (k chosen to keep 4096 px a side), read lazily; (array, k)."""
+    import numpy as np
+
+    from seglab.io import read
+    from seglab.viz.display import display_stride
+
+    lazy = read(path, lazy=True)
+    if step is None:
+        step = display_stride(lazy.shape)
+    return np.asarray(lazy[::step, ::step]), step

@@ -410,3 +410,7 @@ def rank(rows: Sequence[Mapping[str, Any]], *, by: str | None = None) -> list[di
                 entry["rank"] = None
         out.extend(entries)
     return out
+
+
+# Old private name, kept while callers move to load_input.
+_load = load_input

@@ -274,3 +274,8 @@ def write_report(rows: Sequence[Mapping[str, Any]], ranking: Sequence[Mapping[st
     path = out_dir / "report.html"
     _write_text(path, "\n".join(parts))
     return path
+
+
+# Old private names, kept while callers move to the public ones above.
+_CSS = REPORT_CSS
+_figure_uri = figure_data_uri

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from seglab._core.errors import ParameterError, close_matches_hint
-from seglab.metrics._rule import (
+from seglab.metrics import (
     METRIC_KINDS,
     RULE_TEXT,
     metric_kind_for,

@@ -30,19 +30,6 @@ from ._rule import (
     truth_kind,
 )
 from .diagnostics import diagnose
-from ._rule import (
-    METRIC_KINDS,
-    RULE_TEXT,
-    TRUTH_KINDS,
-    TruthLooksLikeImageError,
-    metric_kind_for,
-    output_kind_of,
-    prediction_for,
-    prepare_truth,
-    score_output,
-    score_prepared,
-    truth_kind,
-)
 from .binary import (
     Confusion,
     accuracy,
@@ -116,16 +103,4 @@ __all__ = [
     "sensitivity",
     "specificity",
     "variation_of_information",
-    # the scoring rule (seglab.metrics._rule)
-    "METRIC_KINDS",
-    "RULE_TEXT",
-    "TRUTH_KINDS",
-    "TruthLooksLikeImageError",
-    "metric_kind_for",
-    "output_kind_of",
-    "prediction_for",
-    "prepare_truth",
-    "score_output",
-    "score_prepared",
-    "truth_kind",
 ]

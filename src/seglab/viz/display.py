@@ -75,7 +75,7 @@ def display_note(image) -> str:
     low, high = display_range(array)
     if array.dtype == np.uint8 or array.dtype == bool:
         return f"{array.dtype} shown as stored (0-255)"
-    return f"{array.dtype} shown {low:.4g}-{high:.4g} (0.5-99.5th percentile stretch)"
+    return f"{array.dtype} shown {low:.6g}-{high:.6g} (0.5-99.5th percentile stretch)"
 
 
 def to_display(image, *, rgb: bool = True) -> np.ndarray:

@@ -28,7 +28,7 @@ def _figure(width_in, height_in, dpi=100):
     return figure
 
 
-def histogram_plot(image, thresholds=(), path=None, *, bins=256):
+def histogram_plot(image, thresholds=(), path=None, *, bins=256, title=""):
     """Plot the intensity histogram with each threshold as a vertical red dashed line.
 
     Parameters
@@ -41,6 +41,8 @@ def histogram_plot(image, thresholds=(), path=None, *, bins=256):
         Write the figure as PNG there.
     bins : int
         Histogram bins.
+    title : str
+        Axes title (e.g. which pre-steps made the image shown).
 
     Returns
     -------
@@ -55,6 +57,8 @@ def histogram_plot(image, thresholds=(), path=None, *, bins=256):
         ax.axvline(t, color="red", linestyle="--", linewidth=1.2, label=f"threshold {t:g}")
     ax.set_xlabel("intensity")
     ax.set_ylabel("pixels")
+    if title:
+        ax.set_title(title, fontsize=10)
     if thresholds.size:
         ax.legend(loc="upper right", fontsize="small")
     figure.tight_layout()
