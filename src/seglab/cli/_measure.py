@@ -34,7 +34,7 @@ def command(labels, image_path, out_path, properties):
     groups = PROPERTIES if properties is None else tuple(p.strip() for p in properties.split(",") if p.strip())
     table = measure(label_array, image, properties=groups)
     written = write_csv(table, out_path)
-    from seglab.io._write import apply_umask_mode
+    from seglab.io import apply_umask_mode
 
     apply_umask_mode(written)  # write_csv's temporary file is created 0600; outputs follow the umask
     count = len(table["label"])

@@ -151,7 +151,7 @@ def command(kind, image, labels_path, methods, params, pre, thresholds, contour,
             found = find_contours(result.data.astype(float), 0.5)
             final = max(found, key=len) if found else None
         plots.contour_plot(result.image, final, init=as_contour(contour), path=out)
-    from seglab.io._write import apply_umask_mode
+    from seglab.io import apply_umask_mode
 
     apply_umask_mode(out)  # the plot writers' temporary files are created 0600; outputs follow the umask
     click.echo(out)

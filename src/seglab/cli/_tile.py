@@ -55,7 +55,7 @@ def command(input_path, pipeline_file, method, params, pre, post, out, chunk, wo
         raise ParameterError(f"--chunk expects N or N,M; got {chunk!r}") from None
     chunk_arg = sizes[0] if len(sizes) == 1 else sizes
 
-    from seglab.tiling._run import make_client, run_tiled
+    from seglab.tiling import make_client, run_tiled
 
     client, cluster = None, None
     if scheduler in ("threads", "sync"):

@@ -38,7 +38,7 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
     import numpy as np
 
     from seglab._core.errors import ParameterError
-    from seglab.compare._compare import _load
+    from seglab.compare import load_input
     from seglab.tune import tune, write_tune_outputs
 
     from ._common import ensure_out_dir
@@ -49,7 +49,7 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
         raise ParameterError("give --methods NAMES or --pipeline FILE to tune")
     pairs = _read_pairs(images, truth, pair_regex)
     out = ensure_out_dir(out_dir)
-    loaded = [(np.asarray(_load(i, "image")), np.asarray(_load(t, "truth"))) for _, i, t in pairs]
+    loaded = [(np.asarray(load_input(i, "image")), np.asarray(load_input(t, "truth"))) for _, i, t in pairs]
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -3,12 +3,20 @@
 >>> from seglab.compare import compare, rank
 """
 
-from ._compare import Candidate, compare, rank, resolve_candidates
+from ._compare import Candidate, auto_gray, compare, load_input, pipeline_label, rank, resolve_candidates
 from ._pairing import expand_paths, pair_files
-from ._report import OverlayCollector, write_report, write_results
-from ._score import infer_metric_kind, metric_kind_of
+from ._report import REPORT_CSS, OverlayCollector, figure_data_uri, fmt, write_report, write_results
+from ._score import LOWER_IS_BETTER, infer_metric_kind, metric_kind_of, score
 
 __all__ = [
+    "LOWER_IS_BETTER",
+    "REPORT_CSS",
+    "auto_gray",
+    "figure_data_uri",
+    "fmt",
+    "load_input",
+    "pipeline_label",
+    "score",
     "Candidate",
     "OverlayCollector",
     "compare",

@@ -138,7 +138,7 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-REPORT_CSS = """
+REPORTREPORT_CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}tr.best td{background:#e8f6e8}

@@ -24,7 +24,7 @@ import numpy as np
 from .._core.errors import ImageTypeError, ImageWriteError, SeglabError
 from ._formats import FORMAT_TITLES, WRITE_EXTENSIONS, as_path, supported_list
 
-__all__ = ["write", "atomic_write", "umask_mode", "apply_umask_mode", "fsync_dir", "write_error"]
+__all__ = ["write", "atomic_write", "umask_mode", "apply_umask_mode"]
 
 JPEG_QUALITY = 95
 PNG_MAX = 65535
@@ -95,7 +95,7 @@ def write(path, array, *, overwrite=True) -> Path:
     try:
         _check_destination(path, fmt, overwrite)
     except OSError as exc:  # a name too long, a loop in the folder path...
-        raise write_error(path, exc) from None
+        raise _write_error(path, exc) from None
     if fmt == "zarr":
         _write_zarr(path, array, overwrite=overwrite)
         return path
@@ -268,7 +268,7 @@ def _temp_name(path: Path, suffix: str = ".tmp") -> Path:
     return path.parent / f".{name}.{token}{suffix}"
 
 
-def write_error(path: Path, exc: BaseException) -> ImageWriteError:
+def _write_error(path: Path, exc: BaseException) -> ImageWriteError:
     if isinstance(exc, PermissionError):
         reason = f"permission denied in the folder {path.parent}"
     elif isinstance(exc, FileNotFoundError):
@@ -313,12 +313,12 @@ def atomic_write(path, write_fn: Callable[[BinaryIO], None], *, overwrite: bool 
             os.fsync(fh.fileno())
         _commit(temp, path, overwrite)
         temp = None
-        fsync_dir(path.parent)
+        _fsync_dir(path.parent)
         return path
     except SeglabError:
         raise
     except Exception as exc:
-        raise write_error(path, exc) from exc
+        raise _write_error(path, exc) from exc
     finally:
         if temp is not None:
             _unlink_quietly(temp)
@@ -341,7 +341,7 @@ def _commit(temp: Path, path: Path, overwrite: bool) -> None:
     os.unlink(temp)
 
 
-def fsync_dir(folder: Path) -> None:
+def _fsync_dir(folder: Path) -> None:
     """Make the rename durable (POSIX); a no-op where folders cannot be opened."""
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -388,11 +388,11 @@ def _write_zarr(path: Path, array: np.ndarray, *, overwrite: bool) -> None:
                 old = None
             raise
         temp = None
-        fsync_dir(path.parent)
+        _fsync_dir(path.parent)
     except SeglabError:
         raise
     except Exception as exc:
-        raise write_error(path, exc) from exc
+        raise _write_error(path, exc) from exc
     finally:
         for leftover in (temp, old):
             if leftover is not None and os.path.lexists(leftover):

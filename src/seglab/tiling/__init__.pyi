@@ -4,7 +4,7 @@ from ._dask import tiled_segment
 from ._io import open_array
 from ._metrics import confusion_from_zarr
 from ._plan import InexactTilingWarning, StitchWarning, TilePlan, TilingError, make_plan
-from ._run import run_tiled
+from ._run import make_client, run_tiled
 
 __all__ = [
     "InexactTilingWarning",
@@ -12,6 +12,7 @@ __all__ = [
     "TilePlan",
     "TilingError",
     "confusion_from_zarr",
+    "make_client",
     "make_plan",
     "open_array",
     "run_tiled",

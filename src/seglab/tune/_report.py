@@ -8,7 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from seglab.compare._report import _CSS, _figure_uri, _write_text, fmt
+from seglab.compare import REPORT_CSS, figure_data_uri, fmt
+from seglab.io import write_text_atomic
 
 from ._tune import TuneResult
 
@@ -100,13 +101,13 @@ def write_tune_outputs(result: TuneResult, out_dir: str | Path) -> dict[str, Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"best": out_dir / "best.yaml", "json": out_dir / "tune.json", "history": out_dir / "history.png",
              "report": out_dir / "report.html"}
-    _write_text(paths["best"], yaml.safe_dump(best_pipeline_dict(result), sort_keys=False))
+    write_text_atomic(paths["best"], yaml.safe_dump(best_pipeline_dict(result), sort_keys=False))
     data = summary(result)
-    _write_text(paths["json"], json.dumps(data, indent=1, default=str) + "\n")
+    write_text_atomic(paths["json"], json.dumps(data, indent=1, default=str) + "\n")
     fig = _history_figure(result)
     fig.savefig(paths["history"], dpi=100)
-    history_uri = _figure_uri(fig)
-    _write_text(paths["report"], _html(result, data, history_uri))
+    history_uri = figure_data_uri(fig)
+    write_text_atomic(paths["report"], _html(result, data, history_uri))
     return paths
 
 
@@ -115,7 +116,7 @@ def _html(result: TuneResult, data, history_uri: str) -> str:
     cv = (f"{result.folds}-fold cross-validation over {len(result.names)} images: each fold is tuned on the "
           "other folds' images and scored on its own (held-out) images."
           if result.folds > 1 else "No cross-validation (folds = 1): scores are on the tuning images themselves.")
-    parts = [f"<!doctype html><html><head><meta charset=utf-8><title>seglab tune</title><style>{_CSS}</style>"
+    parts = [f"<!doctype html><html><head><meta charset=utf-8><title>seglab tune</title><style>{REPORT_CSS}</style>"
              "</head><body><h1>seglab tune</h1>",
              f"<p class=note>Metric <b>{html.escape(result.key)}</b> ({better} is better). {cv} "
              f"{result.n_trials} Optuna TPE trials per study (seed {result.seed}); the first trial of each study is "

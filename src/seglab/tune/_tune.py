@@ -32,8 +32,8 @@ import numpy as np
 
 from seglab._core.errors import MissingDependencyError, ParameterError, SeglabWarning
 from seglab._core.pipeline import Pipeline, parse_step
-from seglab.compare._compare import auto_gray, pipeline_label
-from seglab.compare._score import LOWER_IS_BETTER, metric_kind_of, prediction_for, prepare_truth, score
+from seglab.compare import LOWER_IS_BETTER, auto_gray, metric_kind_of, pipeline_label, score
+from seglab.metrics import prediction_for, prepare_truth
 
 from ._space import Dimension, pipeline_from_params, space_of_pipeline
 
