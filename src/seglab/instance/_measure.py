@@ -28,7 +28,7 @@ import numpy as np
 from seglab._core.errors import ImageWriteError, InvalidImageError, ParameterError, close_matches_hint
 from seglab._core.validation import check_image, check_labels, check_same_shape
 
-__all__ = ["measure", "write_csv", "PROPERTIES"]
+__all__ = ["measure", "write_csv", "PROPERTIES", "labels_for_measure", "pixel_size_from_file"]
 
 PROPERTIES = ("area", "centroid", "bbox", "perimeter", "eccentricity", "equivalent_diameter", "intensity")
 _COLUMNS = {
@@ -42,7 +42,7 @@ _COLUMNS = {
 }
 
 
-def measure(labels, image=None, *, properties=PROPERTIES):
+def measure(labels, image=None, *, properties=PROPERTIES, pixel_size=None, unit="um"):
     """Measure every object of a 2-D label image.
 
     Parameters
@@ -57,6 +57,13 @@ def measure(labels, image=None, *, properties=PROPERTIES):
         ``'intensity'``. ``'intensity'`` is skipped when `image` is None
         and `properties` is the default; asked for explicitly, it needs
         `image`.
+    pixel_size : float, optional
+        Side of a pixel in `unit` (square pixels). When given, physical
+        columns follow the pixel ones: ``area_<unit>2``,
+        ``centroid_row_<unit>``, ``centroid_col_<unit>``,
+        ``perimeter_<unit>``, ``equivalent_diameter_<unit>``.
+    unit : str
+        Name of the unit of `pixel_size` (``'um'``, ``'nm'``, ``'mm'``...).
 
     Returns
     -------
@@ -146,12 +153,124 @@ def measure(labels, image=None, *, properties=PROPERTIES):
             table[name] = np.asarray(props[name], dtype=np.float64)
     if "equivalent_diameter" in wanted:
         table["equivalent_diameter"] = np.sqrt(4.0 * area / math.pi)
+    if pixel_size is not None:
+        size = float(pixel_size)
+        if not (math.isfinite(size) and size > 0):
+            raise ParameterError(f"`pixel_size` must be a positive number (length of a pixel side); got {pixel_size!r}")
+        for name, power in (("area", 2), ("centroid_row", 1), ("centroid_col", 1), ("perimeter", 1),
+                            ("equivalent_diameter", 1)):
+            if name in table:
+                suffix = f"{unit}2" if power == 2 else unit
+                table[f"{name}_{suffix}"] = np.asarray(table[name], dtype=np.float64) * size**power
     if "intensity" in wanted:
         values = intensity.ravel().astype(np.float64)
         table["mean_intensity"] = np.bincount(flat, weights=values, minlength=counts.size)[present] / area
         table["min_intensity"] = np.asarray(ndi.minimum(intensity, label_array, present), dtype=np.float64)
         table["max_intensity"] = np.asarray(ndi.maximum(intensity, label_array, present), dtype=np.float64)
     return table
+
+
+_IMAGE_LIKE_CHANGE = 0.30
+
+
+def labels_for_measure(array, *, name: str = "labels"):
+    """Turn what a user passes to ``seglab measure`` into objects, or refuse it with a reason.
+
+    Returns ``(labels, note)``: a label image is used as it is (note ``''``); a binary mask
+    (two values, one of them 0, e.g. a 0/255 PNG) becomes its connected components (4-connected,
+    as ``scipy.ndimage.label``; the same objects ``seglab compare`` scores), with a note saying
+    so, instead of one object labelled 255.
+
+    Raises
+    ------
+    InvalidImageError
+        A gray or colour image (many values, neighbours differ as in a photograph), or fractional
+        values: segment it first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = np.zeros((5, 5), np.uint8); mask[0, 0] = mask[3:5, 3:5] = 255
+    >>> labels, note = labels_for_measure(mask)
+    >>> int(labels.max()), note
+    (2, 'binary mask (values 0 and 255): measuring its 2 connected components')
+    """
+    from scipy import ndimage as ndi
+
+    data = np.asarray(array)
+    hint = "segment it first, e.g. seglab segment IMAGE -m otsu --post label, then measure the .labels.tif"
+    if data.ndim == 3 and data.shape[-1] in (3, 4):
+        raise InvalidImageError(f"`{name}` is a colour image (shape {data.shape}), not a label image; {hint}")
+    if data.dtype.kind == "f" and not np.array_equal(data, np.round(data)):
+        raise InvalidImageError(f"`{name}` holds fractional values ({data.dtype}): it is an image, not labels; {hint}")
+    values = np.unique(data)
+    if data.dtype == bool or (values.size <= 2 and values[0] == 0):
+        labels, count = ndi.label(data != 0)
+        shown = "True/False" if data.dtype == bool else " and ".join(str(v) for v in values.tolist())
+        return labels.astype(np.int32), f"binary mask (values {shown}): measuring its {count} connected components"
+    if values.size > 32 and data.ndim >= 2 and data.shape[-1] > 1:
+        change = float(np.count_nonzero(data[..., 1:] != data[..., :-1])) / data[..., 1:].size
+        if change > _IMAGE_LIKE_CHANGE:
+            raise InvalidImageError(
+                f"`{name}` looks like a gray image, not a label image: {values.size} distinct values and "
+                f"{change:.0%} of neighbouring pixels differ (labels change only at object boundaries); {hint}"
+            )
+    return check_labels(data, name=name), ""
+
+
+def pixel_size_from_file(path) -> tuple[float, str] | None:
+    """Read the pixel size of a TIFF / OME-TIFF file: ``(size, unit)``, or None when it does not say.
+
+    OME-XML ``PhysicalSizeX`` (with ``PhysicalSizeXUnit``, default µm) wins; then ImageJ's
+    ``unit`` with the X resolution tag; then the TIFF resolution tags with ResolutionUnit
+    centimetre or inch (converted to µm). TIFF's default of 72 pixels per inch with no unit is
+    "no information", not a measurement, and gives None. X and Y sizes must agree.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff") or not path.is_file():
+        return None
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            if tif.is_ome and tif.ome_metadata:
+                import re
+
+                found = re.search(r'PhysicalSizeX="([0-9.eE+-]+)"', tif.ome_metadata)
+                unit = re.search(r'PhysicalSizeXUnit="([^"]+)"', tif.ome_metadata)
+                if found:
+                    return float(found.group(1)), _unit_name(unit.group(1) if unit else "µm")
+            tags = tif.pages[0].tags
+            x = tags.get("XResolution")
+            y = tags.get("YResolution")
+            if x is None:
+                return None
+            num, den = x.value
+            if not num or not den:
+                return None
+            per_unit = num / den
+            if y is not None:
+                ynum, yden = y.value
+                if ynum and yden and abs(ynum / yden - per_unit) > 1e-6 * per_unit:
+                    return None
+            meta = tif.imagej_metadata or {}
+            if meta.get("unit"):
+                return 1.0 / per_unit, _unit_name(str(meta["unit"]))
+            res_unit = tags.get("ResolutionUnit")
+            code = int(res_unit.value) if res_unit is not None else 2
+            if code == 3:  # centimetre
+                return 1e4 / per_unit, "um"
+            if code == 2 and res_unit is not None and per_unit != 72:  # inch, other than the 72 dpi default
+                return 25_400.0 / per_unit, "um"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None
+
+
+def _unit_name(text: str) -> str:
+    text = text.strip().lower()
+    return {"µm": "um", "micron": "um", "microns": "um", "micrometer": "um", "um": "um",
+            "nm": "nm", "nanometer": "nm", "mm": "mm", "millimeter": "mm"}.get(text, text or "um")
 
 
 def write_csv(table, path) -> Path:
