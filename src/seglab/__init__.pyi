@@ -19,6 +19,7 @@ from . import (
     tiling,
     tune,
     viz,
+    workflows,
 )
 from ._core.errors import (
     ConstantImageWarning,
@@ -112,5 +113,6 @@ __all__ = [
     "tune",
     "use_registry",
     "viz",
+    "workflows",
     "write",
 ]

@@ -9,7 +9,7 @@ EXPECTED = {
     "UnknownMethodError", "UnknownParameterError", "__version__", "all_specs", "apply_step", "check_image",
     "check_labels", "check_mask", "cluster", "compare", "data", "edges", "evaluate", "get_method", "get_step",
     "instance", "interactive", "io", "list_methods", "list_steps", "metrics", "postprocess", "preprocess",
-    "read", "read_collection", "region", "register", "use_registry", "segment", "superpixel", "threshold", "tiling", "tune", "viz", "write",
+    "read", "read_collection", "region", "register", "use_registry", "segment", "superpixel", "threshold", "tiling", "tune", "viz", "workflows", "write",
 }
 
 

@@ -21,14 +21,15 @@ from .errors import (
     UnknownParameterError,
     close_matches_hint,
 )
-from .limits import check_step_item
 from .executor import bind_pipeline, bind_step, check_step_input, run_step
+from .inputs import INPUT_KINDS
+from .limits import check_step_item
 from .registry import MethodSpec, get_method, get_step
 from .validation import check_image
 
 __all__ = ["Step", "Pipeline", "SegmentationResult", "segment", "parse_step", "apply_step"]
 
-KNOWN_INPUTS = ("seeds", "contour", "rect", "model", "markers")
+KNOWN_INPUTS = tuple(k for k in INPUT_KINDS if k != "image")
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class SegmentationResult:
     output: str
     info: dict[str, Any]
     extras: dict[str, np.ndarray]
-    pipeline: "Pipeline"
+    pipeline: Pipeline
     image: np.ndarray | None = None
 
     def _get(self, kinds: tuple[str, ...], attr: str) -> np.ndarray:
@@ -159,7 +160,7 @@ class Pipeline:
     post: list[Step] = field(default_factory=list)
 
     @classmethod
-    def build(cls, method: str | Step, params: Mapping[str, Any] | None = None, *, pre=(), post=()) -> "Pipeline":
+    def build(cls, method: str | Step, params: Mapping[str, Any] | None = None, *, pre=(), post=()) -> Pipeline:
         if isinstance(method, Step):
             method_step = parse_step(method, "method")
         else:
@@ -171,7 +172,7 @@ class Pipeline:
         return pipeline
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Pipeline":
+    def from_dict(cls, data: Mapping[str, Any]) -> Pipeline:
         """Build from ``{"pre": [...], "method": {...} | "name", "post": [...]}`` (unknown keys refused)."""
         if not isinstance(data, Mapping):
             raise ParameterError(f"a pipeline must be a mapping with keys pre, method, post; got {type(data).__name__}")
@@ -356,7 +357,8 @@ def segment(image, method: str, /, *, pre=(), post=(), channel_axis="auto", para
     inputs = {k: v for k, v in kwargs.items() if k not in given}
     if params is not None:
         if not isinstance(params, Mapping):
-            raise ParameterError(f"`params` must be a mapping of parameter names to values; got {type(params).__name__}")
+            raise ParameterError(
+                f"`params` must be a mapping of parameter names to values; got {type(params).__name__}")
         clash = sorted(set(params) & set(given))
         if clash:
             raise ParameterError(f"parameter `{clash[0]}` is given twice, as a keyword and in `params`; give it once")

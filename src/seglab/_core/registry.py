@@ -345,6 +345,12 @@ class MethodSpec:
             raise ValueError(f"{self.name}: tiling {self.tiling!r}")
         if self.labels_by not in (None, "components", "objects"):
             raise ValueError(f"{self.name}: labels_by {self.labels_by!r} not in (None, 'components', 'objects')")
+        from .inputs import INPUT_KINDS
+
+        unknown = [i for i in (*self.inputs, *self.optional_inputs) if i not in INPUT_KINDS]
+        if unknown:
+            raise ValueError(
+                f"{self.name}: input {unknown[0]!r} is not a declared input kind ({', '.join(INPUT_KINDS)})")
         if self.model is not None and "model" not in self.param_names:
             raise ValueError(f"{self.name}: model={self.model!r} needs a Param named 'model' (the model folder)")
         for part in self.expands_to:
@@ -456,7 +462,7 @@ class Registry:
 
     # -- building ---------------------------------------------------------------------------------
     @classmethod
-    def default(cls) -> "Registry":
+    def default(cls) -> Registry:
         """Built-in families plus every installed plugin (entry-point group ``seglab.methods``)."""
         registry = cls()
         for module_name in _builtin_spec_modules():
@@ -479,7 +485,7 @@ class Registry:
             where = f"plugin {entry.name!r} ({entry.value})"
             try:
                 module = entry.load()
-                specs = list(getattr(module, "SPECS"))
+                specs = list(module.SPECS)
                 if not all(isinstance(s, MethodSpec) for s in specs):
                     raise TypeError("SPECS must hold MethodSpec entries only")
             except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the catalogue
@@ -495,7 +501,7 @@ class Registry:
             added.append(entry.name)
         return added
 
-    def copy(self) -> "Registry":
+    def copy(self) -> Registry:
         """An independent registry with the same entries (tests register into a copy)."""
         other = Registry()
         other._entries = dict(self._entries)

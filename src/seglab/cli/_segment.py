@@ -20,8 +20,11 @@ from ._common import parse_params
 @click.option("--contour", default=None, help="Initial contour: a circle ROW,COL,RADIUS or a points JSON file.")
 @click.option("--rect", default=None, help="Rectangle ROW,COL,HEIGHT,WIDTH (grabcut).")
 @click.option("--markers", default=None, type=click.Path(), help="Marker label image (watershed).")
+@click.option("--scribbles", default=None, type=click.Path(),
+              help="Scribble label image (0 = unlabelled, 1..K = classes) for methods that take scribbles.")
 @click.option("--overlay/--no-overlay", default=True, show_default=True, help="Write <stem>.overlay.png.")
-def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, seeds_json, contour, rect, markers, overlay):
+def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, seeds_json, contour, rect, markers,
+            scribbles, overlay):
     """Segment IMAGES and write <stem>.mask.png or <stem>.labels.tif, <stem>.overlay.png and <stem>.json to --out.
 
     A file that cannot be read or segmented is reported and the others go on;
@@ -30,7 +33,8 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
     from seglab._core.errors import ParameterError, SeglabError
     from seglab._core.pipeline import Pipeline
 
-    from ._batch import expand_inputs, segment_one
+    from seglab.workflows import Event, expand_inputs, segment_files
+
     from ._common import ensure_out_dir
 
     if pipeline_file and (method or params or pre or post):
@@ -45,8 +49,9 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
         raise ParameterError("missing --method NAME (or --pipeline FILE); `seglab methods` lists the methods")
     out = ensure_out_dir(out_dir)
     paths = expand_inputs(images)
-    inputs_spec = {"seeds": seeds, "seeds_json": seeds_json, "contour": contour, "rect": rect, "markers": markers}
-    failures: list[tuple[str, BaseException]] = []
+    # one entry per input kind; each kind's own loader reads it (seglab._core.inputs)
+    given = {"seeds": seeds or seeds_json, "scribbles": scribbles, "contour": contour, "rect": rect,
+             "markers": markers}
 
     import sys
 
@@ -63,28 +68,33 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
     with Progress(TextColumn("[bold]segment"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, disable=not show_bar, transient=False) as bar:
         task = bar.add_task("", total=len(paths))
-        for path in paths:
-            bar.update(task, description=str(path.name))
-            try:
-                written = segment_one(path, pipeline, out, inputs_spec, overlay=overlay)
-            except Exception as exc:  # noqa: BLE001 - a batch reports each bad file and goes on
-                if _debug():
-                    raise
-                failures.append((str(path), exc))
-                line = error_line(exc, prefix=str(path))
-                if show_bar:
-                    bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
-                else:
-                    click.echo(line, err=True)
+
+        def show(line: str, *, err: bool) -> None:
+            if show_bar:
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
             else:
+                click.echo(line, err=err)
+
+        def on_event(event: Event) -> None:
+            if event.kind == "progress":
+                bar.update(task, description=event.item)
+            elif event.kind == "error":
+                show(error_line(event.data["error"], prefix=event.item), err=True)
+                bar.advance(task)
+            elif event.kind == "note":
+                show(printable(f"seglab: note: {event.message}"), err=True)
+            elif event.kind == "result":
                 if not show_bar:
-                    click.echo(printable(f"{path} -> {written}"))
-            bar.advance(task)
+                    click.echo(printable(event.message))
+                bar.advance(task)
+
+        result = segment_files(paths, pipeline, out, inputs=given, overlay=overlay, progress=on_event,
+                               raise_errors=_debug())
+    failures = result.failures
     done = len(paths) - len(failures)
     click.echo(printable(f"segmented {done} of {len(paths)} image(s) into {out}") + (f"; {len(failures)} failed" if failures else ""))
     if failures:
-        bad_input = all(isinstance(exc, SeglabError) for _, exc in failures)
-        raise click.exceptions.Exit(2 if bad_input else 1)
+        raise click.exceptions.Exit(2 if result.all_bad_input else 1)
 
 
 def _debug() -> bool:

@@ -245,3 +245,13 @@ def _load_json(path) -> object:
     except json.JSONDecodeError as exc:
         raise ParameterError(f"{str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}, "
                              f"column {exc.colno}") from None
+
+
+def parse_contour_for(text_or_path, shape) -> np.ndarray:
+    """Input loader of ``contour`` (``seglab._core.inputs``): :func:`parse_contour`; `shape` is unused."""
+    return parse_contour(text_or_path)
+
+
+def parse_rect_for(text, shape) -> tuple[int, int, int, int]:
+    """Input loader of ``rect`` (``seglab._core.inputs``): :func:`parse_rect`; `shape` is unused."""
+    return parse_rect(text)

@@ -1,16 +1,28 @@
-"""Per-image work of ``seglab segment``: read, run, write outputs atomically, record provenance."""
+"""Segment a batch of files: read, run a pipeline, write outputs atomically, record provenance.
+
+The workflow behind ``seglab segment`` (and the web server's and napari's
+"segment files"): :func:`segment_files` goes on past a bad file, reports each
+through the progress callback and returns what was written and what failed.
+A file fails as a whole: no mask without its provenance record.
+"""
 
 from __future__ import annotations
 
 import glob
 import os
 import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from seglab._core.errors import ImageReadError
+
+from ._events import CancelToken, Event, ProgressCallback, emit
+
+__all__ = ["segment_files", "segment_file", "expand_inputs", "BatchResult", "OUTPUT_SUFFIX"]
 
 OUTPUT_SUFFIX = {"mask": ".mask.png", "contour": ".mask.png", "labels": ".labels.tif", "edges": ".edges.tif",
                  "proba": ".proba.tif", "image": ".image.tif"}
@@ -45,38 +57,77 @@ def _stem(path: Path) -> str:
     return path.stem
 
 
-def load_inputs(spec_inputs: dict[str, Any], shape: tuple[int, ...]) -> dict[str, Any]:
-    """Turn CLI input options (paths, strings) into the arrays a method takes."""
-    from seglab.io import read
-
-    loaded: dict[str, Any] = {}
-    if spec_inputs.get("seeds"):
-        loaded["seeds"] = read(spec_inputs["seeds"])
-    elif spec_inputs.get("seeds_json"):
-        from seglab.interactive.inputs import seeds_from_json
-
-        loaded["seeds"] = seeds_from_json(spec_inputs["seeds_json"], shape)
-    if spec_inputs.get("contour"):
-        from seglab.interactive.inputs import parse_contour
-
-        loaded["contour"] = parse_contour(spec_inputs["contour"])
-    if spec_inputs.get("rect"):
-        from seglab.interactive.inputs import parse_rect
-
-        loaded["rect"] = parse_rect(spec_inputs["rect"])
-    if spec_inputs.get("markers"):
-        loaded["markers"] = read(spec_inputs["markers"])
-    return loaded
-
-
 def labels_for_file(labels: np.ndarray) -> np.ndarray:
     """Smallest unsigned dtype that holds the labels (uint16 or uint32)."""
     top = int(labels.max()) if labels.size else 0
     return labels.astype(np.uint16 if top < 2**16 else np.uint32)
 
 
-def segment_one(path: Path, pipeline, out: Path, spec_inputs: dict[str, Any], *, overlay: bool = True) -> Path:
+@dataclass
+class BatchResult:
+    """What :func:`segment_files` did: outputs written per input, and the inputs that failed with why."""
+
+    written: dict[str, Path] = field(default_factory=dict)
+    failures: list[tuple[str, BaseException]] = field(default_factory=list)
+
+    @property
+    def all_bad_input(self) -> bool:
+        """Every failure was the input's fault (a SeglabError), not seglab's."""
+        from seglab._core.errors import SeglabError
+
+        return all(isinstance(exc, SeglabError) for _, exc in self.failures)
+
+
+def segment_files(paths: Iterable[str | Path], pipeline, out: Path, *, inputs: Mapping[str, Any] | None = None,
+                  overlay: bool = True, progress: ProgressCallback | None = None,
+                  cancel: CancelToken | None = None, raise_errors: bool = False) -> BatchResult:
+    """Segment every file of `paths` with `pipeline` into folder `out`.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Files, folders (their images, natural order) or glob patterns (see :func:`expand_inputs`).
+    pipeline : Pipeline
+        What to run.
+    out : Path
+        Existing output folder: ``<stem>.mask.png`` / ``.labels.tif`` / ..., ``<stem>.overlay.png``
+        and ``<stem>.json`` (provenance) per input.
+    inputs : mapping, optional
+        User inputs by kind (``seeds``, ``contour``, ...): arrays, or strings/paths that the
+        kind's loader reads (``seglab._core.inputs``).
+    overlay : bool
+        Also write an overlay picture.
+    progress, cancel
+        Progress events (one per file; ``kind='error'`` for a failed file, ``'note'`` for notes)
+        and a cancellation flag checked between files.
+    raise_errors : bool
+        Re-raise the first failure instead of recording it (``--debug``).
+    """
+    files = expand_inputs(paths)
+    result = BatchResult()
+    for index, path in enumerate(files):
+        if cancel is not None:
+            cancel.check("segment")
+        emit(progress, Event("segment", index, len(files), item=path.name))
+        try:
+            written = segment_file(path, pipeline, out, inputs or {}, overlay=overlay, progress=progress)
+        except Exception as exc:  # noqa: BLE001 - a batch reports each bad file and goes on
+            if raise_errors:
+                raise
+            result.failures.append((str(path), exc))
+            emit(progress, Event("segment", index + 1, len(files), item=str(path), kind="error",
+                                 message=str(exc), data={"error": exc}))
+        else:
+            result.written[str(path)] = written
+            emit(progress, Event("segment", index + 1, len(files), item=str(path), kind="result",
+                                 message=f"{path} -> {written}", data={"output": written}))
+    return result
+
+
+def segment_file(path: Path, pipeline, out: Path, given_inputs: Mapping[str, Any], *, overlay: bool = True,
+                 progress: ProgressCallback | None = None) -> Path:
     """Segment one file and write its outputs; return the main output's path."""
+    from seglab._core.inputs import load_inputs
     from seglab.io import read
 
     start = time.perf_counter()
@@ -84,7 +135,7 @@ def segment_one(path: Path, pipeline, out: Path, spec_inputs: dict[str, Any], *,
     spatial_shape = image.shape[:2] if image.ndim == 3 and image.shape[-1] in (3, 4) else image.shape
     method_spec = pipeline.method.spec
     wanted = set(method_spec.inputs) | set(method_spec.optional_inputs)
-    inputs = {k: v for k, v in load_inputs(spec_inputs, spatial_shape).items() if k in wanted}
+    inputs = load_inputs(given_inputs, spatial_shape, wanted=wanted)
     result = pipeline.run(image, **inputs)
     stem = _stem(path)
     data = result.data
@@ -94,7 +145,7 @@ def segment_one(path: Path, pipeline, out: Path, spec_inputs: dict[str, Any], *,
     main_path = out / (stem + suffix)
     created: list[Path] = []
     try:
-        _write_outputs(result, data, main_path, out, stem, overlay, created, original=image)
+        _write_outputs(result, data, main_path, out, stem, overlay, created, original=image, progress=progress)
         written = {"output": main_path.name}
         if len(created) > 1:
             written["overlay"] = created[1].name
@@ -112,7 +163,7 @@ def segment_one(path: Path, pipeline, out: Path, spec_inputs: dict[str, Any], *,
 
 
 def _write_outputs(result, data, main_path: Path, out: Path, stem: str, overlay: bool, created: list,
-                   original=None) -> None:
+                   original=None, progress: ProgressCallback | None = None) -> None:
     from seglab.io import write
 
     if result.output in ("mask", "contour"):
@@ -136,11 +187,10 @@ def _write_outputs(result, data, main_path: Path, out: Path, stem: str, overlay:
         shown = original if original is not None and np.shape(original)[:2] == data.shape else None
         step = display_stride(data.shape, MAX_DISPLAY_SIDE)
         if step > 1:
-            import click
-
-            click.echo(f"seglab: note: {stem}: the overlay is drawn at 1/{step} size ({data.shape[1]} x "
-                       f"{data.shape[0]} px is over {MAX_DISPLAY_SIDE} px a side; the mask is full size); "
-                       "--no-overlay skips it", err=True)
+            emit(progress, Event("segment", item=stem, kind="note",
+                                 message=f"{stem}: the overlay is drawn at 1/{step} size ({data.shape[1]} x "
+                                         f"{data.shape[0]} px is over {MAX_DISPLAY_SIDE} px a side; the mask is "
+                                         "full size); --no-overlay skips it"))
         write(overlay_path, overlay_for(result, image=shown, max_side=MAX_DISPLAY_SIDE))
         created.append(overlay_path)
 
