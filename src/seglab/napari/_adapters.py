@@ -96,7 +96,7 @@ def widget_options(param: Mapping[str, Any]) -> dict[str, Any]:
     'auto'
     """
     kind = param["type"]
-    default = param.get("default")
+    default: Any = param.get("default")
     tooltip = param.get("help") or ""
     text_form = bool(param.get("special")) or bool(param.get("nullable")) or default is None
     options: dict[str, Any] = {"label": param["name"], "tooltip": _tooltip(param, tooltip)}
@@ -166,7 +166,7 @@ def spatial_shape(shape: Sequence[int], rgb: bool) -> tuple[int, ...]:
 
 
 # -- drawn inputs ----------------------------------------------------------------------------------
-def seeds_from_points(points: np.ndarray, shape: Sequence[int], classes: Sequence[int] | None = None
+def seeds_from_points(points: np.ndarray, shape: Sequence[int], classes: Sequence[int] | np.ndarray | None = None
                       ) -> np.ndarray:
     """Draw a seed label image from a Points layer's coordinates.
 

@@ -42,7 +42,7 @@ def is_seglab_zarr(path) -> bool:
     if not path.is_dir():
         return False
     attrs = _zarr_attrs(path)
-    return bool(attrs) and "pipeline" in attrs and "output" in attrs
+    return attrs is not None and "pipeline" in attrs and "output" in attrs
 
 
 def get_reader(path):

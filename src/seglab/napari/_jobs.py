@@ -152,7 +152,7 @@ def _train_first(job: Job, state: RunState) -> Job:
 
     from . import _learn
 
-    if job.model_dir is None:
+    if job.model_dir is None or job.scribbles is None:
         raise ValueError("a job with scribbles needs `model_dir`, the folder the trained model is saved to")
     state.update("train", 0, 0)
     method = job.pipeline.method.name
@@ -177,7 +177,8 @@ def _plane_inputs(inputs: Mapping[str, Any], index: int, depth: int) -> dict[str
 def _run_planes(job: Job, state: RunState, channel_axis) -> JobResult:
     image = np.asarray(job.image)
     depth = image.shape[0]
-    planes, infos, output = [], [], None
+    planes, infos = [], []
+    output = job.pipeline.output
     offset = 0
     for index in range(depth):
         state.update("plane", index, depth)
@@ -208,4 +209,4 @@ def _run_tiled(job: Job, state: RunState) -> JobResult:
     if threshold is not None:
         info["threshold"] = threshold
     info["pipeline"] = job.pipeline.to_dict()
-    return JobResult(array, attrs.get("output", job.pipeline.output), info, {}, job.pipeline, "tiled", out)
+    return JobResult(array, str(attrs.get("output", job.pipeline.output)), info, {}, job.pipeline, "tiled", out)

@@ -13,6 +13,7 @@ doctests and the registry scan never fail; building a widget then raises
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,17 @@ from ._adapters import (
 from ._jobs import Job, JobResult, RunCancelled, RunState, run_job
 
 try:  # the extra's widget toolkit; absent in a plain install (see the module docstring)
-    from magicgui import widgets as _mg
-    from magicgui.widgets import Container
+    _mg: Any = importlib.import_module("magicgui.widgets")
 except ImportError:  # pragma: no cover - exercised only without the extra
     _mg = None
 
-    class Container:  # type: ignore[no-redef]
-        def __init__(self, *args, **kwargs):
-            raise MissingDependencyError('the napari widgets need napari and magicgui: pip install "seglab[napari]"')
+
+class _MissingExtra:
+    def __init__(self, *args, **kwargs):
+        raise MissingDependencyError('the napari widgets need napari and magicgui: pip install "seglab[napari]"')
+
+
+Container: Any = _mg.Container if _mg is not None else _MissingExtra
 
 __all__ = ["SegmentWidget", "CompareWidget", "TrainWidget", "step_form", "form_values"]
 
@@ -97,8 +101,12 @@ def form_values(form: Container) -> dict[str, Any]:
     return values
 
 
+def _header(text: str):
+    return _mg.Label(value=f"<b>{text}</b>")
+
+
 def _layer_names(viewer, kinds: tuple[str, ...], *, optional: bool = False) -> list[str]:
-    names = [layer.name for layer in viewer.layers if type(layer).__name__ in kinds]
+    names = [layer.name for layer in viewer.layers if layer.__class__.__name__ in kinds]
     return ([_NONE] if optional else []) + names
 
 
@@ -129,7 +137,7 @@ class _ViewerWidget(Container):
     def _put_layer(self, data, kwargs: dict[str, Any], layer_type: str):
         """Add a layer, or update the one of that name (rerunning replaces the result in place)."""
         name = kwargs["name"]
-        if name in self.viewer.layers and type(self.viewer.layers[name]).__name__.lower() == layer_type:
+        if name in self.viewer.layers and self.viewer.layers[name].__class__.__name__.lower() == layer_type:
             layer = self.viewer.layers[name]
             layer.data = data
             layer.metadata = kwargs.get("metadata", {})
@@ -157,7 +165,7 @@ class SegmentWidget(_ViewerWidget):
     """
 
     def __init__(self, napari_viewer):
-        super().__init__(napari_viewer, labels=True, scrollable=False)
+        super().__init__(napari_viewer, labels=False, scrollable=False)
         import seglab
 
         self._specs = {s.name: s for s in seglab.all_specs() if s.kind == "method"}
@@ -167,6 +175,8 @@ class SegmentWidget(_ViewerWidget):
         self.method = _mg.ComboBox(label="method", choices=sorted(self._specs), value="otsu"
                                    if "otsu" in self._specs else None)
         self.summary = _mg.Label(value="")
+        self.summary.native.setWordWrap(True)
+        self.summary.native.setMinimumWidth(360)
         self.params = Container(labels=True)
         self.pre = _StepList("pre", self._pre_names)
         self.post = _StepList("post", self._post_names)
@@ -180,13 +190,20 @@ class SegmentWidget(_ViewerWidget):
         self.cancel_button = _mg.PushButton(text="Cancel", enabled=False)
         self.progress = _mg.ProgressBar(label="progress", min=0, max=1, value=0)
         self.status = _mg.Label(value="")
+        self.status.native.setWordWrap(True)
+        self.status.native.setMinimumWidth(360)
         self.export_path = _mg.FileEdit(mode="w", filter="*.yaml", label="pipeline file",
                                         tooltip="where Export writes the pipeline YAML")
         self.export_button = _mg.PushButton(text="Export pipeline")
-        self.extend([self.image, self.method, self.summary, self.params, self.pre, self.post, self.inputs,
-                     self.chunk, self.live,
+        self.inputs_header = _header("inputs (drawn layers)")
+        self.extend([Container(widgets=[self.image, self.method], labels=True), self.summary,
+                     _header("parameters"), self.params,
+                     _header("pre-steps (in order)"), self.pre,
+                     _header("post-steps (in order)"), self.post,
+                     self.inputs_header, self.inputs,
+                     Container(widgets=[self.chunk, self.live], labels=True),
                      Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False),
-                     self.progress, self.status,
+                     Container(widgets=[self.progress], labels=True), self.status,
                      Container(widgets=[self.export_path, self.export_button], layout="horizontal",
                                labels=False)])
         self.method.changed.connect(self._method_changed)
@@ -194,6 +211,7 @@ class SegmentWidget(_ViewerWidget):
         self.cancel_button.changed.connect(lambda *_: self.cancel())
         self.export_button.changed.connect(lambda *_: self._export_clicked())
         self.worker = None
+        self.warnings = []
         self.last_result: JobResult | None = None
         self.last_layer = None
         self._state: RunState | None = None
@@ -238,7 +256,7 @@ class SegmentWidget(_ViewerWidget):
             self._input_pickers["scribbles"] = picker
             self.inputs.append(picker)
             needed.append("scribbles")
-        self.inputs.visible = bool(needed)
+        self.inputs.visible = self.inputs_header.visible = bool(needed)
         self.live.visible = self._learned()
         self.reset_choices()
 
@@ -302,7 +320,7 @@ class SegmentWidget(_ViewerWidget):
 
     @staticmethod
     def _input_from_layer(name: str, layer, shape):
-        kind = type(layer).__name__
+        kind = layer.__class__.__name__
         if kind == "Points":
             classes = None
             features = getattr(layer, "features", None)
@@ -369,9 +387,12 @@ class SegmentWidget(_ViewerWidget):
             return None
         self._state = state = RunState()
         self._watch_scribbles(names)
-        worker = create_worker(run_job, job, state, _start_thread=False)
+        # errors (and Cancel) end up in the status line, not as a traceback in the event loop
+        worker = create_worker(run_job, job, state, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda result: self._finished(result, layer, names))
         worker.errored.connect(self._failed)
+        worker.warned.connect(self._warned)
+        self.warnings: list[str] = []
         worker.finished.connect(self._cleanup)
         self.worker = worker
         self.run_button.enabled = False
@@ -408,7 +429,14 @@ class SegmentWidget(_ViewerWidget):
         if stage:
             self.status.value = f"{stage}: {done}/{total}" if total > 0 else f"running {stage} ..."
 
+    def _stop_polling(self) -> None:
+        # a tick queued behind the result would overwrite the final status
+        if self._timer is not None:
+            self._timer.stop()
+        self._state = None
+
     def _finished(self, result: JobResult, image_layer, names: dict[str, str]) -> None:
+        self._stop_polling()
         self.last_result = result
         trained = result.pipeline.method.params.get("model")
         if "scribbles" in names and trained:
@@ -431,11 +459,18 @@ class SegmentWidget(_ViewerWidget):
                             {"name": f"{name} contour", "shape_type": "polygon", "edge_color": "yellow",
                              "face_color": "transparent", "edge_width": 1}, "shapes")
         chosen = {k: v for k, v in metadata["seglab"]["info"].items() if k not in ("seconds", "planes")}
-        self.status.value = f"done: {name}" + (f" {chosen}" if chosen else "")
+        self.status.value = f"done: {name}" + (f" {chosen}" if chosen else "") + \
+            "".join(f"\nwarning: {w}" for w in self.warnings)
         self.progress.max = 1
         self.progress.value = 1
 
+    def _warned(self, record) -> None:
+        # superqt catches the worker's warnings and hands them over as showwarning() arguments
+        message = str(record[0]) if isinstance(record, (tuple, list)) and record else str(record)
+        self.warnings.append(message)
+
     def _failed(self, exc: BaseException) -> None:
+        self._stop_polling()
         self.progress.max = 1
         self.progress.value = 0
         if isinstance(exc, RunCancelled):
@@ -444,8 +479,7 @@ class SegmentWidget(_ViewerWidget):
             self.status.value = f"error: {exc}"
 
     def _cleanup(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
+        self._stop_polling()
         self.worker = None
         self.run_button.enabled = True
         self.cancel_button.enabled = False
@@ -652,7 +686,7 @@ class TrainWidget(_ViewerWidget):
         if out is None or str(out) in ("", "."):
             raise ParameterError("choose the model folder to save the trained model in")
         image, labels = np.asarray(image_layer.data), np.asarray(labels_layer.data)
-        worker = create_worker(_learn.train, image, labels, Path(out), _start_thread=False)
+        worker = create_worker(_learn.train, image, labels, Path(out), _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._trained)
         worker.errored.connect(lambda exc: setattr(self.status, "value", f"error: {exc}"))
         worker.finished.connect(lambda: setattr(self, "worker", None))
