@@ -16,7 +16,10 @@ import seglab
 def png_array(content: bytes) -> np.ndarray:
     from PIL import Image
 
-    return np.asarray(Image.open(io.BytesIO(content)))
+    picture = Image.open(io.BytesIO(content))
+    if picture.mode == "P":  # overlays are palette PNGs with transparency
+        picture = picture.convert("RGBA")
+    return np.asarray(picture)
 
 
 def read_bytes(content: bytes, suffix: str, tmp_path) -> np.ndarray:

@@ -316,7 +316,9 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
     @app.post("/api/run")
     async def run(request: Request):
         body = await body_json(request)
-        return await run_in_threadpool(_run, body)
+        # serialised here (in the worker thread) rather than by FastAPI's slower generic encoder
+        return Response(await run_in_threadpool(lambda: json.dumps(_run(body)).encode()),
+                        media_type="application/json")
 
     @app.post("/api/compare")
     async def compare(request: Request):
@@ -430,7 +432,7 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
         """The result's transparent layer; optionally a window (image coordinates) every `scale`-th pixel."""
         from seglab._core.errors import ParameterError
 
-        from ._render import encode_png, overlay_rgba
+        from ._render import overlay_png
 
         result = _result(result_id)
         data, offset, kind = result.data, result.region[:2], result.output
@@ -452,8 +454,8 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
             import numpy as np
 
             contour = (np.asarray(contour) - offset) / scale + offset
-        picture = overlay_rgba(data, kind, style=style, contour=None if layer else contour, offset=offset)
-        return Response(encode_png(picture), media_type="image/png")
+        png = overlay_png(data, kind, style=style, contour=None if layer else contour, offset=offset)
+        return Response(png, media_type="image/png")
 
     @app.get("/api/results/{result_id}/confusion.png")
     def result_confusion(result_id: str):

@@ -11,7 +11,7 @@ import base64
 
 import numpy as np
 
-__all__ = ["data_url", "encode_png", "histogram", "overlay_rgba"]
+__all__ = ["data_url", "encode_png", "histogram", "overlay_png"]
 
 MASK_RGB = (255, 60, 60)
 _LUT_SIZE = 4096
@@ -25,23 +25,37 @@ HEAT_LUT = np.stack([np.clip(3 * _ramp, 0, 1), np.clip(3 * _ramp - 1, 0, 1), np.
 HEAT_LUT = np.round(HEAT_LUT * 255).astype(np.uint8)
 
 
-def _boundaries(labels: np.ndarray) -> np.ndarray:
-    """Pixels whose right or lower neighbour has another label (inner boundary, cheap)."""
-    edge = np.zeros(labels.shape, bool)
-    if labels.shape[0] > 1:
-        diff = labels[1:, :] != labels[:-1, :]
-        edge[1:, :] |= diff
-        edge[:-1, :] |= diff
-    if labels.shape[1] > 1:
-        diff = labels[:, 1:] != labels[:, :-1]
-        edge[:, 1:] |= diff
-        edge[:, :-1] |= diff
-    return edge
+def _inner_edge(mask: np.ndarray) -> np.ndarray:
+    """Pixels of `mask` with a 4-neighbour outside it (one erosion; the image border does not count)."""
+    import cv2
+
+    eroded = cv2.erode(mask.view(np.uint8), _CROSS, borderType=cv2.BORDER_REPLICATE)
+    return mask & ~eroded.view(bool)
 
 
-def overlay_rgba(data: np.ndarray, output: str, *, style: str = "fill", contour=None,
-                 offset=(0, 0)) -> np.ndarray:
-    """Return an (M, N, 4) uint8 layer for a result: transparent where there is nothing to show.
+def _label_edges(labels: np.ndarray) -> np.ndarray:
+    """Pixels whose 4-neighbourhood holds another label (float32 morphology: exact below 2**24 labels)."""
+    import cv2
+
+    values = labels.astype(np.float32)
+    high = cv2.dilate(values, _CROSS, borderType=cv2.BORDER_REPLICATE)
+    low = cv2.erode(values, _CROSS, borderType=cv2.BORDER_REPLICATE)
+    return (high != low) & (labels > 0)
+
+
+_CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
+_EMPTY = np.zeros((256, 3), np.uint8)
+# mask palette: 0 nothing, 1 fill, 2 outline, 3 contour line
+_MASK_PALETTE = _EMPTY.copy()
+_MASK_PALETTE[1] = _MASK_PALETTE[2] = MASK_RGB
+_MASK_PALETTE[3] = (255, 230, 0)
+_MASK_ALPHA = bytes([0, 110, 255, 255])
+# labels palette: 0 nothing, 1..254 label colours (label % 254), 255 boundary (yellow)
+_LABEL_PALETTE = np.concatenate([[[0, 0, 0]], LABEL_LUT[:254], [[255, 255, 0]]]).astype(np.uint8)
+
+
+def overlay_png(data: np.ndarray, output: str, *, style: str = "fill", contour=None, offset=(0, 0)) -> bytes:
+    """Return a transparent palette PNG showing a result (what the page lays over the image).
 
     Parameters
     ----------
@@ -55,44 +69,56 @@ def overlay_rgba(data: np.ndarray, output: str, *, style: str = "fill", contour=
         Snake points in image coordinates (contour outputs), drawn as a line.
     offset : (row, col)
         Where `data` starts in the image (to place `contour`).
+
+    A palette PNG with per-entry transparency is a quarter of the bytes of RGBA to compress, which
+    is most of a preview's cost; browsers decode it to the same colours.
     """
-    rows, cols = data.shape[:2]
-    out = np.zeros((rows, cols, 4), np.uint8)
+    import cv2
+
     if output in ("mask", "contour"):
         mask = np.asarray(data, bool)
-        edge = _boundaries(mask) & mask
+        index = np.zeros(mask.shape, np.uint8)
         if style == "fill":
-            out[mask] = (*MASK_RGB, 110)
-        out[edge] = (*MASK_RGB, 255)
+            index[mask] = 1
+        index[_inner_edge(mask)] = 2
+        palette, alpha, bits = _MASK_PALETTE, _MASK_ALPHA, 2
     elif output == "labels":
         labels = np.asarray(data)
-        inside = labels > 0
-        edge = _boundaries(labels) & inside
+        index = np.zeros(labels.shape, np.uint8)
         if style == "fill":
-            out[..., :3] = LABEL_LUT[labels % _LUT_SIZE]
-            out[..., 3] = np.where(inside, 140, 0)
-            out[edge, 3] = 255
-        else:
-            out[edge] = (255, 255, 0, 255)
-    else:  # edges, proba, image: a heat map whose opacity follows the value
+            inside = labels > 0
+            index[inside] = (labels[inside] % 254 + 1).astype(np.uint8)
+        index[_label_edges(labels)] = 255
+        palette, alpha, bits = _LABEL_PALETTE, bytes([0] + [140] * 254 + [255]), 8
+    else:  # edges, proba, extra maps: a heat map whose opacity follows the value
         values = np.asarray(data, np.float32)
         if values.ndim == 3:
             values = values.mean(axis=-1)
-        top = float(values.max()) if values.size else 0.0
-        lo = float(values.min()) if values.size else 0.0
         if output == "proba":
             norm = np.clip(values, 0, 1)
         else:
+            lo = float(values.min()) if values.size else 0.0
+            top = float(values.max()) if values.size else 0.0
             norm = (values - lo) / (top - lo) if top > lo else np.zeros_like(values)
         index = np.round(norm * 255).astype(np.uint8)
-        out[..., :3] = HEAT_LUT[index]
-        out[..., 3] = index
+        palette, alpha, bits = HEAT_LUT, bytes(range(256)), 8
     if contour is not None and len(contour):
-        import cv2
-
         points = np.round(np.asarray(contour)[:, ::-1] - np.asarray(offset)[::-1]).astype(np.int32)
-        cv2.polylines(out, [points.reshape(-1, 1, 2)], True, (255, 230, 0, 255), 1)
-    return out
+        line = 3 if bits == 2 else 255
+        cv2.polylines(index, [points.reshape(-1, 1, 2)], True, line, 1)
+    return _palette_png(index, palette, alpha, bits)
+
+
+def _palette_png(index: np.ndarray, palette: np.ndarray, alpha: bytes, bits: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    picture = Image.fromarray(np.ascontiguousarray(index), mode="P")
+    picture.putpalette(np.asarray(palette, np.uint8).ravel().tolist())
+    out = io.BytesIO()
+    picture.save(out, format="PNG", bits=bits, transparency=alpha, compress_level=1)
+    return out.getvalue()
 
 
 def encode_png(array: np.ndarray, *, level: int = 1) -> bytes:
@@ -119,7 +145,10 @@ def histogram(image: np.ndarray) -> dict | None:
     if image.ndim != 2 or image.size == 0:
         return None
     if image.dtype == np.uint8:
-        return {"counts": np.bincount(image.ravel(), minlength=256).tolist(), "lo": 0.0, "hi": 256.0}
+        import cv2
+
+        counts = cv2.calcHist([np.ascontiguousarray(image)], [0], None, [256], [0, 256]).ravel()
+        return {"counts": counts.astype(np.int64).tolist(), "lo": 0.0, "hi": 256.0}
     values = image.astype(np.float64).ravel()
     values = values[np.isfinite(values)]
     if values.size == 0:

@@ -355,7 +355,7 @@ def describe(result: Result, *, overlay: bool = True, style: str = "fill") -> di
     """The JSON answer for a result: ids, info, metrics, overlay layer (data URL), histogram."""
     from seglab._core.provenance import jsonable
 
-    from ._render import data_url, encode_png, histogram, overlay_rgba
+    from ._render import data_url, histogram, overlay_png
 
     out: dict[str, Any] = {
         "id": result.id,
@@ -375,9 +375,8 @@ def describe(result: Result, *, overlay: bool = True, style: str = "fill") -> di
         out["n_objects"] = int(np.unique(result.data[result.data > 0]).size)
     if overlay:
         contour = result.info.get("contour")
-        layer = overlay_rgba(result.data, result.output, style=style, contour=contour,
-                             offset=result.region[:2])
-        out["overlay"] = data_url(encode_png(layer))
+        out["overlay"] = data_url(overlay_png(result.data, result.output, style=style, contour=contour,
+                                              offset=result.region[:2]))
     if ("threshold" in result.info or "thresholds" in result.info) and result.seen is not None:
         out["histogram"] = histogram(result.seen)
     return out

@@ -644,7 +644,7 @@ async function compare() {
 function renderCompare(answer, names) {
   const table = $("metrics-table"); table.innerHTML = "";
   const first = answer.results[0].metrics || {};
-  const keys = ["f1", "iou", "precision", "recall", "accuracy", "mcc", "ari", "vi", "adapted_rand_error"].filter((k) => k in first);
+  const keys = ["f1", "iou", "precision", "recall", "ari", "vi"].filter((k) => k in first);
   const head = table.createTHead().insertRow();
   for (const k of ["method", ...keys]) { const th = document.createElement("th"); th.textContent = k; head.appendChild(th); }
   const tbody = table.createTBody();
