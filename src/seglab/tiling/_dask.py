@@ -7,8 +7,15 @@ import warnings
 import numpy as np
 
 from ._grid import Grid
-from ._plan import StitchWarning, block_histogram, block_min_max, check_chunks, make_plan, process_block, \
-    threshold_from_counts
+from ._plan import (
+    StitchWarning,
+    block_histogram,
+    block_min_max,
+    check_chunks,
+    make_plan,
+    process_block,
+    threshold_from_counts,
+)
 from ._stitch import apply_mapping, pairs_from_records, provisional, relabel_mapping, stitch_records
 
 __all__ = ["tiled_segment", "spatial_ndim_of"]

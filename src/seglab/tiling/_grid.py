@@ -20,10 +20,6 @@ class Grid:
     def numblocks(self) -> tuple[int, ...]:
         return tuple(math.ceil(n / c) for n, c in zip(self.shape, self.chunks))
 
-    @property
-    def nblocks(self) -> int:
-        return math.prod(self.numblocks)
-
     def blocks(self):
         return list(itertools.product(*(range(n) for n in self.numblocks)))
 

@@ -132,7 +132,7 @@ class TilePlan:
         return {"mask": np.dtype(bool), "contour": np.dtype(bool), "labels": np.dtype(np.int64),
                 "edges": np.dtype(np.float32), "proba": np.dtype(np.float32)}.get(self.output)
 
-    def with_threshold(self, value) -> "TilePlan":
+    def with_threshold(self, value) -> TilePlan:
         """The plan with its global threshold (a float, a list for multi_otsu, None for a constant image)."""
         from dataclasses import replace
 

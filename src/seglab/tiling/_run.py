@@ -36,145 +36,36 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from seglab._core.errors import ImageWriteError, ParameterError
+from seglab._core.errors import ImageWriteError
 
-from ._dask import global_threshold, lookup, neighbours_of, spatial_ndim_of
+from ._backends import _execute, _run_thunk, make_client
+from ._dask import global_threshold, spatial_ndim_of
 from ._grid import Grid
 from ._plan import StitchWarning, TilingError, check_chunks, make_plan, plan_summary, process_block
-from ._stitch import pairs_from_records, stitch_records
+from ._stitch import _any_reached, _core_ids, _faces, _pairs_and_ids, _write_luts, stitch_records
+from ._store import (
+    WORK,
+    Source,
+    _atomic_write,
+    _done,
+    _mark,
+    _read_scratch,
+    _save_scratch,
+    _scratch_create,
+    _stage_input,
+    _storage_to_stage,
+    _write_scratch,
+    _zarr,
+)
 
 __all__ = ["run_tiled", "make_client"]
 
-WORK = "_seglab"
 
-
-# -- sources -------------------------------------------------------------------------------------
-class Source:
-    """A picklable handle on the input: a path (re-opened in each worker) or an array."""
-
-    def __init__(self, source):
-        if isinstance(source, (str, os.PathLike)):
-            from ._io import open_raw
-
-            self.path = os.fspath(source)
-            self.array = None
-            raw = open_raw(self.path)
-        else:
-            self.path = None
-            self.array = source
-            raw = source
-        self.shape = tuple(int(n) for n in raw.shape)
-        self.dtype = np.dtype(raw.dtype)
-        self.staged = None  # path of an uncompressed copy (see _stage_input), read instead of the source
-
-    def read(self, slices) -> np.ndarray:
-        if self.staged is not None:
-            return _read_scratch(Path(self.staged), slices)
-        if self.path is not None:
-            from ._io import cached_raw
-
-            raw = cached_raw(self.path)
-        else:
-            raw = self.array
-        block = raw[slices]
-        if hasattr(block, "compute"):
-            block = block.compute(scheduler="sync")
-        return np.asarray(block)
-
-    def describe(self) -> str:
-        return self.path if self.path is not None else f"<{type(self.array).__name__} {self.shape}>"
-
-
-# -- atomic files and markers ----------------------------------------------------------------------
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _save_scratch(path: Path, array: np.ndarray) -> None:
-    """Save an array whole-or-not-at-all without fsync: scratch read back once, guarded by a later marker.
-
-    One contiguous file per tile costs a memcpy into the page cache (lz4 zarr chunks took 40 ms per
-    2048 x 2048 uint32 tile, a memory-mapped whole-image file paid a page fault per 4 KiB; measured).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    with open(tmp, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(array))
-    os.replace(tmp, path)
-
-
-def _mark(out: Path, stage: str, key: str) -> None:
-    _atomic_write(out / WORK / "done" / stage / key, lambda h: h.write(b"ok"))
-
-
-def _done(out: Path, stage: str) -> set[str]:
-    folder = out / WORK / "done" / stage
-    return {p.name for p in folder.iterdir() if not p.name.startswith(".")} if folder.exists() else set()
-
-
-_ARRAYS: dict[str, object] = {}
-
-
-def _zarr(path: str):
-    import zarr
-
-    array = _ARRAYS.get(path)
-    if array is None:
-        array = _ARRAYS[path] = zarr.open_array(path, mode="r+")
-    return array
-
-
-# -- scratch arrays (uncompressed files read back with halos) --------------------------------------
-def _scratch_create(path: Path, shape, dtype) -> None:
-    """An uncompressed scratch array file; regions are read back with halos at memcpy cost."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = path.with_suffix(".json")
-    _atomic_write(meta, lambda h: h.write(json.dumps({"shape": list(shape), "dtype": np.dtype(dtype).str}).encode()))
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.truncate(int(np.prod(shape)) * np.dtype(dtype).itemsize)  # sparse: pages appear when written
-    os.replace(tmp, path)
-
-
-def _scratch(path: Path, mode: str = "r"):
-    meta = json.loads(path.with_suffix(".json").read_text())
-    # mapped per task and dropped afterwards, so no worker keeps pages of the whole file resident
-    return np.memmap(path, dtype=np.dtype(meta["dtype"]), mode=mode, shape=tuple(meta["shape"]))
-
-
-def _read_scratch(path: Path, slices) -> np.ndarray:
-    """A copy of one region of a scratch file (the mapping is dropped at once)."""
-    return np.array(_scratch(path)[slices])
-
-
-def _write_scratch(path: Path, slices, block: np.ndarray) -> None:
-    """Write one region of a scratch file.
-
-    No msync: the caller writes its completion marker afterwards, and a killed process leaves its written
-    pages in the page cache; only a machine crash could lose them, and then the markers may be gone too.
-    """
-    _scratch(path, "r+")[slices] = block
 
 
 # -- tasks (run on workers) ----------------------------------------------------------------------
@@ -221,39 +112,6 @@ def _read_input(job: Job, index):
     return job.source.read(slices + job.extra), pads, 0
 
 
-def _faces(labels: np.ndarray, origin) -> list:
-    """The outermost layer of a tile's core on each side, as ``(origin, array)`` (what neighbours look up)."""
-    out = []
-    for axis, n in enumerate(labels.shape):
-        for at in sorted({0, n - 1}):
-            index = tuple(slice(at, at + 1) if a == axis else slice(None) for a in range(labels.ndim))
-            face_origin = tuple(o + (at if a == axis else 0) for a, o in enumerate(origin))
-            out.append((face_origin, np.ascontiguousarray(labels[index])))
-    return out
-
-
-def _core_ids(local: np.ndarray, inner: np.ndarray, ring_pads, *, consecutive: bool) -> np.ndarray:
-    """The label ids present in a tile's core (`inner` = `local` without its one-pixel stitching ring).
-
-    With `consecutive` (connected components of exactly this block: ids 1..n all present), the ids
-    missing from the core are those found only in the ring, and an object reaching from the ring into
-    the core must cross the core's outermost layer: only those two thin layers are read. Otherwise
-    one ``bincount`` over the core (25 ms per 2048 x 2048 tile, measured).
-    """
-    if not consecutive:
-        ids = np.flatnonzero(np.bincount(inner.ravel()))  # np.unique hashes every pixel: slower
-        return ids[ids > 0].astype(np.uint32)
-    ids = np.arange(1, (int(local.max()) if local.size else 0) + 1, dtype=np.uint32)
-    if not any(lo or hi for lo, hi in ring_pads):
-        return ids
-
-    def layer_ids(array):
-        return np.unique(np.concatenate([face.ravel() for _, face in _faces(array, (0,) * array.ndim)]))
-
-    ring_only = np.setdiff1d(layer_ids(local), layer_ids(inner))
-    return np.setdiff1d(ids, ring_only, assume_unique=True)
-
-
 def _write_task(job: Job, index) -> bool:
     """Write pass: process one tile and write it (final output, or provisional labels + stitching record)."""
     plan, grid = job.plan, job.grid
@@ -284,94 +142,6 @@ def _write_task(job: Job, index) -> bool:
     return reached
 
 
-def _load_faces(path: Path, offset_ids: bool = True) -> list:
-    with np.load(path) as data:
-        offset = int(data["offset"])
-        faces, k = [], 0
-        while f"face{k}" in data:
-            face = data[f"face{k}"].astype(np.int64)
-            if offset_ids:
-                face = np.where(face > 0, face + offset, 0)
-            faces.append((tuple(int(v) for v in data[f"face{k}_origin"]), face))
-            k += 1
-    return faces
-
-
-def _pairs_and_ids(out: Path, grid, progress):
-    """Stitching edges of every tile, from the small per-tile records (no label array is read)."""
-    pairs = []
-    blocks = grid.blocks()
-    faces: dict = {}
-    reach = sum(int(np.prod(grid.numblocks[a + 1:])) for a in range(len(grid.numblocks)))
-
-    def faces_of(index):
-        if index not in faces:
-            faces[index] = _load_faces(out / WORK / "records" / f"{grid.key(index)}.npz")
-        return faces[index]
-
-    if progress:
-        progress("pairs", 0, len(blocks))
-    for done, index in enumerate(blocks, 1):
-        with np.load(out / WORK / "records" / f"{grid.key(index)}.npz") as data:
-            coords, record_ids = data["coords"], data["ids"]
-        if coords.shape[0]:
-            neighbours = [face for other in neighbours_of(index, grid.numblocks) for face in faces_of(other)]
-            pairs.append(pairs_from_records(coords, record_ids, lookup(coords, neighbours)))
-        # raster order: faces of tiles that no later tile neighbours are dropped (the client stays small)
-        for old in [k for k in faces if grid.linear(k) < grid.linear(index) - reach]:
-            del faces[old]
-        if progress:
-            progress("pairs", done, len(blocks))
-    return np.concatenate(pairs) if pairs else np.zeros((0, 2), np.int64)
-
-
-def _write_luts(out: Path, grid, ring, pairs) -> None:
-    """Final labels 1..N as one lookup table per tile (local id -> label), numbered in provisional-id order.
-
-    Only objects on tile borders take part in the union (``connected_components`` over the pairs);
-    every other object is its own label. The client holds the border objects and one tile's table.
-    """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    nodes = np.unique(pairs) if pairs.size else np.zeros(0, np.int64)
-    if nodes.size:
-        a, b = np.searchsorted(nodes, pairs[:, 0]), np.searchsorted(nodes, pairs[:, 1])
-        graph = coo_matrix((np.ones(a.size, np.int8), (a, b)), shape=(nodes.size, nodes.size))
-        _, component = connected_components(graph, directed=False)
-        # the root of a component is its smallest provisional id (nodes are sorted)
-        first = np.full(component.max() + 1, nodes.size, np.int64)
-        np.minimum.at(first, component, np.arange(nodes.size))
-        root_of = first[component]  # index (into nodes) of each node's root
-    else:
-        root_of = np.zeros(0, np.int64)
-    final_of_node = np.zeros(nodes.size, np.int64)
-    stride = grid.stride(ring)
-    next_label = 0
-    for index in grid.blocks():
-        key = grid.key(index)
-        with np.load(out / WORK / "records" / f"{key}.npz") as data:
-            local = data["core_ids"].astype(np.int64)
-        offset = grid.linear(index) * stride
-        prov = local + offset
-        at = np.searchsorted(nodes, prov)
-        is_node = at < nodes.size
-        is_node[is_node] = nodes[at[is_node]] == prov[is_node]
-        is_root = ~is_node
-        is_root[is_node] = root_of[at[is_node]] == at[is_node]
-        labels = np.zeros(local.size, np.int64)
-        labels[is_root] = next_label + np.arange(1, int(is_root.sum()) + 1)
-        next_label += int(is_root.sum())
-        final_of_node[at[is_node & is_root]] = labels[is_node & is_root]
-        merged = is_node & ~is_root
-        labels[merged] = final_of_node[root_of[at[merged]]]
-        if next_label >= 2**31 - 1:
-            raise TilingError(f"{next_label} labels do not fit int32")
-        lut = np.zeros(int(local.max()) + 1 if local.size else 1, np.int32)
-        lut[local] = labels
-        _atomic_write(out / WORK / "lut" / f"{key}.npy", lambda h: np.save(h, lut))
-
-
 def _final_task(job: Job, index):
     """Final pass: final labels of one tile, through its lookup table (local id -> label)."""
     grid = job.grid
@@ -382,100 +152,6 @@ def _final_task(job: Job, index):
     out = _zarr(job.out)
     out[core] = lut[block].astype(out.dtype, copy=False)
     _mark(job.out_path, "final", key)
-
-
-def _call(function, *args):
-    return function(*args)
-
-
-# distributed starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also switches off glibc's adaptive
-# mmap threshold: every tile-sized array is then a fresh mmap that page-faults in (tile tasks ran 35 %
-# slower, measured). Tiles are bounded, so keep them in the heap and trim only large free tops.
-WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 2**27, "MALLOC_MMAP_THRESHOLD_": 2**26}
-
-
-# -- execution -------------------------------------------------------------------------------------
-def make_client(*, workers: int | None = None, scheduler: str | None = None, processes: bool = True):
-    """A dask.distributed client: connect to `scheduler`, or start a LocalCluster (one worker per core).
-
-    Returns ``(client, cluster_or_None)``; close both when done (the cluster only if it was started here).
-    """
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        return Client(scheduler), None
-    import dask
-
-    n = workers or os.cpu_count() or 1
-    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None)
-    return Client(cluster), cluster
-
-
-def _execute(client, function, job, items, stage, progress, reduce=None):
-    """Run ``function(job, item)`` for every item; report progress; return results in item order.
-
-    With `reduce`, each result is passed to ``reduce(result)`` as it arrives and not kept.
-    """
-    total = len(items)
-    results = [None] * total
-    if reduce is not None:
-        class _Fold(list):
-            def __setitem__(self, position, value):
-                reduce(value)
-
-        results = _Fold(results)
-    if progress:
-        progress(stage, 0, total)
-    if not items:
-        return results
-    if client in ("sync", None):
-        for position, item in enumerate(items):
-            results[position] = function(job, item)
-            if progress:
-                progress(stage, position + 1, total)
-        return results
-    if client == "threads":
-        from concurrent.futures import ThreadPoolExecutor, as_completed
-
-        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-            futures = {pool.submit(function, job, item): position for position, item in enumerate(items)}
-            try:
-                for done, future in enumerate(as_completed(futures), 1):
-                    results[futures[future]] = future.result()
-                    if progress:
-                        progress(stage, done, total)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-        return results
-    from distributed import as_completed
-
-    # hash=False: a unique key per pass (re-scattering an equal job can race with the release of the old one)
-    job_future = client.scatter(job, broadcast=True, hash=False)
-    workers = sorted(client.scheduler_info().get("workers", {}))
-    if len(workers) > 1 and total > len(workers):
-        # contiguous runs of tiles per worker (a preference, not a pin): neighbours share halo chunks, which
-        # a worker then decodes once (see _io.ChunkCache); interleaved tiles would decode them on both workers
-        futures = []
-        for w, address in enumerate(workers):
-            part = items[w * total // len(workers):(w + 1) * total // len(workers)]
-            futures += client.map(function, [job_future] * len(part), part, pure=False, workers=[address],
-                                   allow_other_workers=True)
-    else:
-        futures = client.map(function, [job_future] * total, items, pure=False)
-    positions = {future.key: position for position, future in enumerate(futures)}
-    try:
-        # results gathered by the event loop: one `future.result()` round trip per tile cost the client ~5 ms each
-        for done, (future, result) in enumerate(as_completed(futures, with_results=True), 1):
-            results[positions[future.key]] = result
-            if progress:
-                progress(stage, done, total)
-    except BaseException:
-        client.cancel(futures)
-        raise
-    return results
 
 
 def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = False, progress=None,
@@ -595,15 +271,11 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
             "seglab": __version__, "input": source_name, "chunk": list(grid.chunks), "halo": plan.halo,
             "depth": plan.depth, "merge": plan_summary(plan)["merge"], "per_plane": plan.per_plane,
             "inexact": plan.inexact, "threshold": state.get("threshold"),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         },
         "complete": True,
     })
     return zarr.open_array(str(out), mode="r")
-
-
-def _run_thunk(_job, thunk):
-    return thunk()
 
 
 def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
@@ -659,72 +331,3 @@ def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
     return plan.with_threshold(threshold), job.staged
 
 
-def _storage_to_stage(src: Source, grid, plan):
-    """The input's storage chunks when they are compressed and larger than a tile with its halo on some axis.
-
-    Such a chunk (a stack's whole plane, a whole-plane zarr chunk) would be decoded once for every tile
-    it overlaps, more often than the per-worker cache can hold it (64 x 4096^2 planes, tiles (16, 1024, 1024):
-    each plane decoded 16 times); the input is then copied once into an uncompressed scratch file instead.
-    """
-    if src.path is None:
-        return None
-    from ._io import ChunkCache, SliceStack, cached_raw
-
-    raw = cached_raw(src.path)
-    if isinstance(raw, ChunkCache):
-        storage = raw.chunks
-    elif isinstance(raw, SliceStack):
-        storage = (1,) + tuple(raw.shape[1:])
-    else:
-        return None
-    reach = [c + 2 * d for c, d in zip(grid.chunks, plan.depth_per_axis())]
-    spatial = storage[:len(reach)]
-    if all(s <= r for s, r in zip(spatial, reach)):
-        return None
-    return tuple(int(c) for c in storage)
-
-
-def _stage_task(job, item):
-    """Copy one storage chunk of the input into the uncompressed scratch file."""
-    src, out = job
-    slices, key = item
-    _write_scratch(Path(out) / WORK / "input.raw", slices, src.read(slices))
-    _mark(Path(out), "stage", key)
-
-
-def _stage_input(src: Source, storage, out: Path, client, progress) -> Source:
-    """Copy the input into ``_seglab/input.raw`` one storage chunk per task (resumable); return it as a Source."""
-    import copy
-    import itertools
-
-    path = out / WORK / "input.raw"
-    _scratch_create(path, src.shape, src.dtype)
-    done = _done(out, "stage")
-    items = []
-    ranges = [range(0, n, c) for n, c in zip(src.shape, storage)]
-    for starts in itertools.product(*ranges):
-        key = ".".join(str(a // c) for a, c in zip(starts, storage))
-        if key not in done:
-            slices = tuple(slice(a, min(a + c, n)) for a, c, n in zip(starts, storage, src.shape))
-            items.append((slices, key))
-    _execute(client, _stage_task, (src, str(out)), items, "stage", progress)
-    staged = copy.copy(src)
-    staged.staged = str(path)
-    return staged
-
-
-def _any_reached(out: Path, blocks) -> bool:
-    for path in (out / WORK / "records").glob("*.npz"):
-        with np.load(path) as data:
-            if bool(data["reached"]):
-                return True
-    return False
-
-
-def remove_work_files(out) -> None:
-    """Delete ``OUT/_seglab`` (markers, provisional labels) after a complete run; resume is then impossible."""
-    shutil.rmtree(Path(out) / WORK, ignore_errors=True)
-
-
-def _check_param(name, value, expected):
-    raise ParameterError(f"`{name}` got {value!r}; expected {expected}")
