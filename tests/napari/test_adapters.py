@@ -234,3 +234,17 @@ def test_writer_stores_labels_exactly_with_their_provenance(tmp_path):
     with pytest.raises(seglab.ImageWriteError, match=r"the labels hold negative values \(min -1\)"):
         write_labels(str(tmp_path / "neg.tif"), labels - 1, {})
     assert not (tmp_path / "neg.tif").exists()
+
+
+def test_zarr_backed_stack_goes_through_the_tiler_plane_by_plane(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    stack = np.stack([_blobs((64, 64), seed=s)[0] for s in range(3)])
+    source = zarr.create_array(store=str(tmp_path / "stack.zarr"), shape=stack.shape, chunks=(1, 32, 32),
+                               dtype=stack.dtype)
+    source[:] = stack
+    pipeline = seglab.Pipeline.build("local", {"block_size": 11})
+    job = Job(pipeline, zarr.open_array(str(tmp_path / "stack.zarr"), mode="r"), chunk=32,
+              tile_out=tmp_path / "out.zarr")
+    result = run_job(job)
+    assert result.route == "tiled"
+    np.testing.assert_array_equal(np.asarray(result.data[:]), seglab.segment(stack, "local", block_size=11).mask)

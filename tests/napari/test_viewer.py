@@ -179,6 +179,27 @@ def test_seeds_from_points_for_random_walker(qtbot, viewer):
     assert np.mean((layer.data == 2) == truth) > 0.95
 
 
+def test_seeds_from_a_labels_layer_for_region_growing_and_edges_as_an_image_layer(qtbot, viewer):
+    image, truth = _blobs()
+    viewer.add_image(image, name="blobs")
+    seeds = np.zeros(image.shape, np.int32)
+    seeds[20, 25] = 1
+    seeds[40, 55] = 2
+    viewer.add_labels(seeds, name="clicks")
+    widget = _segment_widget(viewer)
+    widget.method.value = "region_growing"
+    widget._input_pickers["seeds"].value = "clicks"
+    widget.set_params(tolerance=40.0)
+    layer = _run(qtbot, widget)
+    reference = seglab.segment(image, "region_growing", seeds=seeds, tolerance=40.0)
+    np.testing.assert_array_equal(layer.data, reference.labels)
+    assert seglab.evaluate(truth, layer.data > 0)["f1"] > 0.9
+    widget.method.value = "sobel"
+    layer = _run(qtbot, widget)
+    assert isinstance(layer, napari.layers.Image)
+    np.testing.assert_array_equal(layer.data, seglab.segment(image, "sobel").edges)
+
+
 def test_rectangle_for_grabcut_and_ellipse_for_active_contour(qtbot, viewer):
     image, truth = _blobs()
     rgb = np.stack([image] * 3, axis=-1)
@@ -254,9 +275,9 @@ def test_train_widget_saves_a_model_the_segment_widget_uses(qtbot, viewer, tmp_p
         pytest.skip(_learn.UNAVAILABLE)
     image, truth = _blobs()
     viewer.add_image(image, name="blobs")
-    viewer.add_labels(truth.astype(np.int32) + 1, name="classes")  # 1 = background, 2 = object everywhere
+    viewer.add_labels(truth.astype(np.uint8), name="truth")  # a full ground truth: 0 = background
     _dock, trainer = viewer.window.add_plugin_dock_widget("seglab", "Train")
-    trainer.image.value, trainer.labels.value = "blobs", "classes"
+    trainer.image.value, trainer.labels.value, trainer.truth.value = "blobs", "truth", True
     trainer.out.value = tmp_path / "trained"
     trainer.train()
     qtbot.waitUntil(lambda: trainer.worker is None, timeout=WAIT_MS)

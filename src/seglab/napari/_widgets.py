@@ -221,6 +221,9 @@ class SegmentWidget(_ViewerWidget):
         self._scratch_model: Path | None = None
         self.reset_choices()
         self._method_changed()
+        active = napari_viewer.layers.selection.active
+        if active is not None and active.__class__.__name__ == "Image":
+            self.image.value = active.name  # the layer the user has selected
 
     # -- form -----------------------------------------------------------------------------------
     @property
@@ -658,10 +661,13 @@ class TrainWidget(_ViewerWidget):
 
         self.image = self._picker("image", ("Image",))
         self.labels = self._picker("labels", ("Labels",), tooltip="painted classes; 0 = not annotated")
+        self.truth = _mg.CheckBox(label="labels are a full ground truth", value=False,
+                                  tooltip="on: 0 = background, nonzero = objects, every pixel used; "
+                                          "off: scribbles, 0 = not annotated, 1..K = classes")
         self.out = _mg.FileEdit(mode="d", label="model folder")
         self.button = _mg.PushButton(text="Train")
         self.status = _mg.Label(value="" if _learn.available() else _learn.UNAVAILABLE)
-        self.extend([self.image, self.labels, self.out, self.button, self.status])
+        self.extend([self.image, self.labels, self.truth, self.out, self.button, self.status])
         self.button.changed.connect(lambda *_: self._clicked())
         self.worker = None
         self.folder: Path | None = None
@@ -686,7 +692,8 @@ class TrainWidget(_ViewerWidget):
         if out is None or str(out) in ("", "."):
             raise ParameterError("choose the model folder to save the trained model in")
         image, labels = np.asarray(image_layer.data), np.asarray(labels_layer.data)
-        worker = create_worker(_learn.train, image, labels, Path(out), _start_thread=False, _ignore_errors=True)
+        worker = create_worker(_learn.train, image, labels, Path(out), truth=bool(self.truth.value),
+                               _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._trained)
         worker.errored.connect(lambda exc: setattr(self.status, "value", f"error: {exc}"))
         worker.finished.connect(lambda: setattr(self, "worker", None))
