@@ -82,3 +82,27 @@ def test_the_tiler_applies_the_pixel_budget(tmp_path):
     finally:
         set_pixel_budget(None)
     assert open_array(tmp_path / "big.tif").shape == (100, 120)
+
+
+def test_one_parser_reads_what_to_run_from_every_front_end(tmp_path):
+    from seglab._core.pipeline import as_pipeline, split_methods
+
+    assert split_methods("otsu, local:block_size=51,offset=10, li") == [
+        "otsu", "local:block_size=51,offset=10", "li"]
+    from_string = as_pipeline("local:block_size=51,offset=10")[1]
+    from_dict = as_pipeline({"method": {"name": "local", "params": {"block_size": 51, "offset": 10}}})[1]
+    (tmp_path / "p.yaml").write_text("method:\n  name: local\n  params: {block_size: 51, offset: 10}\n")
+    label, from_file = as_pipeline(str(tmp_path / "p.yaml"))
+    from_object = as_pipeline(seglab.Pipeline.build("local", {"block_size": "51", "offset": "10"}))[1]
+    assert from_string.to_dict() == from_dict.to_dict() == from_file.to_dict() == from_object.to_dict()
+    assert label == "p"
+    assert as_pipeline("local:block_size=51,offset=10")[0] == "local(block_size=51,offset=10)"
+
+
+def test_compare_takes_method_parameters_and_explains_a_missing_model():
+    from seglab.compare import resolve_candidates
+
+    candidates = {c.label: c for c in resolve_candidates("otsu,local:block_size=51,offset=10,pixel_classifier")}
+    assert candidates["local(block_size=51,offset=10)"].pipeline.method.params["block_size"] == 51
+    assert "needs a trained model" in candidates["pixel_classifier"].skipped
+    assert candidates["otsu"].skipped == ""

@@ -27,7 +27,8 @@ from .limits import check_step_item
 from .registry import MethodSpec, get_method, get_step
 from .validation import check_image
 
-__all__ = ["Step", "Pipeline", "SegmentationResult", "segment", "parse_step", "apply_step"]
+__all__ = ["Step", "Pipeline", "SegmentationResult", "segment", "parse_step", "apply_step", "as_pipeline",
+           "split_methods", "pipeline_label"]
 
 KNOWN_INPUTS = tuple(k for k in INPUT_KINDS if k != "image")
 
@@ -305,6 +306,90 @@ def _check_inputs(spec: MethodSpec, inputs: Mapping[str, Any]) -> None:
 def _move_arrays(info: dict[str, Any], extras: dict[str, np.ndarray]) -> None:
     for key in [k for k, v in info.items() if isinstance(v, np.ndarray)]:
         extras[key] = info.pop(key)
+
+
+def split_methods(text: str) -> list[str]:
+    """Split a comma-separated list of what to run, keeping each method's ``key=value`` parameters with it.
+
+    ``"otsu,local:block_size=51,offset=10,li"`` -> ``["otsu", "local:block_size=51,offset=10", "li"]``:
+    a chunk holding ``=`` (and no ``:``) is a parameter of the method before it; method names hold no ``=``.
+
+    Examples
+    --------
+    >>> split_methods("otsu, local:block_size=51,offset=10, li")
+    ['otsu', 'local:block_size=51,offset=10', 'li']
+    """
+    items: list[str] = []
+    for chunk in (c.strip() for c in str(text).split(",")):
+        if not chunk:
+            continue
+        if "=" in chunk and ":" not in chunk.split("=", 1)[0] and items and ":" in items[-1]:
+            items[-1] += "," + chunk
+        else:
+            items.append(chunk)
+    return items
+
+
+def as_pipeline(item: Any, *, pre=(), post=()) -> tuple[str, Pipeline]:
+    """Turn any description of what to run into ``(label, Pipeline)``: the one parser every front end uses.
+
+    Parameters
+    ----------
+    item : Pipeline, mapping, Step, str or path
+        A :class:`Pipeline`; a dict ``{pre, method, post}``; a :class:`Step`; a YAML/JSON pipeline file
+        (its stem is the label); or a method as ``"name"`` or ``"name:key=value,key=value"``.
+    pre, post : sequence
+        Steps added around a method given by name (not to pipelines and files, which say their own).
+
+    Returns
+    -------
+    label : str
+        How reports name it: the file stem, else the method with the parameters that differ from defaults.
+    pipeline : Pipeline
+    """
+    from pathlib import Path
+
+    if isinstance(item, Pipeline):
+        return pipeline_label(item), item
+    if isinstance(item, Mapping):
+        pipeline = Pipeline.from_dict(item)
+        return pipeline_label(pipeline), pipeline
+    if isinstance(item, Path) or (isinstance(item, str) and item.strip().lower().endswith((".yaml", ".yml", ".json"))):
+        from seglab.io import read_pipeline
+
+        return Path(item).stem, read_pipeline(item)
+    if isinstance(item, Step):
+        method = parse_step(item, "method")
+    elif isinstance(item, str):
+        method = parse_step(item.strip(), "method")
+    else:
+        raise ParameterError(f"cannot read {type(item).__name__} as something to run; give a method name, "
+                             "'name:key=value', a pipeline dict or a pipeline file")
+    pipeline = Pipeline.build(method, pre=pre, post=post)
+    return pipeline_label(pipeline), pipeline
+
+
+def pipeline_label(pipeline: Pipeline) -> str:
+    """A short name for reports: ``invert>median(size=3)>otsu`` (parameters that differ from defaults)."""
+
+    def text(step: Step) -> str:
+        defaults = step.spec.defaults()
+        changed = {k: v for k, v in step.params.items() if defaults.get(k) != v}
+        if not changed:
+            return step.name
+        return f"{step.name}(" + ",".join(f"{k}={_short(v)}" for k, v in changed.items()) + ")"
+
+    return ">".join(text(s) for s in [*pipeline.pre, pipeline.method, *pipeline.post])
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str) and len(value) > 24 and ("/" in value or "\\" in value):
+        from pathlib import Path
+
+        return Path(value).name  # a model folder: its name is enough in a label
+    return str(value)
 
 
 def segment(image, method: str, /, *, pre=(), post=(), channel_axis="auto", params: Mapping[str, Any] | None = None,

@@ -69,7 +69,9 @@ def _with_steps(candidates, pre, post):
 @click.option("--truth", "-t", "truth", multiple=True, required=True,
               help="Ground-truth files, folder or glob (repeatable). Paired with IMAGES by file stem.")
 @click.option("--methods", "-m", default="all", show_default=True,
-              help="Comma-separated method names, or 'all' (methods needing user input are skipped).")
+              help="Comma-separated methods, each NAME or NAME:KEY=VALUE,KEY=VALUE (e.g. "
+                   "'otsu,local:block_size=51,offset=10,unet:model=DIR'), or 'all' (methods needing user input "
+                   "or a model are skipped).")
 @click.option("--pipeline", "pipelines", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Pipeline file (YAML/JSON) to compare as well (repeatable).")
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(), help="Output folder.")

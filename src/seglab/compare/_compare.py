@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from seglab._core.errors import ParameterError, SeglabError
-from seglab._core.pipeline import Pipeline, Step, parse_step
-from seglab._core.registry import get_method, list_methods, list_steps
+from seglab._core.pipeline import Pipeline, as_pipeline, parse_step, pipeline_label, split_methods
+from seglab._core.registry import list_methods, list_steps
 
 from ._score import (
     LOWER_IS_BETTER,
@@ -46,10 +46,13 @@ class Candidate:
     skipped: str = ""
 
 
-def _skip_reason(name: str) -> str:
-    spec = get_method(name)
+def _skip_reason(pipeline: Pipeline) -> str:
+    spec = pipeline.method.spec
     if spec.inputs:
         return f"needs user input ({', '.join(spec.inputs)}); run it with `seglab segment` instead"
+    if spec.model and not pipeline.method.params.get("model"):
+        return (f"needs a trained model: give --methods '{spec.name}:model=MODEL_DIR' (or a pipeline file); "
+                "`seglab train` makes one")
     if spec.output == "edges":
         return "outputs an edge map, which is not a segmentation (score it with boundary metrics)"
     if 2 not in spec.dims:
@@ -58,74 +61,36 @@ def _skip_reason(name: str) -> str:
 
 
 def resolve_candidates(methods: str | Sequence[Any] | None = "all", pipelines: Sequence[Any] = ()) -> list[Candidate]:
-    """Turn method names (or ``'all'``) and pipelines (objects, dicts or YAML/JSON files) into candidates.
+    """Turn what to run (method names, ``'all'``, ``'name:key=value'``, pipelines, dicts, files) into candidates.
 
+    Every item goes through :func:`seglab._core.pipeline.as_pipeline`, the one parser of what to run.
     Unknown method names raise :class:`~seglab.UnknownMethodError` (with close matches) before anything runs.
     """
     if methods is None:
         methods = []
     if isinstance(methods, str):
-        methods = [m for m in methods.split(",") if m.strip()]
-    names: list[Any] = []
+        methods = split_methods(methods)
+    items: list[Any] = []
     for item in methods:
         if isinstance(item, str) and item.strip().lower() == "all":
-            names.extend(list_methods())
+            items.extend(list_methods())
         else:
-            names.append(item)
+            items.append(item)
+    items.extend(pipelines)
     out: list[Candidate] = []
     seen: set[str] = set()
-    for item in names:
-        if isinstance(item, (Pipeline, Mapping)):
-            pipelines = [*pipelines, item]
-            continue
-        if isinstance(item, Step):
-            item = item.name
-        name = get_method(str(item).strip()).name
-        if name in seen:
-            continue
-        seen.add(name)
-        reason = _skip_reason(name)
-        out.append(Candidate(name, None if reason else Pipeline.build(name), reason))
-    for index, item in enumerate(pipelines):
-        label = None
-        if isinstance(item, (str, Path)):
-            from seglab.io import read_pipeline
-
-            label = Path(item).stem
-            pipeline = read_pipeline(item)
-        elif isinstance(item, Mapping):
-            pipeline = Pipeline.from_dict(item)
-        elif isinstance(item, Pipeline):
-            pipeline = item
-        else:
-            raise ParameterError(f"pipelines[{index}] is a {type(item).__name__}; expected a Pipeline, dict or file")
-        label = label or pipeline_label(pipeline)
+    for item in items:
+        label, pipeline = as_pipeline(item)
+        if isinstance(item, str) and ":" not in item and label == pipeline.method.name and label in seen:
+            continue  # the same method named twice ('all' and its name)
         while label in seen:
             label += "'"
         seen.add(label)
-        reason = _skip_reason(pipeline.method.name)
+        reason = _skip_reason(pipeline)
         out.append(Candidate(label, None if reason else pipeline, reason))
     if not out:
         raise ParameterError("nothing to compare: give --methods NAMES (or 'all') or --pipeline FILE")
     return out
-
-
-def pipeline_label(pipeline: Pipeline) -> str:
-    """A short readable label: ``invert>median(size=3)>otsu``."""
-
-    def step_text(step: Step) -> str:
-        defaults = step.spec.defaults()
-        changed = {k: v for k, v in step.params.items() if defaults.get(k) != v}
-        inner = ",".join(f"{k}={_short(v)}" for k, v in changed.items())
-        return f"{step.name}({inner})" if inner else step.name
-
-    return ">".join(step_text(s) for s in [*pipeline.pre, pipeline.method, *pipeline.post])
-
-
-def _short(value):
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return value
 
 
 def auto_gray(pipeline: Pipeline, image: np.ndarray) -> tuple[Pipeline, str]:
