@@ -56,7 +56,9 @@ TREE_FIELDS = ("children_left", "children_right", "feature", "threshold", "impur
                "weighted_n_node_samples", "missing_go_to_left")
 # scikit-learn's Tree state names these fields differently.
 _STATE_NAMES = {"children_left": "left_child", "children_right": "right_child"}
-_BLOCK_ROWS = 1 << 16
+# Rows per block: a block's features (8192 x 49 float32 = 1.6 MB) stay in cache while every tree
+# visits them, which is what makes block-wise prediction faster than tree-by-tree over the whole image.
+_BLOCK_ROWS = 1 << 13
 PREDICT_THREADS = min(2, os.cpu_count() or 1)
 
 
@@ -194,19 +196,26 @@ class _Trees:
 
     def predict_proba_block(self, X: np.ndarray) -> np.ndarray:
         out = np.zeros((X.shape[0], self.n_classes), np.float64)
+        buffer = np.empty_like(out)
         for index in range(len(self.offsets) - 1):
-            out += self.proba[self.offsets[index] + self.leaves(index, X)]
+            leaves = np.asarray(self.leaves(index, X), dtype=np.intp)
+            leaves += self.offsets[index]
+            # np.take along axis 0 is several times faster than fancy indexing of rows
+            np.take(self.proba, leaves, axis=0, out=buffer)
+            out += buffer
         out /= len(self.offsets) - 1
         return out
 
     def predict_proba(self, X: np.ndarray, threads: int = PREDICT_THREADS) -> np.ndarray:
         X = np.ascontiguousarray(X, dtype=np.float32)
         blocks = [slice(i, min(i + _BLOCK_ROWS, X.shape[0])) for i in range(0, X.shape[0], _BLOCK_ROWS)]
+        out = np.empty((X.shape[0], self.n_classes), np.float64)
         if threads <= 1 or len(blocks) < 2:
-            return self.predict_proba_block(X)
+            for block in blocks:
+                out[block] = self.predict_proba_block(X[block])
+            return out
         from concurrent.futures import ThreadPoolExecutor
 
-        out = np.empty((X.shape[0], self.n_classes), np.float64)
         with ThreadPoolExecutor(min(threads, len(blocks))) as pool:
             for block, proba in zip(blocks, pool.map(lambda b: self.predict_proba_block(X[b]), blocks)):
                 out[block] = proba
