@@ -77,7 +77,6 @@ def run_demo(out_dir: str | Path, *, progress=None) -> Path:
     from seglab._core.errors import SeglabError, SeglabWarning
     from seglab._core.pipeline import segment
     from seglab.io import write, write_text_atomic
-    from seglab.metrics import evaluate
     from seglab.viz import overlay_for
 
     out = Path(out_dir)
@@ -101,20 +100,23 @@ def run_demo(out_dir: str | Path, *, progress=None) -> Path:
             row["warnings"] = [str(w.message) for w in caught if issubclass(w.category, SeglabWarning)]
             row["info"] = {k: v for k, v in result.info.items() if k not in ("pipeline", "seconds", "pre", "post")}
             overlay_name = f"case{index:02d}.overlay.png"
-            write(out / overlay_name, overlay_for(result))
+            # On the original image (the input shown beside it), not the pre-processed one.
+            write(out / overlay_name, overlay_for(result, image=image))
             row["overlay"] = overlay_name
             if truth is not None:
-                if case.instances:
-                    row["scores"] = evaluate(truth, result.data, instances=True)
-                elif result.output in ("mask", "contour"):
-                    row["scores"] = evaluate(truth, result.mask)
-                    from seglab.viz.confusion import confusion_overlay
+                # The scoring rule of seglab.metrics (the one compare and tune use).
+                from seglab.metrics import score_output
+
+                kind, row["scores"] = score_output(truth, result.data, result.output,
+                                                   kind="instance" if case.instances else "auto")
+                row["metric_kind"] = kind
+                if result.output in ("mask", "contour") or case.instances:
+                    from seglab.viz.confusion import confusion_overlay, with_confusion_key
 
                     confusion_name = f"case{index:02d}.confusion.png"
-                    write(out / confusion_name, confusion_overlay(image, truth, result.mask))
+                    picture = confusion_overlay(image, truth != 0, np.asarray(result.data) != 0)
+                    write(out / confusion_name, with_confusion_key(picture))
                     row["confusion"] = confusion_name
-                else:
-                    row["scores"] = evaluate(truth.astype(np.int32), result.data)
         except (SeglabError, ImportError) as exc:
             row["error"] = f"{type(exc).__name__}: {exc}"
         rows.append(row)
@@ -125,14 +127,15 @@ def run_demo(out_dir: str | Path, *, progress=None) -> Path:
     return page
 
 
-_KEYS = ("f1", "iou", "mcc", "precision", "recall", "ap50", "map", "pq", "ari", "vi")
+_KEYS = ("f1", "iou", "mcc", "precision", "recall", "ap50", "map", "pq", "covering", "ari", "vi")
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, digits: int = 0) -> str:
     if isinstance(value, float):
-        return f"{value:.3f}"
+        # Scores with 3 decimals; chosen parameter values with 4 significant digits.
+        return f"{value:.{digits}g}" if digits else f"{value:.3f}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+        return "[" + ", ".join(_fmt(v, digits) for v in value) + "]"
     return html.escape(str(value))
 
 
@@ -141,14 +144,19 @@ def _render(rows, samples) -> str:
 
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>seglab demo</title>",
-        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}"
+        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1320px}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-        "th{background:#f3f3f3}td.l{text-align:left}img{max-width:300px;border:1px solid #ddd}"
+        "th{background:#f3f3f3}td.l{text-align:left;max-width:240px;overflow-wrap:anywhere}img{max-width:320px;border:1px solid #ddd}"
         ".case{display:inline-block;vertical-align:top;margin:0 1em 1.5em 0}.err{color:#b00}</style></head><body>",
         f"<h1>seglab demo</h1><p>seglab {__version__}. Synthetic samples are seeded and carry exact ground truth; "
-        "scikit-image samples have none, so they are shown without scores. Confusion colours: "
-        "TP, TN, FP, FN as documented in <code>seglab.viz.confusion</code>.</p>",
-        "<h2>Scores</h2><table><tr><th>case</th><th>method</th><th>seconds</th>"
+        "scikit-image samples have none, so they are shown without scores. Every picture is drawn on the "
+        "input image as given (8-bit shown as stored). Confusion pictures carry their colour key: "
+        "<span style='color:rgb(0,158,115)'>&#9632;</span> TP found, "
+        "<span style='color:rgb(213,94,0)'>&#9632;</span> FP false alarm, "
+        "<span style='color:rgb(0,114,178)'>&#9632;</span> FN missed, TN the image itself. Scores follow the rule "
+        "of <code>seglab.metrics</code>: masks get binary scores, label outputs region scores (never "
+        "\u201call foreground\u201d), instance truths instance scores.</p>",
+        "<h2>Scores</h2><table><tr><th>case</th><th>method</th><th>scored as</th><th>seconds</th>"
         + "".join(f"<th>{k}</th>" for k in _KEYS) + "<th>chosen values</th></tr>",
     ]
     for row in rows:
@@ -157,9 +165,9 @@ def _render(rows, samples) -> str:
         chosen = {k: v for k, v in row.get("info", {}).items() if isinstance(v, (int, float, list, tuple))}
         parts.append(
             f"<tr><td class='l'>{html.escape(case.title)}</td><td class='l'>{html.escape(case.method)}</td>"
-            f"<td>{_fmt(row.get('seconds', ''))}</td>"
+            f"<td class='l'>{html.escape(row.get('metric_kind', ''))}</td><td>{_fmt(row.get('seconds', ''))}</td>"
             + "".join(f"<td>{_fmt(scores[k]) if k in scores else ''}</td>" for k in _KEYS)
-            + f"<td class='l'>{html.escape(', '.join(f'{k}={_fmt(v)}' for k, v in list(chosen.items())[:4]))}</td></tr>"
+            + f"<td class='l'>{html.escape(', '.join(f'{k}={_fmt(v, 4)}' for k, v in list(chosen.items())[:4]))}</td></tr>"
         )
     parts.append("</table><h2>Pictures</h2>")
     for name, (_, truth, note) in samples.items():

@@ -138,7 +138,7 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-REPORTREPORT_CSS = """
+REPORT_CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}tr.best td{background:#e8f6e8}
@@ -148,7 +148,8 @@ th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure.cell{margin:0;width:300px}figure.cell img{width:300px;image-rendering:pixelated;display:block;
 border:1px solid #ccc}figure.cell figcaption{font-size:12px;overflow-wrap:anywhere}
 .key span{display:inline-block;width:14px;height:14px;border:1px solid #333;vertical-align:middle;margin:0 4px 0 10px}
-td.notes{font-size:12px;color:#8a4b00;max-width:420px}
+td.notes{font-size:12px;color:#8a4b00;min-width:260px;max-width:420px}td.num{white-space:nowrap}
+.wide{overflow-x:auto;max-width:100%}
 """
 
 _KIND_TITLE = {
@@ -241,7 +242,7 @@ def write_report(rows: Sequence[Mapping[str, Any]], ranking: Sequence[Mapping[st
         parts.append(f"<h2>{html.escape(_KIND_TITLE.get(kind, kind or 'not scored'))}</h2>"
                      f"<p class=note>{html.escape(_KIND_NOTE.get(kind, ''))} Ranked by <b>{html.escape(by)}</b> "
                      f"({better} is better).</p>")
-        parts.append(ranking_table(entries, keys))
+        parts.append(f"<div class=wide>{ranking_table(entries, keys)}</div>")
         plot = _ranking_plot(entries, by)
         if plot:
             parts.append(f'<img alt="ranking plot ({html.escape(kind)})" src="{plot}">')

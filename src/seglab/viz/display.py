@@ -5,7 +5,10 @@ Display range
 Every overlay, confusion picture and report thumbnail draws the *original* image (never the
 pre-processed one) mapped to 0..255 by one rule, :func:`display_range`:
 
-* ``uint8`` (and bool): shown as stored, 0..255 (what other viewers show for 8-bit data);
+* ``uint8`` (and bool): shown as stored, 0..255 (what other viewers show for 8-bit data), unless
+  the image uses less than a quarter of that range between its 0.5th and 99.5th percentiles (a
+  dim 8-bit fluorescence frame such as NIH3T3's, nearly black as stored): then it is stretched
+  like the others;
 * 16-bit, 32-bit and float images: a percentile stretch from the 0.5th to the 99.5th percentile
   (ImageJ's "auto contrast" and napari's contrast limits do the same kind of thing). A min..max
   stretch lets a few hot pixels or a camera offset flatten a 16-bit micrograph into uniform gray
@@ -31,6 +34,8 @@ __all__ = ["MAX_DISPLAY_SIDE", "display_range", "display_note", "to_display", "d
 
 MAX_DISPLAY_SIDE = 4096
 DISPLAY_PERCENTILES = (0.5, 99.5)
+# An 8-bit image whose central 99 % of values span less than this is stretched (it looks black as stored).
+_DIM_SPAN = 64
 # Percentiles are estimated on at most this many pixels (a regular subsample): exact enough for a
 # display range and O(1) in the image size.
 _RANGE_SAMPLE = 1_000_000
@@ -49,15 +54,19 @@ def display_range(image) -> tuple[float, float]:
     Examples
     --------
     >>> import numpy as np
-    >>> display_range(np.array([[0, 7]], np.uint8))
+    >>> display_range(np.array([[0, 200]], np.uint8))
     (0.0, 255.0)
     >>> lo, hi = display_range(np.arange(1000, dtype=np.uint16)); round(lo, 1), round(hi, 1)
     (5.0, 994.0)
     """
     array = np.asarray(image)
-    if array.dtype == np.uint8 or array.dtype == bool:
+    if array.dtype == bool:
         return 0.0, 255.0
     values = _sample(array).astype(np.float64)
+    if array.dtype == np.uint8:
+        low, high = np.percentile(values, DISPLAY_PERCENTILES)
+        if high - low >= _DIM_SPAN:
+            return 0.0, 255.0
     values = values[np.isfinite(values)]
     if values.size == 0:
         return 0.0, 1.0
@@ -73,7 +82,7 @@ def display_note(image) -> str:
     """A caption stating how `image` is shown, e.g. ``'uint16 shown 33012-41877 (0.5-99.5th percentile)'``."""
     array = np.asarray(image)
     low, high = display_range(array)
-    if array.dtype == np.uint8 or array.dtype == bool:
+    if array.dtype == bool or (array.dtype == np.uint8 and (low, high) == (0.0, 255.0)):
         return f"{array.dtype} shown as stored (0-255)"
     return f"{array.dtype} shown {low:.6g}-{high:.6g} (0.5-99.5th percentile stretch)"
 
@@ -89,8 +98,8 @@ def to_display(image, *, rgb: bool = True) -> np.ndarray:
         array = array.astype(np.uint8) * 255
     if array.ndim == 3 and array.shape[-1] == 4:
         array = array[..., :3]
-    if array.dtype != np.uint8:
-        low, high = display_range(array)
+    low, high = display_range(array)
+    if array.dtype != np.uint8 or (low, high) != (0.0, 255.0):
         scaled = (array.astype(np.float32) - np.float32(low)) * np.float32(255.0 / (high - low))
         array = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
     if rgb and array.ndim == 2:
