@@ -87,14 +87,54 @@ def _history_figure(result: TuneResult):
             ax.axhline(m.default_all, color="#3050c0", ls="--", lw=1, label="defaults")
         ax.set_title(m.label, fontsize=9)
         ax.set_xlabel("trial")
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are counted, never fractional
         ax.set_ylabel(result.key)
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def write_tune_outputs(result: TuneResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``best.yaml``, ``tune.json``, ``history.png`` and ``report.html`` into `out_dir`."""
+def _rounded(value):
+    """Floats to 4 significant digits for display (best.yaml and tune.json keep full precision)."""
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _pictures_html(result: TuneResult, images, truths, names) -> str:
+    """Each method's tuned pipeline (tuned on all images) on the first images, drawn on the originals."""
+    if not images:
+        return ""
+    from seglab.compare import png_data_uri
+    from seglab.viz.pictures import result_picture
+
+    parts = ["<h2>Results of the tuned pipelines</h2><div class=cells>"]
+    for m in result.methods:
+        for index, (image, truth) in enumerate(zip(images, truths)):
+            try:
+                run = m.best.run(image)
+                picture, caption = result_picture(image, run.data, run.output, truth, max_side=300)
+            except Exception as exc:  # noqa: BLE001 - a picture must not cost the report
+                caption, picture = f"could not draw: {type(exc).__name__}: {exc}", None
+            name = names[index] if index < len(names) else f"image{index}"
+            img = f'<img alt="{html.escape(m.label)}" src="{png_data_uri(picture)}">' if picture is not None else ""
+            parts.append(f"<figure class=cell>{img}<figcaption>{html.escape(m.label)} on {html.escape(str(name))}"
+                         f" <span class=note>({html.escape(caption)})</span></figcaption></figure>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def write_tune_outputs(result: TuneResult, out_dir: str | Path, *, images=(), truths=()) -> dict[str, Path]:
+    """Write ``best.yaml``, ``tune.json``, ``history.png`` and ``report.html`` into `out_dir`.
+
+    `images` and `truths` (optional, a few) get a picture of each tuned pipeline's result in the report.
+    """
     import yaml
 
     out_dir = Path(out_dir)
@@ -107,7 +147,9 @@ def write_tune_outputs(result: TuneResult, out_dir: str | Path) -> dict[str, Pat
     fig = _history_figure(result)
     fig.savefig(paths["history"], dpi=100)
     history_uri = figure_data_uri(fig)
-    write_text_atomic(paths["report"], _html(result, data, history_uri))
+    pictures = _pictures_html(result, list(images), list(truths), list(result.names))
+    write_text_atomic(paths["report"], _html(result, data, history_uri).replace(
+        "<h2>Optimisation history</h2>", pictures + "<h2>Optimisation history</h2>"))
     return paths
 
 
@@ -130,7 +172,7 @@ def _html(result: TuneResult, data, history_uri: str) -> str:
     for rank, m in enumerate(ordered, 1):
         gain = m.heldout[0] - m.default_heldout[0]
         cls = ' class="best"' if rank == 1 else ""
-        params = html.escape(json.dumps(m.best.to_dict(), sort_keys=False))
+        params = html.escape(json.dumps(_rounded(m.best.to_dict()), sort_keys=False))
         parts.append(
             f"<tr{cls}><td>{rank}</td><td>{html.escape(m.label)}</td>"
             f"<td class=num>{fmt(m.default_heldout[0])} ± {fmt(m.default_heldout[1])}</td>"
@@ -148,7 +190,7 @@ def _html(result: TuneResult, data, history_uri: str) -> str:
                     f"<tr><td>{f.fold}</td><td>{html.escape(', '.join(f.test))}</td><td class=num>"
                     f"{fmt(f.default_score)}</td><td class=num>{fmt(f.heldout_score)}</td><td class=num>"
                     f"{fmt(f.train_score)}</td><td class=num>{f.n_trials}</td>"
-                    f"<td><code>{html.escape(json.dumps(f.best_params, default=str))}</code></td></tr>")
+                    f"<td><code>{html.escape(json.dumps(_rounded(f.best_params), default=str))}</code></td></tr>")
             parts.append("</table>")
         if m.importance:
             parts.append("<p>Parameter importance (fANOVA, study on all images): " + ", ".join(
