@@ -98,7 +98,7 @@ class SeglabError(Exception):
     a message can be enormous.
     """
 
-    def __init__(self, *args):
+    def __init__(self, *args: object) -> None:
         if len(args) == 1 and isinstance(args[0], str):
             args = (one_line(args[0]),)
         super().__init__(*args)

@@ -43,7 +43,7 @@ _REFINE = 3  # best coarse starts refined on the exact distinct colours
 
 
 # -- exact 1-D k-means --------------------------------------------------------------------------
-def optimal_kmeans_1d(values, weights, k):
+def optimal_kmeans_1d(values: ArrayLike, weights: ArrayLike, k: int) -> tuple[NDArray[np.integer[Any]], float]:
     """Return the exact minimum-SSE partition of weighted sorted 1-D points into `k` contiguous groups.
 
     Parameters
@@ -169,7 +169,9 @@ def _lloyd(points, weights, sq_norms, centers, max_iter, tol):
     return labels, centers, inertia
 
 
-def weighted_kmeans(points, weights, k, *, n_init=10, rng=0, max_iter=300, init=None):
+def weighted_kmeans(points: ArrayLike, weights: ArrayLike, k: int, *, n_init: int = 10, rng: int | None = 0,
+                    max_iter: int = 300,
+                    init: ArrayLike | None = None) -> tuple[NDArray[np.integer[Any]], NDArray[np.float64], float]:
     """Return the best of `n_init` weighted Lloyd runs from seeded k-means++ starts.
 
     Parameters
@@ -221,11 +223,13 @@ def weighted_kmeans(points, weights, k, *, n_init=10, rng=0, max_iter=300, init=
         result = _lloyd(points, weights, sq_norms, centers, max_iter, tol)
         if best is None or result[2] < best[2]:
             best = result
+    if best is None:  # no run at all
+        raise ParameterError(f"`n_init` must be >= 1; got {n_init!r}")
     return best
 
 
 # -- knee -----------------------------------------------------------------------------------------
-def choose_knee(k_values, inertias):
+def choose_knee(k_values: ArrayLike, inertias: ArrayLike) -> int:
     """Return the k at the knee of an inertia curve (Kneedle-style).
 
     Both axes are normalised to [0, 1]; the knee is the point with the largest

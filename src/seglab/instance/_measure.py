@@ -21,9 +21,12 @@ import csv
 import math
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ImageWriteError, InvalidImageError, ParameterError, close_matches_hint
 from seglab._core.validation import check_image, check_labels, check_same_shape
@@ -42,7 +45,8 @@ _COLUMNS = {
 }
 
 
-def measure(labels, image=None, *, properties=PROPERTIES, pixel_size=None, unit="um"):
+def measure(labels: ArrayLike, image: ArrayLike | None = None, *, properties: Sequence[str] = PROPERTIES,
+            pixel_size: float | None = None, unit: str = "um") -> dict[str, NDArray[Any]]:
     """Measure every object of a 2-D label image.
 
     Parameters
@@ -173,7 +177,7 @@ def measure(labels, image=None, *, properties=PROPERTIES, pixel_size=None, unit=
 _IMAGE_LIKE_CHANGE = 0.30
 
 
-def labels_for_measure(array, *, name: str = "labels"):
+def labels_for_measure(array: ArrayLike, *, name: str = "labels") -> tuple[NDArray[np.integer[Any]], str]:
     """Turn what a user passes to ``seglab measure`` into objects, or refuse it with a reason.
 
     Returns ``(labels, note)``: a label image is used as it is (note ``''``); a binary mask
@@ -218,7 +222,7 @@ def labels_for_measure(array, *, name: str = "labels"):
     return check_labels(data, name=name), ""
 
 
-def pixel_size_from_file(path) -> tuple[float, str] | None:
+def pixel_size_from_file(path: str | os.PathLike[str]) -> tuple[float, str] | None:
     """Read the pixel size of a TIFF / OME-TIFF file: ``(size, unit)``, or None when it does not say.
 
     OME-XML ``PhysicalSizeX`` (with ``PhysicalSizeXUnit``, default µm) wins; then ImageJ's
@@ -273,7 +277,7 @@ def _unit_name(text: str) -> str:
             "nm": "nm", "nanometer": "nm", "mm": "mm", "millimeter": "mm"}.get(text, text or "um")
 
 
-def write_csv(table, path) -> Path:
+def write_csv(table: Mapping[str, ArrayLike], path: str | os.PathLike[str]) -> Path:
     """Write a table (dict of equal-length columns) to a CSV file atomically.
 
     The rows go to a temporary file in the destination folder, which then

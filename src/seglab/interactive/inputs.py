@@ -13,8 +13,10 @@ Every problem raises :class:`~seglab.ParameterError` naming what was wrong.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +54,7 @@ def as_contour(contour) -> np.ndarray:
     return array
 
 
-def parse_contour(text_or_path) -> np.ndarray:
+def parse_contour(text_or_path: str | os.PathLike[str]) -> np.ndarray:
     """Parse ``"ROW,COL,RADIUS"`` (a 400-point circle) or a JSON file ``{"points": [[r, c], ...]}``.
 
     Examples
@@ -109,7 +111,7 @@ def as_rect(rect, shape) -> tuple[int, int, int, int]:
     return row, col, height, width
 
 
-def seeds_from_json(path_or_dict, shape) -> np.ndarray:
+def seeds_from_json(path_or_dict: str | os.PathLike[str] | Mapping[str, Any], shape: tuple[int, ...]) -> np.ndarray:
     """Draw a seed label image from a JSON description.
 
     Parameters

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from seglab._core.errors import ImageReadError
 
 
-def read_truths(path) -> list[np.ndarray]:
+def read_truths(path: str | os.PathLike[str]) -> list[np.ndarray]:
     """Read every annotator's region labels from a BSDS500 ``groundTruth`` .mat file.
 
     Parameters

@@ -80,7 +80,7 @@ def _validate(value, *, name: str, unit: str = "pixels") -> float:
     return math.inf if math.isinf(number) else int(number)
 
 
-def set_pixel_budget(max_pixels) -> None:
+def set_pixel_budget(max_pixels: float | None) -> None:
     """Set the process-wide pixel budget of every reader.
 
     Parameters
@@ -107,7 +107,7 @@ def set_pixel_budget(max_pixels) -> None:
     _budget = None if max_pixels is None else _validate(max_pixels, name="`max_pixels`")
 
 
-def get_pixel_budget(max_pixels=None):
+def get_pixel_budget(max_pixels: float | None = None) -> float:
     """Return the budget in force: `max_pixels` if given, else the configured one."""
     if max_pixels is not None:
         return _validate(max_pixels, name="`max_pixels`")
@@ -119,7 +119,7 @@ def get_pixel_budget(max_pixels=None):
     return DEFAULT_MAX_PIXELS
 
 
-def set_byte_budget(max_bytes) -> None:
+def set_byte_budget(max_bytes: float | None) -> None:
     """Set the process-wide budget of decoded bytes (pixels x channels x bytes per sample) of every reader.
 
     ``math.inf`` disables the check; ``None`` restores the default
@@ -138,7 +138,7 @@ def set_byte_budget(max_bytes) -> None:
     _byte_budget = None if max_bytes is None else _validate(max_bytes, name="`max_bytes`", unit="bytes")
 
 
-def get_byte_budget(max_bytes=None):
+def get_byte_budget(max_bytes: float | None = None) -> float:
     """Return the decoded-bytes budget in force: `max_bytes` if given, else the configured one."""
     if max_bytes is not None:
         return _validate(max_bytes, name="`max_bytes`", unit="bytes")

@@ -9,11 +9,13 @@ Values are never rescaled.
 from __future__ import annotations
 
 import math
+import os
 import struct
 import threading
 import warnings
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +50,8 @@ _GRAY_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])
 _PALETTE_CHOICES = ("rgb", "index")
 
 
-def read(path, *, max_pixels=None, as_gray=False, key=None, palette="rgb", mmap_mode=None, lazy=False,
-         max_bytes=None):
+def read(path: str | os.PathLike[str], *, max_pixels: int | None = None, as_gray: bool = False, key: Any = None,
+         palette: str = "rgb", mmap_mode: str | None = None, lazy: bool = False, max_bytes: int | None = None) -> Any:
     """Read an image file into a NumPy array, refusing decompression bombs.
 
     Parameters
@@ -282,7 +284,7 @@ def _pil_open(path: Path, fmt: str):
             Image.MAX_IMAGE_PIXELS = previous
 
 
-def declared_pixels(path) -> int:
+def declared_pixels(path: str | os.PathLike[str]) -> int:
     """Pixels (planes x rows x cols) a file declares in its header, without decoding it.
 
     Raises the same :class:`ImageReadError` as :func:`read` for missing or

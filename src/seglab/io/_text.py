@@ -17,12 +17,16 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._core.errors import ImageReadError, ParameterError, SeglabError
 from ._formats import as_path, stat_input
 from ._write import atomic_write
+
+if TYPE_CHECKING:
+    from seglab._core.pipeline import Pipeline
 
 __all__ = [
     "MAX_ALIASES",
@@ -86,7 +90,7 @@ def _json_depth(text: str) -> int:
     return deepest
 
 
-def check_text_file(path, *, limit: int = MAX_CONFIG_BYTES) -> None:
+def check_text_file(path: str | os.PathLike[str], *, limit: int = MAX_CONFIG_BYTES) -> None:
     """Refuse a configuration file that must not be read: FIFO, device, symlink loop, over `limit` bytes.
 
     A missing file passes (the caller reports it in its own words).
@@ -111,7 +115,7 @@ def check_json_text(text: str, *, source: str = "<string>") -> None:
         raise ParameterError(f"{source}: JSON nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
 
 
-def parse_json(text: str, *, source: str = "<string>"):
+def parse_json(text: str, *, source: str = "<string>") -> Any:
     """Parse JSON text with size and nesting limits; errors are one-line :class:`ParameterError`.
 
     Raises
@@ -187,7 +191,7 @@ class _LimitError(Exception):
         self.problem, self.problem_mark = problem, mark
 
 
-def parse_yaml(text: str, *, source: str = "<string>"):
+def parse_yaml(text: str, *, source: str = "<string>") -> Any:
     """Parse YAML text safely (plain data only) with size, depth, alias and expansion limits.
 
     Raises
@@ -224,7 +228,7 @@ def parse_yaml(text: str, *, source: str = "<string>"):
         loader.dispose()
 
 
-def read_json(path):
+def read_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file (any extension) with the limits of :func:`parse_json` and the checks of :func:`read_config`.
 
     Raises
@@ -238,7 +242,7 @@ def read_json(path):
     return parse_json(_read_text(path), source=str(path))
 
 
-def read_config(path):
+def read_config(path: str | os.PathLike[str]) -> Any:
     """Read a YAML (``.yaml``/``.yml``) or JSON (``.json``) file into plain Python objects.
 
     YAML goes through a bounded ``yaml.SafeLoader`` (:func:`parse_yaml`), which
@@ -263,7 +267,7 @@ def read_config(path):
     return parse_yaml(text, source=str(path))
 
 
-def read_pipeline(path):
+def read_pipeline(path: str | os.PathLike[str]) -> Pipeline:
     """Read a pipeline file (YAML or JSON) and return a checked :class:`seglab.Pipeline`.
 
     The file holds ``{pre: [...], method: {name: ..., params: {...}}, post: [...]}``,
@@ -303,7 +307,7 @@ def read_pipeline(path):
             raise exc from None
 
 
-def write_text_atomic(path, text: str, *, encoding: str = "utf-8") -> Path:
+def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
     """Write `text` to `path` atomically (temporary file, fsync, rename); return the path.
 
     Raises
@@ -329,7 +333,7 @@ def _json_default(value):
     raise TypeError(f"object of type {type(value).__name__} is not JSON serialisable")
 
 
-def write_json(path, obj, *, indent: int = 2) -> Path:
+def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int = 2) -> Path:
     """Write `obj` as JSON, atomically; NumPy scalars/arrays and Paths are converted.
 
     Non-finite floats are written as ``NaN``/``Infinity`` (Python's ``json``
@@ -346,7 +350,7 @@ def write_json(path, obj, *, indent: int = 2) -> Path:
     return write_text_atomic(path, text)
 
 
-def sha256_file(path, *, chunk_size: int = 1 << 20) -> str:
+def sha256_file(path: str | os.PathLike[str], *, chunk_size: int = 1 << 20) -> str:
     """Return the hex SHA-256 of a file's bytes, read in chunks (for provenance records).
 
     Raises

@@ -52,7 +52,10 @@ table: a label output scored by region metrics is never ranked among masks score
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError, close_matches_hint
 
@@ -114,7 +117,7 @@ def _values(array: np.ndarray) -> np.ndarray:
     return np.unique(_sample(array))
 
 
-def truth_kind(truth, *, name: str = "truth") -> str:
+def truth_kind(truth: ArrayLike, *, name: str = "truth") -> str:
     """Return the kind of a ground truth: ``'binary'``, ``'instance'`` or ``'region'``.
 
     A list or tuple of label images (BSDS: one per annotator) is ``'region'``.
@@ -161,7 +164,7 @@ def truth_kind(truth, *, name: str = "truth") -> str:
     return "instance"
 
 
-def output_kind_of(pred) -> str:
+def output_kind_of(pred: ArrayLike) -> str:
     """``'mask'`` for an array with at most two values, one of them 0 (or bool); else ``'labels'``."""
     array = np.asarray(pred)
     if array.dtype == bool:
@@ -213,7 +216,7 @@ def metric_kind_for(truth_kind_: str, output: str, requested: str = "auto") -> s
     return truth_kind_
 
 
-def prepare_truth(truth, kind: str, *, truth_kind_: str | None = None):
+def prepare_truth(truth: ArrayLike, kind: str, *, truth_kind_: str | None = None) -> NDArray[Any] | list[NDArray[Any]]:
     """Return the truth as metric kind `kind` needs it.
 
     ``binary``: bool mask (``truth != 0``). ``instance``: int labels; a binary truth becomes its
@@ -247,7 +250,7 @@ def prepare_truth(truth, kind: str, *, truth_kind_: str | None = None):
     return labels
 
 
-def prediction_for(data, output: str, kind: str):
+def prediction_for(data: ArrayLike, output: str, kind: str) -> NDArray[Any]:
     """Convert a method's output to what metric kind `kind` needs (bool mask or int labels).
 
     Raises
@@ -280,7 +283,7 @@ def prediction_for(data, output: str, kind: str):
     return check_labels(data, name="pred")
 
 
-def score_prepared(truth, prediction, kind: str) -> dict:
+def score_prepared(truth: Any, prediction: NDArray[Any], kind: str) -> dict:
     """Score a prepared prediction against a prepared truth (both from this module's helpers)."""
     if kind == "binary":
         from .binary import confusion_counts
@@ -320,7 +323,8 @@ def _boundary_scores(truths, prediction) -> dict:
             "boundary_f1": found["f1"]}
 
 
-def score_output(truth, data, output: str | None = None, *, kind: str = "auto") -> tuple[str, dict]:
+def score_output(truth: ArrayLike, data: ArrayLike, output: str | None = None, *,
+                 kind: str = "auto") -> tuple[str, dict]:
     """Score a method's output against the truth by the rule; return ``(metric_kind, scores)``.
 
     Parameters

@@ -34,7 +34,11 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ParameterError
 
@@ -106,7 +110,7 @@ def _check_threshold(threshold):
         raise ParameterError(f"`threshold` is an IoU in [0, 1); got {threshold}")
 
 
-def iou_matrix(truth, pred):
+def iou_matrix(truth: ArrayLike, pred: ArrayLike) -> tuple[Any, NDArray[np.int64], NDArray[np.int64]]:
     """Return the IoU of every overlapping pair of objects, as a sparse matrix.
 
     Parameters
@@ -133,7 +137,7 @@ def iou_matrix(truth, pred):
     return matrix, o.true_labels, o.pred_labels
 
 
-def match_instances(truth, pred, *, threshold: float = 0.5):
+def match_instances(truth: ArrayLike, pred: ArrayLike, *, threshold: float = 0.5) -> list[tuple[int, int, float]]:
     """Match truth and predicted objects one-to-one at an IoU threshold.
 
     Returns
@@ -190,7 +194,7 @@ def _scores(o: _Overlaps, threshold: float = 0.5) -> dict:
     }
 
 
-def instance_scores(truth, pred, *, threshold: float = 0.5) -> dict:
+def instance_scores(truth: ArrayLike, pred: ArrayLike, *, threshold: float = 0.5) -> dict:
     """Return detection scores, DSB-2018 AP and panoptic quality of predicted objects.
 
     Parameters
@@ -219,7 +223,7 @@ def instance_scores(truth, pred, *, threshold: float = 0.5) -> dict:
     return _scores(_Overlaps(truth, pred), threshold)
 
 
-def average_precision(truth, pred, *, thresholds=IOU_THRESHOLDS) -> dict:
+def average_precision(truth: ArrayLike, pred: ArrayLike, *, thresholds: Sequence[float] = IOU_THRESHOLDS) -> dict:
     """Return ``{threshold: TP / (TP + FP + FN)}`` (the DSB-2018 AP) for each threshold."""
     o = _Overlaps(truth, pred)
     out = {}
@@ -230,12 +234,12 @@ def average_precision(truth, pred, *, thresholds=IOU_THRESHOLDS) -> dict:
     return out
 
 
-def panoptic_quality(truth, pred) -> float:
+def panoptic_quality(truth: ArrayLike, pred: ArrayLike) -> float:
     """Return the panoptic quality ``sum IoU(TP) / (TP + FP/2 + FN/2)`` at IoU 0.5."""
     return _scores(_Overlaps(truth, pred), 0.5)["pq"]
 
 
-def object_table(truth, pred, *, threshold: float = 0.5) -> list[dict]:
+def object_table(truth: ArrayLike, pred: ArrayLike, *, threshold: float = 0.5) -> list[dict]:
     """Return one row per object: its partner and IoU.
 
     Rows for truth objects come first (by label), then the predicted objects

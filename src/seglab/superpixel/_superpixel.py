@@ -209,7 +209,8 @@ def quickshift(image: ArrayLike, *, ratio: float = 1.0, kernel_size: float = 5.0
     return labels, {"n_segments_found": int(np.unique(labels).size)}
 
 
-def region_average(image, labels, *, bg_label=0, bg_color=(0, 0, 0)):
+def region_average(image: ArrayLike, labels: ArrayLike, *, bg_label: int = 0,
+                   bg_color: tuple[int, int, int] = (0, 0, 0)) -> NDArray[Any]:
     """Paint every region with its mean colour (as ``skimage.color.label2rgb(kind="avg")``).
 
     Parameters

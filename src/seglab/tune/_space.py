@@ -40,7 +40,7 @@ class Dimension:
         """Optuna parameter name: ``'size'`` for the method, ``'pre0.median.size'`` for steps."""
         return self.param.name if self.slot == "method" else f"{self.slot}.{self.step}.{self.param.name}"
 
-    def suggest(self, trial):
+    def suggest(self, trial: Any) -> Any:
         p = self.param
         if self.choices is not None:
             return trial.suggest_categorical(self.key, list(self.choices))

@@ -11,10 +11,17 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ImageWriteError, ParameterError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from seglab._core.pipeline import SegmentationResult
 
 __all__ = ["label_overlay", "mask_overlay", "edges_image", "contour_overlay", "overlay_for", "save_png",
            "to_uint8"]
@@ -39,7 +46,7 @@ def to_uint8(array: np.ndarray) -> np.ndarray:
     return np.round((values - lo) * (255.0 / (hi - lo))).astype(np.uint8)
 
 
-def _rgb(image: np.ndarray) -> np.ndarray:
+def _rgb(image: ArrayLike) -> np.ndarray:
     """The image as uint8 RGB by the display rule (:mod:`seglab.viz.display`: 8-bit as stored,
     16-bit/float stretched from the 0.5th to the 99.5th percentile)."""
     from .display import to_display
@@ -47,7 +54,7 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     return to_display(image, rgb=True)
 
 
-def label_overlay(image, labels, kind="avg", boundaries=True):
+def label_overlay(image: ArrayLike, labels: ArrayLike, kind: str = "avg", boundaries: bool = True) -> NDArray[np.uint8]:
     """Colour a label image over its image.
 
     Parameters
@@ -83,7 +90,8 @@ def label_overlay(image, labels, kind="avg", boundaries=True):
     return to_uint8(np.clip(out, 0, 1) if np.asarray(out).dtype.kind == "f" else out)
 
 
-def mask_overlay(image, mask, color=(255, 0, 0), alpha=0.3, outline=True):
+def mask_overlay(image: ArrayLike, mask: ArrayLike, color: tuple[int, int, int] = (255, 0, 0), alpha: float = 0.3,
+                 outline: bool = True) -> NDArray[np.uint8]:
     """Tint a mask over the gray/colour image and outline it; uint8 RGB."""
     from skimage.segmentation import find_boundaries
 
@@ -96,12 +104,13 @@ def mask_overlay(image, mask, color=(255, 0, 0), alpha=0.3, outline=True):
     return np.round(rgb).astype(np.uint8)
 
 
-def edges_image(edges):
+def edges_image(edges: ArrayLike) -> NDArray[np.uint8]:
     """An edge or probability map as a gray uint8 RGB picture (stretched min..max)."""
     return _rgb(to_uint8(np.asarray(edges, dtype=np.float64)) if np.asarray(edges).dtype != np.uint8 else edges)
 
 
-def contour_overlay(image, contour, color=(255, 0, 0)):
+def contour_overlay(image: ArrayLike, contour: ArrayLike,
+                    color: tuple[int, int, int] = (255, 0, 0)) -> NDArray[np.uint8]:
     """Draw a closed (K, 2) (row, col) contour over the image as a 1-pixel line; uint8 RGB."""
     from skimage.draw import polygon_perimeter
 
@@ -112,7 +121,8 @@ def contour_overlay(image, contour, color=(255, 0, 0)):
     return rgb
 
 
-def overlay_for(result, *, image=None, max_side: int | None = None):
+def overlay_for(result: SegmentationResult, *, image: ArrayLike | None = None,
+                max_side: int | None = None) -> NDArray[np.uint8]:
     """Return the picture that suits a :class:`~seglab.SegmentationResult` (uint8 RGB).
 
     mask -> red tint and outline over the image; labels -> region boundaries
@@ -155,7 +165,7 @@ def overlay_for(result, *, image=None, max_side: int | None = None):
     raise ParameterError(f"no overlay for output kind {kind!r}")
 
 
-def save_png(array, path) -> Path:
+def save_png(array: ArrayLike, path: str | os.PathLike[str]) -> Path:
     """Write an image array as PNG atomically (temporary file in the same folder, then ``os.replace``).
 
     uint8 and uint16 are written as they are; bool as 0/255; floats in [0, 1]
@@ -187,7 +197,7 @@ def save_png(array, path) -> Path:
     return path
 
 
-def save_figure(figure, path, dpi=None) -> Path:
+def save_figure(figure: Figure, path: str | os.PathLike[str], dpi: float | None = None) -> Path:
     """Save a matplotlib figure as PNG atomically (same temp-then-replace as :func:`save_png`)."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
