@@ -9,6 +9,7 @@ are reachable through :func:`skimage_sample`.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["blobs", "nuclei", "vessels", "skimage_sample", "SKIMAGE_OFFLINE"]
 
@@ -23,7 +24,8 @@ def _noise_and_blur(truth_image: np.ndarray, rng: np.random.Generator, *, noise:
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def blobs(shape=(256, 256), *, n_blobs: int = 12, seed: int = 0, noise: float = 14.0):
+def blobs(shape: tuple[int, int] = (256, 256), *, n_blobs: int = 12, seed: int = 0,
+          noise: float = 14.0) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     """Bright disks of random radius on a dark, noisy background.
 
     Parameters
@@ -61,7 +63,8 @@ def blobs(shape=(256, 256), *, n_blobs: int = 12, seed: int = 0, noise: float = 
     return _noise_and_blur(base, rng, noise=noise, blur=1.0), truth
 
 
-def nuclei(shape=(256, 256), *, n_nuclei: int = 18, seed: int = 0, noise: float = 10.0, touching: bool = True):
+def nuclei(shape: tuple[int, int] = (256, 256), *, n_nuclei: int = 18, seed: int = 0, noise: float = 10.0,
+           touching: bool = True) -> tuple[NDArray[np.uint8], NDArray[np.int32]]:
     """Elliptical "nuclei" with instance ground truth, some of them touching.
 
     Returns
@@ -109,7 +112,8 @@ def nuclei(shape=(256, 256), *, n_nuclei: int = 18, seed: int = 0, noise: float 
     return _noise_and_blur(brightness[labels], rng, noise=noise, blur=1.2), labels
 
 
-def vessels(shape=(256, 256), *, n_vessels: int = 7, seed: int = 0, noise: float = 12.0):
+def vessels(shape: tuple[int, int] = (256, 256), *, n_vessels: int = 7, seed: int = 0,
+            noise: float = 12.0) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     """Dark, thin, curving "vessels" on a bright textured background (KESM-like).
 
     Returns

@@ -7,8 +7,10 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._core.errors import DecompressionBombError, ImageReadError, ParameterError, ShapeMismatchError
 from ._budget import check_pixels, get_pixel_budget
@@ -22,7 +24,7 @@ _DIGITS = re.compile(r"(\d+)")
 _GLOB_CHARS = set("*?[")
 
 
-def natural_key(path) -> tuple:
+def natural_key(path: str | os.PathLike[str]) -> tuple:
     """Sort key that orders ``t2`` before ``t10`` (case-insensitive, digits compared as numbers)."""
     name = os.fspath(path)
     parts = _DIGITS.split(name.lower())
@@ -43,7 +45,7 @@ class ImageCollection(Sequence):
         What the collection was built from (folder, pattern or "list").
     """
 
-    def __init__(self, files, *, source: str = "list", **read_options):
+    def __init__(self, files: Sequence[str | os.PathLike[str]], *, source: str = "list", **read_options: Any) -> None:
         self.files = tuple(Path(os.fspath(f)) for f in files)
         self.source = source
         self._read_options = read_options
@@ -135,7 +137,8 @@ def _sorted(files: list[Path], sort) -> list[Path]:
     return list(files)
 
 
-def read_collection(pattern_or_folder, *, sort="natural", **read_options) -> ImageCollection:
+def read_collection(pattern_or_folder: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                    sort: str | None = "natural", **read_options: Any) -> ImageCollection:
     """Collect image files lazily from a folder, a glob pattern or a list of paths.
 
     Parameters
@@ -218,7 +221,8 @@ def read_collection(pattern_or_folder, *, sort="natural", **read_options) -> Ima
     return ImageCollection(_sorted(files, sort), source=source, **read_options)
 
 
-def iter_images(pattern_or_folder, *, sort="natural", **read_options):
+def iter_images(pattern_or_folder: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+                sort: str | None = "natural", **read_options: Any) -> Iterator[tuple[Path, NDArray[Any] | Exception]]:
     """Yield ``(path, array or error)`` for each file, going on past unreadable ones.
 
     Shorthand for ``read_collection(...).iter_images()``; see

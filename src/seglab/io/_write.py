@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._core.errors import ImageTypeError, ImageWriteError, SeglabError
 from ._formats import FORMAT_TITLES, WRITE_EXTENSIONS, as_path, supported_list
@@ -30,7 +31,7 @@ JPEG_QUALITY = 95
 PNG_MAX = 65535
 
 
-def write(path, array, *, overwrite=True) -> Path:
+def write(path: str | os.PathLike[str], array: ArrayLike, *, overwrite: bool = True) -> Path:
     """Write an array to an image file, atomically.
 
     Parameters
@@ -244,7 +245,7 @@ def umask_mode(base: int = 0o666) -> int:
     return base & ~mask
 
 
-def apply_umask_mode(path) -> None:
+def apply_umask_mode(path: str | os.PathLike[str]) -> None:
     """Give `path` the mode a plain ``open()`` would have (``tempfile.mkstemp`` creates files 0600)."""
     try:
         os.chmod(path, umask_mode())
@@ -286,7 +287,7 @@ def _write_error(path: Path, exc: BaseException) -> ImageWriteError:
     return ImageWriteError(f"{path}: could not write ({reason}); nothing was written")
 
 
-def atomic_write(path, write_fn: Callable[[BinaryIO], None], *, overwrite: bool = True) -> Path:
+def atomic_write(path: str | os.PathLike[str], write_fn: Callable[[BinaryIO], None], *, overwrite: bool = True) -> Path:
     """Call ``write_fn(fh)`` on a temporary file next to `path`, then move it into place atomically.
 
     On any failure the temporary file is removed, the destination is left as it

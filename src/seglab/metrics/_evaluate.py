@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from seglab._core.errors import ParameterError, close_matches_hint
 from seglab._core.validation import check_same_shape
@@ -10,7 +11,7 @@ from seglab._core.validation import check_same_shape
 KINDS = ("auto", "binary", "region", "instance")
 
 
-def evaluate(truth, pred, *, instances: bool = False, kind: str = "auto") -> dict:
+def evaluate(truth: ArrayLike, pred: ArrayLike, *, instances: bool = False, kind: str = "auto") -> dict:
     """Score a prediction against the ground truth with the metrics that fit the data.
 
     Parameters
@@ -72,7 +73,7 @@ def evaluate(truth, pred, *, instances: bool = False, kind: str = "auto") -> dic
             raise ParameterError(f"instances=True asks for instance metrics but kind={kind!r}; drop one of them")
         kind = "instance"
     several = isinstance(truth, (list, tuple))
-    if several and kind not in ("auto", "region"):
+    if isinstance(truth, (list, tuple)) and kind not in ("auto", "region"):
         raise ParameterError(f"a list of {len(truth)} truths is scored with region metrics only; got kind={kind!r}")
     if not several:
         check_same_shape(np.asarray(truth), np.asarray(pred), reference_name="truth", other_name="pred")

@@ -47,6 +47,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from seglab._core.validation import check_mask, check_same_shape
 
@@ -139,7 +140,7 @@ def _count(t: np.ndarray, p: np.ndarray) -> Confusion:
     return Confusion(tp=tp, tn=n - tp - fp - fn, fp=fp, fn=fn)
 
 
-def confusion_counts(mask_true, mask_pred) -> Confusion:
+def confusion_counts(mask_true: ArrayLike, mask_pred: ArrayLike) -> Confusion:
     """Count true/false positives/negatives of a predicted mask against the truth.
 
     Parameters
@@ -223,7 +224,7 @@ def scores_from_counts(tp: int, tn: int, fp: int, fn: int) -> dict:
     }
 
 
-def binary_scores(mask_true, mask_pred) -> dict:
+def binary_scores(mask_true: ArrayLike, mask_pred: ArrayLike) -> dict:
     """Score a predicted mask against the truth: counts and every binary score.
 
     Parameters

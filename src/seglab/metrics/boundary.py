@@ -49,6 +49,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from seglab._core.errors import ParameterError
 from seglab._core.validation import check_mask, check_same_shape
@@ -205,7 +206,8 @@ def _f(r, p):
     return 2 * p * r / (p + r) if p + r > 0 else 0.0
 
 
-def boundary_pr(truth_boundaries, pred_boundary, *, tolerance: float = 0.0075, tolerance_px=None, thin=True):
+def boundary_pr(truth_boundaries: ArrayLike, pred_boundary: ArrayLike, *, tolerance: float = 0.0075,
+                tolerance_px: float | None = None, thin: bool = True) -> dict[str, float]:
     """Return BSDS boundary precision/recall counts of a binary boundary map.
 
     Parameters
@@ -264,8 +266,8 @@ def bsds_thresholds(n_thresholds: int = 99) -> np.ndarray:
     return np.linspace(1 / (n_thresholds + 1), 1 - 1 / (n_thresholds + 1), n_thresholds)
 
 
-def boundary_pr_curve(truth_boundaries, pred_proba, *, thresholds=99, tolerance=0.0075, tolerance_px=None,
-                      thin=True) -> np.ndarray:
+def boundary_pr_curve(truth_boundaries: ArrayLike, pred_proba: ArrayLike, *, thresholds: int | ArrayLike = 99,
+                      tolerance: float = 0.0075, tolerance_px: float | None = None, thin: bool = True) -> np.ndarray:
     """Return the per-threshold counts of a soft boundary map, for :func:`ods_ois`.
 
     Parameters
@@ -295,7 +297,7 @@ def _ratio(num, den):
     return num / np.where(den == 0, 1.0, den)
 
 
-def ods_ois(counts, thresholds=None) -> dict:
+def ods_ois(counts: ArrayLike, thresholds: ArrayLike | None = None) -> dict:
     """Aggregate boundary counts over images as the BSDS benchmark does.
 
     Parameters

@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from seglab._core.validation import check_labels, check_same_shape
 
@@ -138,7 +139,7 @@ def _contingency(t: np.ndarray, p: np.ndarray) -> Contingency:
     return Contingency(table, true_labels, pred_labels)
 
 
-def contingency_table(truth, pred) -> Contingency:
+def contingency_table(truth: ArrayLike, pred: ArrayLike) -> Contingency:
     """Build the sparse contingency table of two label images.
 
     Labels are compacted first (``bincount`` presence or ``np.unique``), so
@@ -184,7 +185,7 @@ def _ari(c: Contingency) -> float:
     return float(2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn)))
 
 
-def adjusted_rand_index(truth, pred) -> float:
+def adjusted_rand_index(truth: ArrayLike, pred: ArrayLike) -> float:
     """Return the adjusted Rand index of two label images (1 = identical, ~0 = chance).
 
     Equal to ``sklearn.metrics.adjusted_rand_score(truth.ravel(), pred.ravel())``,
@@ -201,7 +202,7 @@ def adjusted_rand_index(truth, pred) -> float:
     return _ari(_contingency(*_validated_pair(truth, pred)))
 
 
-def rand_index(truth, pred) -> float:
+def rand_index(truth: ArrayLike, pred: ArrayLike) -> float:
     """Return the (unadjusted) Rand index: the fraction of pixel pairs on which both agree.
 
     Equal to ``sklearn.metrics.rand_score``. A single-pixel image scores 1.0.
@@ -218,7 +219,8 @@ def _rand_from(c: Contingency) -> float:
     return float((tn + tp) / total)
 
 
-def adapted_rand_error(truth, pred, *, ignore_labels=(0,), alpha: float = 0.5):
+def adapted_rand_error(truth: ArrayLike, pred: ArrayLike, *, ignore_labels: Sequence[int] = (0,),
+                       alpha: float = 0.5) -> tuple[float, float, float]:
     """Return the adapted Rand error with its precision and recall (SNEMI3D).
 
     Equal to ``skimage.metrics.adapted_rand_error(truth, pred,
@@ -277,7 +279,7 @@ def _entropies(c: Contingency):
     return max(split, 0.0) + 0.0, max(merge, 0.0) + 0.0
 
 
-def variation_of_information(truth, pred):
+def variation_of_information(truth: ArrayLike, pred: ArrayLike) -> tuple[float, float]:
     """Return the two halves of the variation of information, in bits.
 
     Returns
@@ -308,7 +310,7 @@ def _covering_from(c: Contingency) -> float:
     return float(np.dot(c.true_sizes, best) / c.n)
 
 
-def segmentation_covering(truth, pred) -> float:
+def segmentation_covering(truth: ArrayLike, pred: ArrayLike) -> float:
     """Return the covering of the truth by the prediction (Arbelaez et al. 2011).
 
     ``C = 1/N sum_{R in truth} |R| max_{R' in pred} |R & R'| / |R | R'|``, in [0, 1].
@@ -335,7 +337,7 @@ def _as_truth_list(truths):
     return truths
 
 
-def probabilistic_rand_index(truths: Sequence, pred) -> float:
+def probabilistic_rand_index(truths: Sequence, pred: ArrayLike) -> float:
     """Return the probabilistic Rand index of `pred` against several truths.
 
     PRI (Unnikrishnan et al. 2007) is the fraction of pixel pairs whose
@@ -361,7 +363,7 @@ def probabilistic_rand_index(truths: Sequence, pred) -> float:
     return float(np.mean(values))
 
 
-def region_scores(truth, pred) -> dict:
+def region_scores(truth: ArrayLike, pred: ArrayLike) -> dict:
     """Return every region metric of `pred` against one truth or a list of truths.
 
     Keys: ``ari``, ``adapted_rand_error``, ``vi``, ``vi_split``, ``vi_merge``,

@@ -42,8 +42,10 @@ them), tested for equality in ``tests/threshold``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._core.errors import ParameterError, close_matches_hint
 
@@ -90,7 +92,7 @@ def _trim(counts: np.ndarray, centers: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return counts[nonzero[0]: nonzero[-1] + 1], centers[nonzero[0]: nonzero[-1] + 1]
 
 
-def threshold_from_histogram(method: str, counts, centers, **params):
+def threshold_from_histogram(method: str, counts: ArrayLike, centers: ArrayLike, **params: Any) -> Any:
     """Compute a global threshold from bin counts and bin centers.
 
     Parameters

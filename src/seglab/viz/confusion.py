@@ -27,6 +27,7 @@ References
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from seglab._core.errors import ParameterError
 from seglab._core.validation import check_image, check_mask, check_same_shape
@@ -65,7 +66,8 @@ def _gray_uint8(image) -> np.ndarray:
     return to_display(array, rgb=False)
 
 
-def confusion_overlay(image, mask_true, mask_pred, *, alpha: float = 0.6) -> np.ndarray:
+def confusion_overlay(image: ArrayLike, mask_true: ArrayLike, mask_pred: ArrayLike, *,
+                      alpha: float = 0.6) -> np.ndarray:
     """Colour each pixel of `image` by its confusion category (TP, FP, FN; TN unchanged).
 
     Parameters

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from seglab._core.errors import ParameterError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["elbow_plot"]
 
 
-def elbow_plot(k_values, inertias, chosen_k, path=None):
+def elbow_plot(k_values: ArrayLike, inertias: ArrayLike, chosen_k: int,
+               path: str | os.PathLike[str] | None = None) -> Figure:
     """Plot inertia against k and mark the chosen k.
 
     Parameters

@@ -9,12 +9,19 @@ also writes it as PNG atomically.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from seglab._core.errors import ParameterError
 
 from .overlay import save_figure, to_uint8
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["histogram_plot", "sobel_panels", "contour_plot", "panel"]
 
@@ -28,7 +35,8 @@ def _figure(width_in, height_in, dpi=100):
     return figure
 
 
-def histogram_plot(image, thresholds=(), path=None, *, bins=256, title=""):
+def histogram_plot(image: ArrayLike, thresholds: Sequence[float] = (), path: str | os.PathLike[str] | None = None, *,
+                   bins: int = 256, title: str = "") -> Figure:
     """Plot the intensity histogram with each threshold as a vertical red dashed line.
 
     Parameters
@@ -67,7 +75,7 @@ def histogram_plot(image, thresholds=(), path=None, *, bins=256, title=""):
     return figure
 
 
-def sobel_panels(magnitude, orientation, path=None):
+def sobel_panels(magnitude: ArrayLike, orientation: ArrayLike, path: str | os.PathLike[str] | None = None) -> Figure:
     """Show an edge magnitude (gray) beside its orientation (cyclic colours, radians)."""
     magnitude = np.asarray(magnitude)
     orientation = np.asarray(orientation)
@@ -90,7 +98,8 @@ def sobel_panels(magnitude, orientation, path=None):
     return figure
 
 
-def contour_plot(image, contour, init=None, seeds=None, path=None):
+def contour_plot(image: ArrayLike, contour: ArrayLike, init: ArrayLike | None = None, seeds: ArrayLike | None = None,
+                 path: str | os.PathLike[str] | None = None) -> Figure:
     """Show a final contour (red), its initial contour (dashed blue) and seeds over the image."""
     image = np.asarray(image)
     figure = _figure(6, 6 * image.shape[0] / max(image.shape[1], 1))
@@ -114,7 +123,8 @@ def contour_plot(image, contour, init=None, seeds=None, path=None):
     return figure
 
 
-def panel(images, path=None, ncols=None, *, title_px=24, dpi=100):
+def panel(images: Mapping[str, ArrayLike], path: str | os.PathLike[str] | None = None, ncols: int | None = None, *,
+          title_px: int = 24, dpi: int = 100) -> Figure:
     """Place several pictures side by side, each at its own pixel size (no resampling), with titles.
 
     Parameters
