@@ -20,20 +20,33 @@ import click
               help="Trials per study (one study per fold plus one on all images).")
 @click.option("--folds", default=3, show_default=True, type=click.IntRange(1, None),
               help="k of k-fold cross-validation over images (1: no held-out score).")
-@click.option("--jobs", "n_jobs", default=2, show_default=True, type=click.IntRange(1, None),
-              help="Trials in parallel (threads).")
+@click.option("--jobs", "n_jobs", default=None, type=click.IntRange(1, None),
+              help="Worker processes scoring trials in parallel [default: the available cores]. Results do not "
+                   "depend on it.")
+@click.option("--timeout", default=None, type=click.FloatRange(0, None, min_open=True), metavar="SECONDS",
+              help="Time for the whole run; the best pipeline found so far is written when it runs out.")
+@click.option("--trial-timeout", default=None, type=click.FloatRange(0, None, min_open=True), metavar="SECONDS",
+              help="Time one trial may take (over all its images); a trial over it is stopped and counted failed.")
+@click.option("--prune/--no-prune", default=True, show_default=True,
+              help="Stop trials whose running score after an image is below the median of completed trials.")
+@click.option("--batch", default=4, show_default=True, type=click.IntRange(1, None),
+              help="Trials asked from the sampler at once (with --seed, it fixes the result).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Score trials on a running dask.distributed scheduler (tcp://host:8786).")
+@click.option("--workers", default=None, type=click.IntRange(1, None),
+              help="Score trials on a dask LocalCluster of N worker processes.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the fold split and the TPE sampler.")
 @click.option("--steps/--no-steps", "tune_steps", default=True, show_default=True,
               help="Also search the parameters of the pre- and post-steps.")
 @click.option("--pair-regex", default=None, help="Regex whose first group in each file stem is the pairing key.")
-@click.option("--out", "-o", "out_dir", required=True, type=click.Path(), help="Output folder (study.db lives here).")
-def command(images, truth, methods, pipelines, pre, post, metric, n_trials, folds, n_jobs, seed, tune_steps,
-            pair_regex, out_dir):
-    """Tune METHODS on IMAGES against --truth; write best.yaml, report.html, history.png, tune.json, study.db.
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(), help="Output folder (study.journal lives here).")
+def command(images, truth, methods, pipelines, pre, post, metric, n_trials, folds, n_jobs, timeout, trial_timeout,
+            prune, batch, scheduler, workers, seed, tune_steps, pair_regex, out_dir):
+    """Tune METHODS on IMAGES against --truth; write best.yaml, report.html, history.png, tune.json, study.journal.
 
     Each fold is tuned on the other folds' images and scored on its own; the pipeline in
     best.yaml is tuned on all images (run it with `seglab segment --pipeline best.yaml`).
-    Rerunning with the same inputs resumes the studies in study.db up to --trials.
+    Rerunning with the same inputs resumes the studies in study.journal up to --trials.
     """
     import numpy as np
 
@@ -44,7 +57,9 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
     from ._common import ensure_out_dir
     from ._compare import _read_pairs
 
-    targets = [m for m in (methods or "").split(",") if m.strip()] + list(pipelines)
+    from seglab._core.pipeline import split_methods
+
+    targets = split_methods(methods or "") + list(pipelines)
     if not targets:
         raise ParameterError("give --methods NAMES or --pipeline FILE to tune")
     pairs = _read_pairs(images, truth, pair_regex)
@@ -54,8 +69,13 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("[bold]tune"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=Console(stderr=True)) as bar:
+    if n_jobs is None:
+        import os
+
+        n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    # Trials done / total, elapsed, then the study, its best score so far and (with --timeout) the time left.
+    with Progress(TextColumn("[bold]tune"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
+                  TimeElapsedColumn(), TextColumn("{task.description}"), console=Console(stderr=True)) as bar:
         task = bar.add_task("", total=None)
 
         def progress(done, total, description):
@@ -63,8 +83,13 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
 
         result = tune([a for a, _ in loaded], [b for _, b in loaded], targets, metric=metric, n_trials=n_trials,
                       folds=folds, seed=seed, storage_dir=out, n_jobs=n_jobs, pre=list(pre), post=list(post),
-                      tune_steps=tune_steps, names=[i.stem for _, i, _ in pairs], progress=progress)
+                      tune_steps=tune_steps, names=[i.stem for _, i, _ in pairs], progress=progress,
+                      timeout=timeout, trial_timeout=trial_timeout, prune=prune, batch=batch, scheduler=scheduler,
+                      workers=workers)
     paths = write_tune_outputs(result, out, images=[a for a, _ in loaded][:2], truths=[b for _, b in loaded][:2])
+    if result.stopped:
+        click.echo(f"stopped by --timeout after {result.seconds:.0f} s; the results below are the best found so far "
+                   "(NaN: not computed in time)", err=True)
     for m in result.methods:
         held, default = m.heldout, m.default_heldout
         if result.folds > 1:
