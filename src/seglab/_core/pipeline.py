@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .errors import (
     MissingInputError,
@@ -161,7 +162,8 @@ class Pipeline:
     post: list[Step] = field(default_factory=list)
 
     @classmethod
-    def build(cls, method: str | Step, params: Mapping[str, Any] | None = None, *, pre=(), post=()) -> Pipeline:
+    def build(cls, method: str | Step, params: Mapping[str, Any] | None = None, *, pre: Sequence[Any] = (),
+              post: Sequence[Any] = ()) -> Pipeline:
         if isinstance(method, Step):
             method_step = parse_step(method, "method")
         else:
@@ -219,7 +221,7 @@ class Pipeline:
                 )
             kind = _post_output(spec, kind)
 
-    def run_pre(self, image, *, channel_axis="auto") -> np.ndarray:
+    def run_pre(self, image: ArrayLike, *, channel_axis: int | str | None = "auto") -> np.ndarray:
         """Return `image` after this pipeline's pre-steps only (what the method would see).
 
         Callers that run many methods or parameter sets on one pre-processed image (the tuner,
@@ -234,7 +236,7 @@ class Pipeline:
             array, _ = run_step(bound, array, spec=step.spec)
         return array
 
-    def run(self, image, *, channel_axis="auto", **inputs) -> SegmentationResult:
+    def run(self, image: ArrayLike, *, channel_axis: int | str | None = "auto", **inputs: Any) -> SegmentationResult:
         """Run the pipeline on one image; `inputs` are seeds/contour/rect/markers/model."""
         method_spec = self.method.spec
         _check_inputs(method_spec, inputs)
@@ -392,8 +394,9 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def segment(image, method: str, /, *, pre=(), post=(), channel_axis="auto", params: Mapping[str, Any] | None = None,
-            **kwargs) -> SegmentationResult:
+def segment(image: ArrayLike, method: str, /, *, pre: Sequence[Any] = (), post: Sequence[Any] = (),
+            channel_axis: int | str | None = "auto", params: Mapping[str, Any] | None = None,
+            **kwargs: Any) -> SegmentationResult:
     """Segment an image with a registered method, optional pre- and post-steps.
 
     Parameters
@@ -452,8 +455,8 @@ def segment(image, method: str, /, *, pre=(), post=(), channel_axis="auto", para
     return pipeline.run(image, channel_axis=channel_axis, **inputs)
 
 
-def apply_step(image, name: str, kind: str = "pre", **params):
+def apply_step(image: ArrayLike, name: str, kind: str = "pre", **params: Any) -> NDArray[Any]:
     """Apply one pre- or post-step to an array and return the array."""
     step = parse_step((name, params), kind)
-    data, _ = run_step(bind_step(step), image, spec=step.spec)
+    data, _ = run_step(bind_step(step), np.asarray(image), spec=step.spec)
     return data

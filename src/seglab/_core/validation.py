@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .errors import (
     ConversionWarning,
@@ -100,7 +102,8 @@ def _infer_channel_axis(array: np.ndarray, channel_axis, name: str = "image"):
     return None
 
 
-def check_image(image, *, name: str = "image", channel_axis="auto", min_size: int = 2):
+def check_image(image: ArrayLike, *, name: str = "image", channel_axis: int | str | None = "auto",
+                min_size: int = 2) -> tuple[NDArray[Any], ImageInfo]:
     """Validate an intensity image and return it with its description.
 
     Parameters
@@ -213,7 +216,7 @@ def check_image(image, *, name: str = "image", channel_axis="auto", min_size: in
     return array, ImageInfo(spatial_shape=tuple(int(s) for s in spatial), channels=int(channels))
 
 
-def check_mask(mask, *, name: str = "mask") -> np.ndarray:
+def check_mask(mask: ArrayLike, *, name: str = "mask") -> np.ndarray:
     """Validate a binary mask and return it as ``bool``.
 
     Accepts ``bool`` arrays and integer/float arrays holding exactly two values
@@ -252,7 +255,7 @@ def check_mask(mask, *, name: str = "mask") -> np.ndarray:
     return array != 0
 
 
-def check_labels(labels, *, name: str = "labels") -> np.ndarray:
+def check_labels(labels: ArrayLike, *, name: str = "labels") -> np.ndarray:
     """Validate a label image (0 = background, positive integers = regions).
 
     Boolean masks are accepted and become labels {0, 1}. Integer-valued floats

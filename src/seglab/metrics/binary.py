@@ -44,6 +44,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -258,8 +259,8 @@ def binary_scores(mask_true: ArrayLike, mask_pred: ArrayLike) -> dict:
     return confusion_counts(mask_true, mask_pred).scores()
 
 
-def _one(key: str, doc: str):
-    def score(mask_true, mask_pred) -> float:
+def _one(key: str, doc: str) -> Callable[[ArrayLike, ArrayLike], float]:
+    def score(mask_true: ArrayLike, mask_pred: ArrayLike) -> float:
         return confusion_counts(mask_true, mask_pred).scores()[key]
 
     score.__name__ = key
