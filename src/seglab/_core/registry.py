@@ -369,7 +369,7 @@ class MethodSpec:
                 return p
         raise UnknownParameterError(
             f"{self.kind} {self.name!r} has no parameter `{name}`; its parameters are "
-            f"{', '.join(self.param_names) or '(none)'}" + close_matches_hint(name, self.param_names)
+            f"{', '.join(self.param_names) or '(none)'}." + close_matches_hint(name, self.param_names)
         )
 
     def defaults(self) -> dict[str, Any]:
