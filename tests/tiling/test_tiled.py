@@ -265,8 +265,8 @@ from seglab import Pipeline
 from seglab.tiling import run_tiled
 pipeline = Pipeline.build("tt_mean", pre=["tt_median"], post=["tt_label"])
 delay = float(sys.argv[3])
-def progress(stage, done, total):
-    if stage == "write" and done:
+def progress(event):
+    if event.stage == "write" and event.done:
         time.sleep(delay)
 run_tiled(sys.argv[1], pipeline, sys.argv[2], chunk=(40, 50), client="sync", resume=len(sys.argv) > 4,
           progress=progress)
@@ -326,7 +326,7 @@ def test_local_cluster_with_processes(tmp_path, blobs):
         for k, pipeline in enumerate(pipelines):
             seen = []
             out = run_tiled(blobs, pipeline, tmp_path / f"o{k}.zarr", chunk=(64, 100), client=client,
-                            progress=lambda stage, done, total: seen.append(stage))
+                            progress=lambda event: seen.append(event.stage))
             assert_same(pipeline.output, out[:], pipeline.run(blobs).data)
             assert "write" in seen
 
@@ -454,8 +454,8 @@ def test_plane_chunked_stack_is_staged_once_and_equals_in_memory(tmp_path, layou
             tifffile.imwrite(source / f"z{k:02d}.tif", plane)
     pipeline = Pipeline.build("otsu", pre=[("median", {"size": 3})])
     stages = {}
-    out = run_tiled(source, pipeline, tmp_path / "out.zarr", chunk=(2, 64, 64), client="sync",
-                    progress=lambda stage, done, total: stages.__setitem__(stage, total))
+    out = run_tiled(source, pipeline, tmp_path / "out.zarr", chunk=(2, 64, 64), client="sync", keep_scratch=True,
+                    progress=lambda event: stages.__setitem__(event.stage, event.total))
     assert stages["stage"] == 5  # one task per plane: each plane decoded once
     assert (tmp_path / "out.zarr" / "_seglab" / "input.raw").exists()
     np.testing.assert_array_equal(out[:], pipeline.run(stack, channel_axis=None).data)
@@ -465,7 +465,7 @@ def test_plane_chunked_stack_is_staged_once_and_equals_in_memory(tmp_path, layou
         (tmp_path / "out.zarr" / "_seglab" / "done" / "stage" / key).unlink()
     stages.clear()
     again = run_tiled(source, pipeline, tmp_path / "out.zarr", chunk=(2, 64, 64), client="sync", resume=True,
-                      progress=lambda stage, done, total: stages.__setitem__(stage, total))
+                      progress=lambda event: stages.__setitem__(event.stage, event.total))
     assert stages["stage"] == 2
     np.testing.assert_array_equal(again[:], out[:])
 
@@ -478,3 +478,37 @@ def test_tiles_aligned_with_storage_are_not_staged(tmp_path, blobs):
                     tmp_path / "o.zarr", chunk=(64, 100), client="sync")
     assert not (tmp_path / "o.zarr" / "_seglab" / "input.raw").exists()
     np.testing.assert_array_equal(out[:], Pipeline.build("otsu", pre=[("median", {"size": 3})]).run(blobs).data)
+
+
+def test_scratch_is_removed_after_a_complete_run_unless_kept(tmp_path, blobs):
+    pipeline = Pipeline.build("tt_mean", pre=["tt_median"], post=["tt_label"])
+    out = run_tiled(blobs, pipeline, tmp_path / "clean.zarr", chunk=64, client="sync")
+    work = tmp_path / "clean.zarr" / "_seglab"
+    assert sorted(p.name for p in work.iterdir()) == ["done", "run.json"]
+    kept = run_tiled(blobs, pipeline, tmp_path / "kept.zarr", chunk=64, client="sync", keep_scratch=True)
+    assert (tmp_path / "kept.zarr" / "_seglab" / "records").is_dir()
+    np.testing.assert_array_equal(out[:], kept[:])
+    # a resume into the complete, cleaned output finds every pass done and changes nothing
+    stages = []
+    again = run_tiled(blobs, pipeline, tmp_path / "clean.zarr", chunk=64, client="sync", resume=True,
+                      progress=lambda event: stages.append((event.stage, event.total)))
+    assert all(total == 0 for _, total in stages)
+    np.testing.assert_array_equal(again[:], out[:])
+
+
+def test_a_cancelled_run_keeps_its_finished_tiles_and_resumes(tmp_path, blobs):
+    from seglab.workflows import CancelToken, Cancelled
+
+    pipeline = Pipeline.build("tt_mean", pre=["tt_median"])
+    token = CancelToken()
+
+    def cancel_after_three(event):
+        if event.stage == "write" and event.done == 3:
+            token.cancel()
+
+    with pytest.raises(Cancelled, match=r"tiled run \(write\) was cancelled"):
+        run_tiled(blobs, pipeline, tmp_path / "c.zarr", chunk=64, client="sync", progress=cancel_after_three,
+                  cancel=token)
+    assert len(list((tmp_path / "c.zarr" / "_seglab" / "done" / "write").iterdir())) == 3
+    out = run_tiled(blobs, pipeline, tmp_path / "c.zarr", chunk=64, client="sync", resume=True)
+    np.testing.assert_array_equal(out[:], pipeline.run(blobs).data)

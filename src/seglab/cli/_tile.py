@@ -25,8 +25,10 @@ from ._common import parse_params
               help="Run methods that cannot be tiled exactly (tiling='none') tile by tile, independently, with "
                    "their declared halo; results then differ from an in-memory run near tile borders.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--keep-scratch", is_flag=True,
+              help="Keep the work files in OUT.zarr/_seglab after a complete run (removed by default).")
 def command(input_path, pipeline_file, method, params, pre, post, out, chunk, workers, scheduler, resume,
-            allow_inexact, quiet):
+            allow_inexact, quiet, keep_scratch):
     """Segment INPUT (TIFF, zarr/OME-Zarr, .npy or a folder of slices) tile by tile into OUT.zarr.
 
     Masks and edges equal the in-memory result (each tile reads the halo its steps declare); labels are
@@ -43,10 +45,9 @@ def command(input_path, pipeline_file, method, params, pre, post, out, chunk, wo
     if pipeline_file:
         if params or pre or post:
             raise ParameterError("--param/--pre/--post go with --method; with --pipeline put them in the file")
-        import yaml
+        from seglab.io import read_pipeline
 
-        with open(pipeline_file, encoding="utf-8") as handle:
-            pipeline = Pipeline.from_dict(yaml.safe_load(handle))
+        pipeline = read_pipeline(pipeline_file)  # the bounded, safe loader `seglab segment` uses
     else:
         pipeline = Pipeline.build(method, parse_params(params), pre=list(pre), post=list(post))
     try:
@@ -67,20 +68,20 @@ def command(input_path, pipeline_file, method, params, pre, post, out, chunk, wo
     try:
         if quiet:
             array = run_tiled(input_path, pipeline, out, chunk=chunk_arg, client=client, resume=resume,
-                              allow_inexact=allow_inexact)
+                              allow_inexact=allow_inexact, keep_scratch=keep_scratch)
         else:
             from rich.progress import Progress
 
             with Progress(transient=False) as bar:
                 tasks = {}
 
-                def progress(stage, done, total):
-                    if stage not in tasks:
-                        tasks[stage] = bar.add_task(stage, total=total)
-                    bar.update(tasks[stage], completed=done)
+                def progress(event):
+                    if event.stage not in tasks:
+                        tasks[event.stage] = bar.add_task(event.stage, total=event.total)
+                    bar.update(tasks[event.stage], completed=event.done)
 
                 array = run_tiled(input_path, pipeline, out, chunk=chunk_arg, client=client, resume=resume,
-                                  allow_inexact=allow_inexact, progress=progress)
+                                  allow_inexact=allow_inexact, progress=progress, keep_scratch=keep_scratch)
     finally:
         if hasattr(client, "close"):
             client.close()

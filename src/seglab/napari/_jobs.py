@@ -13,49 +13,56 @@ and the method's spec (never from the method's name):
 
 from __future__ import annotations
 
+import inspect
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from seglab.workflows import Cancelled, CancelToken, Event
+
 __all__ = ["RunCancelled", "RunState", "Job", "JobResult", "is_lazy", "run_job", "route"]
 
 
-class RunCancelled(Exception):
-    """The user pressed Cancel; raised at the next checkpoint (between planes, steps or tiles)."""
+#: The user pressed Cancel: the workflows' one cancellation error, raised at the next checkpoint
+#: (between planes, steps or tiles).
+RunCancelled = Cancelled
 
 
 class RunState:
     """Progress and the cancel flag, shared between the worker thread and the widget's timer.
 
-    The worker calls :meth:`update`; the widget reads :meth:`snapshot` from the GUI thread (Qt
-    widgets must not be touched from the worker).
+    The worker reports through :meth:`update` (the workflows' :class:`~seglab.workflows.Event`, or
+    ``(stage, done, total)``); the widget reads :meth:`snapshot` from the GUI thread (Qt widgets
+    must not be touched from the worker). :attr:`token` is the :class:`~seglab.workflows.CancelToken`
+    handed to workflows that take one (the tiler).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cancel = threading.Event()
+        self.token = CancelToken()
         self.stage, self.done, self.total = "", 0, 0
 
-    def update(self, stage: str, done: int, total: int) -> None:
+    def update(self, stage: str | Event, done: int = 0, total: int = 0) -> None:
+        if isinstance(stage, Event):
+            stage, done, total = stage.stage, stage.done, stage.total
         with self._lock:
-            self.stage, self.done, self.total = stage, int(done), int(total)
+            self.stage, self.done, self.total = str(stage), int(done), int(total)
         self.check()
 
     def check(self) -> None:
-        if self._cancel.is_set():
-            raise RunCancelled("cancelled")
+        self.token.check(self.stage or "the run")
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self.token.cancel()
 
     @property
     def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self.token.cancelled
 
     def snapshot(self) -> tuple[str, int, int]:
         with self._lock:
@@ -201,8 +208,11 @@ def _run_tiled(job: Job, state: RunState) -> JobResult:
 
     out = Path(job.tile_out) if job.tile_out is not None else \
         Path(tempfile.mkdtemp(prefix="seglab-napari-")) / f"{job.name or 'result'}.zarr"
-    progress: Callable[[str, int, int], None] = state.update
-    array = run_tiled(job.image, job.pipeline, out, chunk=job.chunk, client="threads", progress=progress)
+    extra: dict[str, Any] = {}
+    if "cancel" in inspect.signature(run_tiled).parameters:
+        extra["cancel"] = state.token  # checked by the tiler after every tile
+    array = run_tiled(job.image, job.pipeline, out, chunk=job.chunk, client="threads", progress=state.update,
+                      **extra)
     attrs = dict(array.attrs)
     info = {"provenance": attrs.get("provenance", {}), "tile_out": str(out)}
     threshold = (attrs.get("provenance") or {}).get("threshold")

@@ -155,7 +155,7 @@ def _final_task(job: Job, index):
 
 
 def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = False, progress=None,
-              allow_inexact: bool = False, workers: int | None = None):
+              allow_inexact: bool = False, workers: int | None = None, cancel=None, keep_scratch: bool = False):
     """Run `pipeline` over a large image tile by tile and write the result to a zarr array.
 
     Parameters
@@ -176,8 +176,15 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
         Continue an interrupted run into `out`: tiles with a completion marker are skipped.
         The pipeline, input and chunking must match the interrupted run.
     progress : callable, optional
-        ``progress(stage, done, total)`` after every tile (stages: ``stats`` (global methods),
-        ``write``, ``pairs``, ``final``).
+        Receives a :class:`seglab.workflows.Event` after every tile (stages: ``stage`` (staged
+        inputs), ``stats`` (global methods), ``write``, ``pairs``, ``final``).
+    cancel : seglab.workflows.CancelToken, optional
+        Checked after every tile; when set, the run stops with :class:`~seglab.workflows.Cancelled`,
+        finished tiles stay marked and ``resume=True`` continues.
+    keep_scratch : bool
+        Keep the work files (``OUT.zarr/_seglab/``: histograms, label records, staged input) after a
+        complete run. By default they are removed once the output is complete (the small
+        ``run.json`` record stays, with the provenance in the array's attributes).
     allow_inexact : bool
         Run ``tiling="none"`` methods tile by tile (results differ from in-memory).
     workers : int, optional
@@ -195,6 +202,7 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
     ImageWriteError
         `out` exists and `resume` is False, or it belongs to a different run.
     """
+    progress = _reporter(progress, cancel)
     import zarr
 
     out = Path(out)
@@ -275,7 +283,45 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
         },
         "complete": True,
     })
+    if not keep_scratch:
+        remove_scratch(out)
     return zarr.open_array(str(out), mode="r")
+
+
+#: Work files that only an unfinished run needs; ``run.json`` and the ``done`` markers stay (tiny), so a
+#: ``resume`` into a complete output finds every pass finished instead of starting again.
+SCRATCH = ("hist", "provisional", "records", "lut", "input.raw", "input.json", "pre.raw", "pre.json")
+
+
+def remove_scratch(out) -> int:
+    """Delete the work files of a complete tiled run in `out`; return the bytes freed."""
+    import shutil
+
+    freed = 0
+    for name in SCRATCH:
+        path = Path(out) / WORK / name
+        if path.is_dir():
+            freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            freed += path.stat().st_size
+            path.unlink()
+    return freed
+
+
+def _reporter(progress, cancel):
+    """The passes report ``(stage, done, total)``; the caller gets one :class:`Event` type and cancellation."""
+    if progress is None and cancel is None:
+        return None
+    from seglab.workflows import Event
+
+    def report(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(Event(stage, done, total))
+        if cancel is not None and done:
+            cancel.check(f"tiled run ({stage})")
+
+    return report
 
 
 def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
