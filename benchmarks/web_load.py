@@ -75,9 +75,20 @@ async def _load(base: str, token: str, clients: int, requests: int, size: int, m
     return latencies, errors, wall
 
 
-def run_load(base: str, token: str, *, clients: int, requests: int, size: int, method: str = "otsu") -> dict:
-    """Run the load against a started server; return the numbers."""
+def run_load(base: str, token: str, *, clients: int, requests: int, size: int, method: str = "otsu",
+             server_pid: int | None = None) -> dict:
+    """Run the load against a started server; return the numbers.
+
+    With `server_pid`, also the server's CPU time per answered preview (user + system, all its
+    threads): a figure that does not depend on what else the machine is doing.
+    """
+    import psutil
+
+    server = psutil.Process(server_pid) if server_pid else None
+    cpu_before = sum(server.cpu_times()[:2]) if server else 0.0
     latencies, errors, wall = asyncio.run(_load(base, token, clients, requests, size, method))
+    load_average = __import__("os").getloadavg()[0]
+    cpu_server = (sum(server.cpu_times()[:2]) - cpu_before) if server else float("nan")
     ms = sorted(1000 * v for v in latencies)
 
     def pct(q):
@@ -86,7 +97,9 @@ def run_load(base: str, token: str, *, clients: int, requests: int, size: int, m
     return {"clients": clients, "requests_each": requests, "ok": len(latencies), "errors": len(errors),
             "error_samples": errors[:5], "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99),
             "max_ms": ms[-1] if ms else float("nan"), "mean_ms": statistics.fmean(ms) if ms else float("nan"),
-            "wall_s": wall, "throughput_rps": len(latencies) / wall if wall else 0.0}
+            "wall_s": wall, "throughput_rps": len(latencies) / wall if wall else 0.0,
+            "server_cpu_ms_per_preview": 1000 * cpu_server / max(1, len(latencies)),
+            "load_average": load_average, "cores": __import__("os").cpu_count()}
 
 
 def in_process_floor(folder: Path, method: str, n: int = 200) -> float:
@@ -123,7 +136,7 @@ def main(argv=None) -> int:
         server = start_server(folder)
         try:
             numbers = run_load(server.base, server.token, clients=args.clients, requests=args.requests,
-                               size=args.size, method=args.method)
+                               size=args.size, method=args.method, server_pid=server.process.pid)
         finally:
             stop_server(server)
     print(f"{args.clients} clients x {args.requests} previews ({args.method}, {REGION}x{REGION} regions of a "
@@ -132,6 +145,8 @@ def main(argv=None) -> int:
     print(f"  latency p50 {numbers['p50_ms']:.1f} ms, p95 {numbers['p95_ms']:.1f} ms, p99 {numbers['p99_ms']:.1f} ms, "
           f"max {numbers['max_ms']:.1f} ms")
     print(f"  throughput {numbers['throughput_rps']:.0f} previews/s over {numbers['wall_s']:.1f} s")
+    print(f"  server CPU per preview: {numbers['server_cpu_ms_per_preview']:.2f} ms (load average while running: "
+          f"{numbers['load_average']:.1f} on {numbers['cores']} cores)")
     print(f"  in-process floor (same work, no HTTP, one at a time): {floor:.2f} ms per preview")
     return 0 if numbers["errors"] == 0 else 1
 

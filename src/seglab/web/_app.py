@@ -107,6 +107,9 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
     max_upload_mb : float
         Upload (and request body) limit in MiB; over it the answer is 413.
     """
+    import os
+
+    import anyio
     from fastapi import FastAPI
     from fastapi.responses import (
         FileResponse,
@@ -123,6 +126,10 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
     from ._workspace import NotInWorkspace, Workspace
 
     ws = Workspace(workspace, read_only=samples_read_only)
+    # As many segmentations at once as there are cores: more threads only fight over the GIL and
+    # the caches, and every waiting request gets slower; the others wait their turn in the event loop.
+    compute = anyio.CapacityLimiter(max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                        else (os.cpu_count() or 1)))
     store = ResultStore()
     jobs = JobManager(ws, store)
 
@@ -213,7 +220,8 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
         from seglab import Pipeline
 
         data = await body_json(request)
-        pipeline = Pipeline.from_dict(data.get("pipeline") if isinstance(data, dict) and "pipeline" in data else data)
+        given = data.get("pipeline") if isinstance(data, dict) and "pipeline" in data else data
+        pipeline = Pipeline.from_dict(given)  # type: ignore[arg-type]  # it checks the type itself
         return {"ok": True, "pipeline": pipeline.to_dict(), "output": pipeline.output}
 
     # -- images ------------------------------------------------------------------------------
@@ -229,7 +237,7 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
             raise ParameterError("this workspace is read-only; start seglab serve with --workspace DIR to upload")
         form = await request.form()
         item = form.get("file")
-        if item is None or not hasattr(item, "filename"):
+        if item is None or isinstance(item, str):
             raise ParameterError("the upload needs a multipart field named `file`")
         name = _safe_name(item.filename or "upload")
         target = _unique(ws.root / "uploads", name)
@@ -317,8 +325,8 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
     async def run(request: Request):
         body = await body_json(request)
         # serialised here (in the worker thread) rather than by FastAPI's slower generic encoder
-        return Response(await run_in_threadpool(lambda: json.dumps(_run(body)).encode()),
-                        media_type="application/json")
+        answer = await anyio.to_thread.run_sync(lambda: json.dumps(_run(body)).encode(), limiter=compute)
+        return Response(answer, media_type="application/json")
 
     @app.post("/api/compare")
     async def compare(request: Request):
@@ -375,8 +383,8 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
 
     @app.delete("/api/jobs/{job_id}")
     def job_cancel(job_id: str):
-        _job(job_id)
-        return jobs.cancel(job_id).to_dict()
+        job = jobs.cancel(_job(job_id).id)
+        return job.to_dict() if job is not None else {}
 
     @app.get("/api/jobs/{job_id}/events")
     async def job_events(job_id: str, request: Request):
@@ -443,7 +451,7 @@ def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_rea
             data, kind = result.extras[layer], "proba"
         if scale < 1:
             raise ParameterError(f"`scale` got {scale}; expected an integer >= 1")
-        if None not in (row, col, height, width):
+        if row is not None and col is not None and height is not None and width is not None:
             r0, c0 = max(0, row - result.region[0]), max(0, col - result.region[1])
             data = data[r0: r0 + max(0, height), c0: c0 + max(0, width)]
             offset = (result.region[0] + r0, result.region[1] + c0)

@@ -111,7 +111,7 @@ class JobManager:
         with self._lock:
             self._jobs[job.id] = job
             done = [j for j in self._jobs.values() if j.finished is not None]
-            for old in sorted(done, key=lambda j: j.finished)[: max(0, len(self._jobs) - self.max_jobs)]:
+            for old in sorted(done, key=lambda j: j.finished or 0.0)[: max(0, len(self._jobs) - self.max_jobs)]:
                 self._jobs.pop(old.id, None)
         job.state, job.stage = "running", "starting"
         process.start()

@@ -121,7 +121,7 @@ def parse_request(body: Mapping[str, Any], *, whole: bool = False, workspace=Non
         pipeline_data = {"method": pipeline_data}
     if workspace is not None:
         pipeline_data = _models_in_workspace(pipeline_data, workspace)
-    pipeline = Pipeline.from_dict(pipeline_data)
+    pipeline = Pipeline.from_dict(pipeline_data)  # type: ignore[arg-type]  # it checks the type itself
     region = body.get("region")
     if region is not None and not whole:
         if not isinstance(region, (list, tuple)) or len(region) != 4:
@@ -144,7 +144,7 @@ def parse_request(body: Mapping[str, Any], *, whole: bool = False, workspace=Non
     style = body.get("style", "fill")
     if style not in ("fill", "outline"):
         raise ParameterError(f"`style` got {style!r}; expected 'fill' or 'outline'")
-    return RunRequest(image, pipeline, pipeline.to_dict(), region, dict(drawing), truth, style,
+    return RunRequest(image, pipeline, pipeline.to_dict(), region, dict(drawing), truth, style,  # type: ignore[arg-type]
                       bool(body.get("overlay", True)))
 
 
@@ -440,7 +440,7 @@ def export(result: Result, name: str, workspace) -> tuple[bytes, str]:
             if name.endswith(".png") and top >= 2**16:
                 raise ParameterError("more than 65535 labels do not fit a 16-bit PNG; export labels.tif")
             write(path, labels.astype(np.uint16 if top < 2**16 else np.uint32))
-        elif name == "seeds.tif":
+        elif name == "seeds.tif" and result.seeds is not None:
             write(path, result.seeds.astype(np.uint16))
         else:
             write(path, np.asarray(result.data, np.float32))

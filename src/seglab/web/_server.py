@@ -61,6 +61,7 @@ def serve(workspace=None, *, host: str = "127.0.0.1", port: int = 0, open_browse
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    # keep-alive longer than uvicorn's 5 s: a busy client's next request must not meet a closing socket
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=3)
+                            timeout_graceful_shutdown=3, timeout_keep_alive=75, backlog=2048)
     uvicorn.Server(config).run()

@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class ImageSource:
     shape: tuple[int, int]
     channels: int
     dtype: np.dtype
-    array: object
+    array: Any
     lazy: bool
     nbytes: int
     _overview: np.ndarray | None = None
@@ -223,7 +224,7 @@ class Workspace:
         """The image as :func:`seglab.read` returns it (what ``seglab segment`` segments)."""
         source = self.source(name)
         if not source.lazy:
-            return source.array  # type: ignore[return-value]
+            return source.array
         from seglab.io import read
 
         return read(source.path)
