@@ -177,8 +177,29 @@ def test_cancel_stops_between_planes():
     stack = np.stack([_blobs(seed=s)[0] for s in range(4)])
     state = RunState()
     state.cancel()
-    with pytest.raises(RunCancelled, match="cancelled"):
+    with pytest.raises(RunCancelled, match="was cancelled"):
         run_job(Job(seglab.Pipeline.build("otsu"), stack), state)
+    assert issubclass(RunCancelled, seglab.SeglabError)
+
+
+def test_cancel_stops_a_tiled_run_after_a_tile(tmp_path):
+    da = pytest.importorskip("dask.array")
+    image, _ = _blobs((96, 96))
+    state = RunState()
+    events = []
+
+    def cancel_after_the_first_tile(event, *rest):
+        events.append(event)
+        if getattr(event, "done", rest[0] if rest else 0) >= 1:
+            state.cancel()
+        RunState.update(state, event, *rest)
+
+    state.update = cancel_after_the_first_tile
+    job = Job(seglab.Pipeline.build("local", {"block_size": 11}), da.from_array(image, chunks=32), chunk=32,
+              tile_out=tmp_path / "out.zarr")
+    with pytest.raises(RunCancelled, match="was cancelled"):
+        run_job(job, state)
+    assert len(events) < 1 + 9  # the start event and 9 tiles: it stopped early
 
 
 def test_dask_layer_goes_through_the_tiler_and_equals_in_memory(tmp_path):
@@ -191,7 +212,7 @@ def test_dask_layer_goes_through_the_tiler_and_equals_in_memory(tmp_path):
     seen = []
     state = RunState()
     original = state.update
-    state.update = lambda stage, done, total: (seen.append(stage), original(stage, done, total))
+    state.update = lambda event, *rest: (seen.append(getattr(event, "stage", event)), original(event, *rest))
     result = run_job(job, state)
     assert result.route == "tiled" and "write" in seen
     np.testing.assert_array_equal(np.asarray(result.data), seglab.segment(image, "otsu", pre=["median:size=3"]).mask)

@@ -49,9 +49,11 @@ class RunState:
 
     def update(self, stage: str | Event, done: int = 0, total: int = 0) -> None:
         if isinstance(stage, Event):
-            stage, done, total = stage.stage, stage.done, stage.total
+            name, done, total = stage.stage, stage.done, stage.total
+        else:
+            name = stage
         with self._lock:
-            self.stage, self.done, self.total = str(stage), int(done), int(total)
+            self.stage, self.done, self.total = str(name), int(done), int(total)
         self.check()
 
     def check(self) -> None:
