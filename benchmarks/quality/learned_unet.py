@@ -1,0 +1,295 @@
+"""U-Net on real data: nuclei (instance, 3 folds by image), NIH3T3 (F1), KESM (top half -> bottom half), ISBI 2012.
+
+Each case trains one model (``seglab.deep.train_unet``, capped by ``--minutes``) and scores it on images it
+never saw. Run a case per process so that its peak memory is its own::
+
+    python -m benchmarks.quality.learned_unet --case kesm --out /tmp/unet_bench
+    python -m benchmarks.quality.learned_unet --case nuclei1 ...   # nuclei2, nuclei3, nih3t3, isbi
+    python -m benchmarks.quality.learned_unet --report /tmp/unet_bench   # prints the RESULTS.md section
+
+Data: ``../shared/data`` (read its SOURCE.md files); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data"
+
+#: The classical benchmark's folds (benchmarks/quality/RESULTS.md, "Nuclei"): the same held-out images.
+NUCLEI_FOLDS = {
+    1: ["N2DH-GOWT1/t31", "N2DH-GOWT1/t52", "N2DL-HeLa/t13", "N2DL-HeLa/t52"],
+    2: ["N2DH-GOWT1/t39", "N2DH-GOWT1/t72", "N2DL-HeLa/t79"],
+    3: ["N2DH-GOWT1/t01", "N2DH-GOWT1/t21", "N2DL-HeLa/t75"],
+}
+
+
+def _nuclei_pairs():
+    pairs = {}
+    for subset in ("N2DH-GOWT1", "N2DL-HeLa"):
+        for image in sorted((DATA / "nuclei" / subset / "img").glob("t*.tif")):
+            truth = DATA / "nuclei" / subset / "gt" / f"man_seg{image.stem[1:]}.tif"
+            pairs[f"{subset}/{image.stem}"] = (image, truth)
+    return pairs
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _train(images, truths, folder: Path, task: str, minutes: float, log) -> tuple[Path, float]:
+    from seglab.deep import train_unet
+
+    start = time.perf_counter()
+    train_unet(images, truths, out=folder, task=task, epochs=200, seed=0, patience=15,
+               time_limit=minutes * 60.0, progress=lambda d, t, text: log(text))
+    return folder, time.perf_counter() - start
+
+
+def _timed_predict(method: str, image, model: Path, **params):
+    import seglab
+
+    start = time.perf_counter()
+    result = seglab.segment(image, method, model=str(model), **params)
+    return result, time.perf_counter() - start
+
+
+def case_nuclei(fold: int, out: Path, minutes: float, log) -> dict:
+    import seglab
+    from seglab.metrics.instance import instance_scores
+
+    pairs = _nuclei_pairs()
+    test = NUCLEI_FOLDS[fold]
+    train = [k for k in pairs if k not in test]
+    folder, seconds = _train([pairs[k][0] for k in train], [pairs[k][1] for k in train],
+                             out / f"model_nuclei{fold}", "instance", minutes, log)
+    rows, pixels, predict_seconds = [], 0, 0.0
+    for key in test:
+        image, truth = seglab.read(pairs[key][0]), seglab.read(pairs[key][1])
+        result, dt = _timed_predict("unet_instance", image, folder)
+        pixels += image.size
+        predict_seconds += dt
+        scores = instance_scores(truth, result.labels)
+        rows.append({"image": key, **{k: scores[k] for k in ("ap50", "ap75", "map", "pq", "f1", "n_true", "n_pred")}})
+        log(f"{key}: AP50 {scores['ap50']:.3f} AP75 {scores['ap75']:.3f} mAP {scores['map']:.3f} PQ {scores['pq']:.3f}")
+    config = json.loads((folder / "config.json").read_text())
+    return {"case": f"nuclei{fold}", "train": train, "test": test, "rows": rows,
+            "mean": {k: float(np.mean([r[k] for r in rows])) for k in ("ap50", "ap75", "map", "pq", "f1")},
+            "train_seconds": seconds, "epochs": config["validation"]["epochs_run"],
+            "best_epoch": config["validation"]["best_epoch"], "validation": config["validation"]["best"],
+            "megapixels_per_second": pixels / predict_seconds / 1e6, "peak_mib": _peak_mib()}
+
+
+def _binary(truth, pred) -> dict:
+    from seglab.metrics.binary import binary_scores
+
+    s = binary_scores(truth, pred)
+    return {k: float(s[k]) for k in ("f1", "iou", "mcc", "precision", "recall")}
+
+
+def case_kesm(out: Path, minutes: float, log) -> dict:
+    import seglab
+
+    image = seglab.read(DATA / "kesm" / "grayscale.png")
+    truth = seglab.read(DATA / "kesm" / "groundtruth.png") > 0
+    half = image.shape[0] // 2
+    folder, seconds = _train([image[:half]], [truth[:half]], out / "model_kesm", "semantic", minutes, log)
+    # The bottom half is scored as the article's pipeline was: on the bottom half image alone.
+    result, dt = _timed_predict("unet", image[half:], folder)
+    scores = _binary(truth[half:], result.mask)
+    log(f"KESM bottom half F1 {scores['f1']:.3f}")
+    config = json.loads((folder / "config.json").read_text())
+    return {"case": "kesm", "scores": scores, "train_seconds": seconds,
+            "epochs": config["validation"]["epochs_run"], "best_epoch": config["validation"]["best_epoch"],
+            "megapixels_per_second": image[half:].size / dt / 1e6, "peak_mib": _peak_mib()}
+
+
+def case_nih3t3(out: Path, minutes: float, log) -> dict:
+    import seglab
+    from seglab.io import natural_key
+
+    folder_in = DATA / "nuclei" / "NIH3T3"
+    images = sorted((folder_in / "img").glob("dna-*.png"), key=lambda p: natural_key(p.name))
+    truths = [folder_in / "gt" / f"{p.stem[4:]}.png" for p in images]
+    train, test = list(range(12)), list(range(12, len(images)))
+    folder, seconds = _train([images[i] for i in train], [truths[i] for i in train], out / "model_nih3t3",
+                             "semantic", minutes, log)
+    rows, pixels, dt_total = [], 0, 0.0
+    for i in test:
+        image, truth = seglab.read(images[i]), seglab.read(truths[i]) > 0
+        result, dt = _timed_predict("unet", image, folder)
+        pixels += image.size
+        dt_total += dt
+        rows.append({"image": images[i].name, **_binary(truth, result.mask)})
+    config = json.loads((folder / "config.json").read_text())
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("f1", "iou", "precision", "recall")}
+    log(f"NIH3T3 held-out F1 {mean['f1']:.3f}")
+    return {"case": "nih3t3", "train": [images[i].name for i in train], "test": [images[i].name for i in test],
+            "rows": rows, "mean": mean, "train_seconds": seconds, "epochs": config["validation"]["epochs_run"],
+            "best_epoch": config["validation"]["best_epoch"], "megapixels_per_second": pixels / dt_total / 1e6,
+            "peak_mib": _peak_mib()}
+
+
+def _isbi_scores(truth_label, interior_mask) -> dict:
+    from scipy import ndimage as ndi
+
+    from seglab.metrics.region import adapted_rand_error, variation_of_information
+
+    membrane_true, membrane_pred = truth_label == 0, ~interior_mask
+    scores = _binary(membrane_true, membrane_pred)
+    regions_true = ndi.label(truth_label > 0)[0]
+    regions_pred = ndi.label(interior_mask)[0]
+    are = adapted_rand_error(regions_true, regions_pred)
+    are = are[0] if isinstance(are, tuple) else are
+    vi = variation_of_information(regions_true, regions_pred)
+    vi = float(sum(vi)) if isinstance(vi, tuple) else float(vi)
+    return {"membrane_f1": scores["f1"], "adapted_rand_error": float(are), "vi": vi}
+
+
+def case_isbi(out: Path, minutes: float, log) -> dict:
+    import seglab
+
+    base = DATA / "isbi2012" / "train"
+    images = [base / "image" / f"{k}.png" for k in range(30)]
+    labels = [base / "label" / f"{k}.png" for k in range(30)]
+    train, test = list(range(20)), list(range(20, 30))
+    folder, seconds = _train([images[i] for i in train], [labels[i] for i in train], out / "model_isbi", "semantic",
+                             minutes, log)
+    rows, dt_total, pixels = [], 0.0, 0
+    for i in test:
+        image, label = seglab.read(images[i]), seglab.read(labels[i])
+        result, dt = _timed_predict("unet", image, folder)
+        dt_total += dt
+        pixels += image.size
+        rows.append({"slice": i, **_isbi_scores(label, result.mask)})
+    # Best classical method: a small sweep on the 20 training slices, chosen by membrane F1, scored on the 10.
+    candidates = [("otsu", {}), ("li", {}), ("sauvola", {"window_size": 25}), ("local", {"block_size": 25}),
+                  ("local", {"block_size": 51}), ("local", {"block_size": 101})]
+    best, best_f1 = None, -1.0
+    from seglab.metrics.binary import binary_scores
+
+    for name, params in candidates:
+        try:
+            f1s = []
+            for i in train[:6]:
+                image, label = seglab.read(images[i]), seglab.read(labels[i])
+                mask = seglab.segment(image, name, **params).mask
+                f1s.append(binary_scores(label == 0, ~mask)["f1"])
+        except Exception as error:  # a candidate that does not exist in this registry is skipped, and said
+            log(f"classical {name} {params}: skipped ({error})")
+            continue
+        if np.mean(f1s) > best_f1:
+            best, best_f1 = (name, params), float(np.mean(f1s))
+    classical = []
+    for i in test:
+        image, label = seglab.read(images[i]), seglab.read(labels[i])
+        classical.append(_isbi_scores(label, seglab.segment(image, best[0], **best[1]).mask))
+    config = json.loads((folder / "config.json").read_text())
+    keys = ("membrane_f1", "adapted_rand_error", "vi")
+    return {"case": "isbi", "rows": rows, "mean": {k: float(np.mean([r[k] for r in rows])) for k in keys},
+            "classical": {"method": best[0], "params": best[1], "train_f1": best_f1,
+                          "mean": {k: float(np.mean([r[k] for r in classical])) for k in keys}},
+            "train_seconds": seconds, "epochs": config["validation"]["epochs_run"],
+            "best_epoch": config["validation"]["best_epoch"], "megapixels_per_second": pixels / dt_total / 1e6,
+            "peak_mib": _peak_mib()}
+
+
+def case_monai(out: Path, log) -> dict:
+    """Our sliding window against MONAI's ``sliding_window_inference``: same network, window and overlap."""
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    import seglab
+    from seglab.deep._data import normalize, percentile_range
+    from seglab.deep._predict import load_unet, predict_probabilities
+
+    folder = out / "model_nuclei1"
+    image = seglab.read(_nuclei_pairs()["N2DH-GOWT1/t52"][0])
+    rng = percentile_range(image)
+    net = load_unet(folder).network
+    x = torch.from_numpy(normalize(image, rng))[None, None]
+    ours, theirs = [], []
+    for _ in range(3):
+        start = time.perf_counter()
+        proba, _ = predict_probabilities(image, folder, window=256, overlap=0.5, intensity_range=rng)
+        ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            reference = sliding_window_inference(x, (256, 256), 1, lambda z: torch.softmax(net(z), 1), overlap=0.5,
+                                                 mode="gaussian", sigma_scale=0.125)
+        theirs.append(time.perf_counter() - start)
+    diff = float(np.abs(reference[0].numpy() - proba).max())
+    log(f"MONAI: max diff {diff:.2e}, ours {np.median(ours):.2f} s, MONAI {np.median(theirs):.2f} s")
+    return {"case": "monai", "image": "N2DH-GOWT1/t52 (1024x1024)", "window": 256, "overlap": 0.5,
+            "max_abs_diff": diff, "ours_seconds": float(np.median(ours)), "monai_seconds": float(np.median(theirs)),
+            "ratio": float(np.median(theirs) / np.median(ours)), "threads": torch.get_num_threads()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--case", choices=("nuclei1", "nuclei2", "nuclei3", "kesm", "nih3t3", "isbi", "monai"))
+    parser.add_argument("--out", default="/tmp/unet_bench")
+    parser.add_argument("--minutes", type=float, default=12.0, help="training time cap per model")
+    parser.add_argument("--report", default=None, help="print the RESULTS.md section from the JSON files here")
+    args = parser.parse_args(argv)
+    if args.report:
+        print(report(Path(args.report)))
+        return 0
+    if not DATA.exists():
+        print(f"skipped: {DATA} is absent", file=sys.stderr)
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def log(text):
+        print(f"[{time.strftime('%H:%M:%S')}] {args.case}: {text}", flush=True)
+
+    if args.case.startswith("nuclei"):
+        result = case_nuclei(int(args.case[-1]), out, args.minutes, log)
+    elif args.case == "kesm":
+        result = case_kesm(out, args.minutes, log)
+    elif args.case == "nih3t3":
+        result = case_nih3t3(out, args.minutes, log)
+    elif args.case == "isbi":
+        result = case_isbi(out, args.minutes, log)
+    else:
+        result = case_monai(out, log)
+    (out / f"{args.case}.json").write_text(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def report(folder: Path) -> str:  # pragma: no cover - formatting of measured numbers
+    def load(name):
+        path = folder / f"{name}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    f = lambda v: f"{v:.3f}"  # noqa: E731
+    lines = ["## Learned: U-Net", ""]
+    folds = [load(f"nuclei{k}") for k in (1, 2, 3)]
+    folds = [x for x in folds if x]
+    if folds:
+        lines += ["### Nuclei, instance (N2DH-GOWT1 + N2DL-HeLa; the classical benchmark's folds, held-out images)",
+                  "", "| fold | held-out images | AP@0.5 | AP@0.75 | mAP | PQ | epochs (best) | train min |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for x in folds:
+            m = x["mean"]
+            lines.append(f"| {x['case'][-1]} | {', '.join(x['test'])} | {f(m['ap50'])} | {f(m['ap75'])} | "
+                         f"{f(m['map'])} | {f(m['pq'])} | {x['epochs']} ({x['best_epoch']}) | "
+                         f"{x['train_seconds'] / 60:.1f} |")
+        mean = {k: float(np.mean([x["mean"][k] for x in folds])) for k in ("ap50", "ap75", "map", "pq")}
+        lines.append(f"| mean of {len(folds)} | | {f(mean['ap50'])} | {f(mean['ap75'])} | {f(mean['map'])} | "
+                     f"{f(mean['pq'])} | | |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""U-Net: training converges, determinism, safe model folders, exact tiling, MONAI equivalence, front ends."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import seglab
+from seglab._core.errors import ParameterError
+from seglab.learn import ModelError
+from seglab.metrics.binary import binary_scores
+from seglab.metrics.instance import instance_scores
+
+TINY_FAST = {"features": (4, 8, 16, 32, 64, 4), "patch": 32, "batch_size": 2, "window": 32, "threads": 1,
+             "steps_per_epoch": 2}
+
+
+def _weights(folder):
+    from safetensors.numpy import load_file
+
+    return load_file(str(folder / "weights.safetensors"))
+
+
+def test_import_seglab_and_the_catalogue_do_not_import_torch():
+    code = ("import sys, seglab, seglab.deep; seglab.get_method('unet'); seglab.get_method('unet_instance'); "
+            "print(sorted(m for m in ('torch', 'monai') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_semantic_training_converges_on_disks(semantic_model, make_disks):
+    image, labels = make_disks(99)
+    result = seglab.segment(image, "unet", model=str(semantic_model), window=96)
+    assert result.mask.dtype == bool
+    assert binary_scores(labels > 0, result.mask)["f1"] > 0.9
+    probability = result.extras["probability"]
+    assert probability.shape == image.shape and probability.dtype == np.float32
+    assert 0.0 <= probability.min() and probability.max() <= 1.0
+    config = json.loads((semantic_model / "config.json").read_text())
+    assert config["kind"] == "unet" and config["task"] == "semantic" and config["out_channels"] == 2
+    assert config["normalization"]["percentiles"] == [1.0, 99.8]
+    assert config["validation"]["metric"] == "f1" and config["validation"]["best"] > 0.8
+    assert len(config["training"]["data"]) == 8  # 4 images + 4 truths (hashes of the arrays)
+
+
+def test_instance_model_separates_two_touching_disks(instance_model):
+    size = 96
+    rows, cols = np.indices((size, size))
+    truth = np.zeros((size, size), np.int32)
+    truth[(rows - 48) ** 2 + (cols - 40) ** 2 <= 64] = 1
+    truth[((rows - 48) ** 2 + (cols - 56) ** 2 <= 64) & (truth == 0)] = 2
+    gen = np.random.default_rng(5)
+    image = np.clip(np.where(truth > 0, 170.0, 50.0) + gen.normal(0, 18, truth.shape), 0, 255).astype(np.uint8)
+    assert np.unique(truth[48, 30:66]).tolist() == [0, 1, 2]  # the disks touch along row 48
+    labels = seglab.segment(image, "unet_instance", model=str(instance_model), window=96).labels
+    scores = instance_scores(truth, labels)
+    assert labels.max() == 2
+    assert scores["tp"] == 2 and scores["ap50"] == 1.0
+
+
+def test_instance_model_scores_held_out_disks(instance_model, make_disks):
+    image, truth = make_disks(123, touching=3, n=3)
+    labels = seglab.segment(image, "unet_instance", model=str(instance_model), window=96).labels
+    assert instance_scores(truth, labels)["ap50"] >= 0.75
+
+
+def test_same_seed_same_weights_and_another_seed_differs(tmp_path, make_disks):
+    from seglab.deep import train_unet
+
+    image, labels = make_disks(1, size=64)
+    runs = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        runs[name] = _weights(train_unet([image], [labels > 0], out=tmp_path / name, epochs=1, seed=seed,
+                                         **TINY_FAST))
+    assert runs["a"].keys() == runs["b"].keys()
+    for key in runs["a"]:
+        np.testing.assert_array_equal(runs["a"][key], runs["b"][key])
+    assert any(not np.array_equal(runs["a"][k], runs["c"][k]) for k in runs["a"])
+
+
+def test_resume_continues_exactly_as_the_uninterrupted_run(tmp_path, make_disks):
+    from seglab.deep import train_unet
+
+    image, labels = make_disks(2, size=64)
+    options = dict(TINY_FAST, patience=50)
+    train_unet([image], [labels > 0], out=tmp_path / "full", epochs=3, seed=0, **options)
+    train_unet([image], [labels > 0], out=tmp_path / "part", epochs=1, seed=0, **options)
+    train_unet([image], [labels > 0], out=tmp_path / "part", epochs=3, seed=0, resume=True, **options)
+    full = _weights(tmp_path / "full" / "checkpoint")
+    part = _weights(tmp_path / "part" / "checkpoint")
+    for key in full:
+        np.testing.assert_array_equal(full[key], part[key], err_msg=key)
+    history = json.loads((tmp_path / "part" / "config.json").read_text())["validation"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    with pytest.raises(ModelError, match="other data, seed, task or options"):
+        train_unet([image], [labels > 0], out=tmp_path / "part", epochs=4, seed=1, resume=True, **options)
+
+
+def test_progress_reports_the_validation_score_each_epoch(tmp_path, make_disks):
+    from seglab.deep import train_unet
+
+    image, labels = make_disks(4, size=64)
+    events = []
+    train_unet([image], [labels > 0], out=tmp_path / "m", epochs=2, seed=0,
+               progress=lambda done, total, text: events.append((done, total, text)), **TINY_FAST)
+    assert [e[:2] for e in events] == [(1, 2), (2, 2)]
+    assert all("validation F1" in e[2] for e in events)
+
+
+def test_save_load_predict_is_bit_identical(semantic_model, make_disks, tmp_path):
+    from seglab.deep._predict import _CACHE, predict_probabilities
+
+    image, _ = make_disks(7)
+    first, _ = predict_probabilities(image, semantic_model, window=96)
+    copy = tmp_path / "copy"
+    shutil.copytree(semantic_model, copy, ignore=shutil.ignore_patterns("checkpoint"))
+    _CACHE.clear()
+    second, _ = predict_probabilities(image, copy, window=96)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_a_pickle_disguised_as_weights_is_refused(semantic_model, tmp_path, make_disks):
+    import pickle
+
+    folder = tmp_path / "evil"
+    shutil.copytree(semantic_model, folder)
+    (folder / "weights.safetensors").write_bytes(pickle.dumps({"conv": [1, 2, 3]}))
+    with pytest.raises(ModelError, match="pickle"):
+        seglab.segment(make_disks(0)[0], "unet", model=str(folder))
+
+
+def test_tampered_weights_and_foreign_models_are_refused(semantic_model, tmp_path, make_disks):
+    folder = tmp_path / "tampered"
+    shutil.copytree(semantic_model, folder)
+    data = bytearray((folder / "weights.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (folder / "weights.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="SHA-256 does not match"):
+        seglab.segment(make_disks(0)[0], "unet", model=str(folder))
+    with pytest.raises(ModelError, match="'unet_checkpoint' model; expected a 'unet' model"):
+        seglab.segment(make_disks(0)[0], "unet", model=str(semantic_model / "checkpoint"))
+
+
+def test_sliding_window_equals_monai_sliding_window_inference(semantic_model, make_disks):
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    from seglab.deep._data import normalize, percentile_range
+    from seglab.deep._predict import load_unet, predict_probabilities
+
+    image = np.concatenate([make_disks(s)[0] for s in (20, 21, 22)], axis=1)[:, :250]  # 96 x 250: a partial window
+    bounds = percentile_range(image)
+    ours, _ = predict_probabilities(image, semantic_model, window=64, overlap=0.25, intensity_range=bounds)
+    net = load_unet(semantic_model).network
+    with torch.inference_mode():
+        theirs = sliding_window_inference(torch.from_numpy(normalize(image, bounds))[None, None], (64, 64), 1,
+                                          lambda x: torch.softmax(net(x), 1), overlap=0.25, mode="gaussian")
+    np.testing.assert_allclose(ours, theirs[0].numpy(), atol=1e-5, rtol=0)
+
+
+def test_block_probabilities_equal_the_whole_image_on_the_core(semantic_model, make_disks):
+    """The grid argument of seglab.deep._predict, checked directly: a stride-aligned block with its halo."""
+    from seglab.deep._data import percentile_range
+    from seglab.deep._predict import predict_probabilities, window_stride
+
+    image = np.concatenate([make_disks(s, size=96)[0] for s in (30, 31, 32, 33)], axis=0)[:, :90]  # 384 x 90
+    bounds = percentile_range(image)
+    window, overlap = 64, 0.5
+    stride = window_stride(window, overlap)
+    whole, _ = predict_probabilities(image, semantic_model, window=window, overlap=overlap, intensity_range=bounds)
+    core = (128, 256)  # a core that starts on the stride grid; halo = window = 2 strides
+    lo, hi = core[0] - window, min(core[1] + window, image.shape[0])
+    assert lo % stride == 0
+    block, _ = predict_probabilities(image[lo:hi], semantic_model, window=window, overlap=overlap,
+                                     intensity_range=bounds)
+    np.testing.assert_array_equal(block[:, core[0] - lo:core[1] - lo], whole[:, core[0]:core[1]])
+
+
+@pytest.mark.parametrize("method", ["unet", "unet_instance"])
+def test_tiled_run_equals_in_memory(method, instance_model, make_disks, tmp_path):
+    from seglab import Pipeline
+    from seglab.tiling import run_tiled
+
+    image = np.block([[make_disks(40 + 3 * r + c, touching=3, n=3)[0] for c in range(3)] for r in range(2)])
+    bounds = seglab.deep.percentile_range(image)
+    params = {"model": str(instance_model), "window": 64, "overlap": 0.5, "intensity_range": bounds}
+    if method == "unet_instance":
+        params["max_object_size"] = 40
+    memory = seglab.segment(image, method, **params).data
+    pipeline = Pipeline.build(method, params)
+    tiled = np.asarray(run_tiled(image, pipeline, tmp_path / "out.zarr", chunk=96, client="sync")[:])
+    if method == "unet":
+        np.testing.assert_array_equal(tiled, memory)
+        assert 0.05 < memory.mean() < 0.5
+    else:
+        # labels are equal up to a renumbering: a one-to-one map between the two id sets
+        pairs = np.unique(np.stack([tiled.ravel(), memory.ravel()]), axis=1)
+        assert pairs.shape[1] == np.unique(memory).size == np.unique(tiled).size
+        assert memory.max() >= 20
+
+
+def test_declared_halo_makes_the_read_depth_a_stride_multiple():
+    mask_spec, labels_spec = seglab.get_method("unet"), seglab.get_method("unet_instance")
+    for window, overlap in ((256, 0.5), (96, 0.25), (64, 0.5)):
+        stride = window - round(window * overlap)
+        for min_size in (0, 30):
+            halo = mask_spec.halo_for({"window": window, "overlap": overlap, "min_size": min_size})
+            assert halo % stride == 0 and halo >= window + min_size
+        halo = labels_spec.halo_for({"window": window, "overlap": overlap, "max_object_size": 50})
+        assert (halo + 1) % stride == 0 and halo >= window + 50
+
+
+def test_cli_segment_with_a_unet_model(semantic_model, make_disks, tmp_path):
+    from click.testing import CliRunner
+
+    from seglab.cli.main import cli
+
+    image, _ = make_disks(8)
+    seglab.write(tmp_path / "cells.png", image)
+    result = CliRunner().invoke(cli, ["segment", str(tmp_path / "cells.png"), "--method", "unet",
+                                      "--param", f"model={semantic_model}", "--param", "window=96",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    written = seglab.read(tmp_path / "out" / "cells.mask.png") > 0
+    expected = seglab.segment(image, "unet", model=str(semantic_model), window=96).mask
+    np.testing.assert_array_equal(written, expected)
+
+
+def test_bad_inputs_get_one_clear_error(semantic_model, make_disks, tmp_path):
+    from seglab.deep import train_unet
+
+    image, labels = make_disks(0)
+    with pytest.raises(ParameterError, match="the U-Net needs `model`"):
+        seglab.segment(image, "unet")
+    with pytest.raises(ParameterError, match="`window` got 100; expected a positive multiple of 16"):
+        seglab.segment(image, "unet", model=str(semantic_model), window=100)
+    with pytest.raises(ModelError, match="does not exist"):
+        seglab.segment(image, "unet", model=str(tmp_path / "nowhere"))
+    with pytest.raises(ParameterError, match="got 1 images and 2 truths"):
+        train_unet([image], [labels, labels], out=tmp_path / "m", epochs=1)
+    with pytest.raises(ParameterError, match="unknown option `batchsize`.*'batch_size'"):
+        train_unet([image], [labels], out=tmp_path / "m", epochs=1, batchsize=2)
+    with pytest.raises(ParameterError, match="exists and is not empty; pass resume=True"):
+        train_unet([image], [labels > 0], out=semantic_model, epochs=1)
+    with pytest.raises(ParameterError, match="nothing to resume"):
+        train_unet([image], [labels > 0], out=tmp_path / "fresh", epochs=1, resume=True)
+    with pytest.raises(ParameterError, match="look like instance labels: use task='instance'"):
+        train_unet([image], [labels * 3 + np.arange(96)[None, :]], out=tmp_path / "m2", epochs=1)
+    with pytest.raises(ParameterError, match="`task` got 'panoptic'"):
+        train_unet([image], [labels], out=tmp_path / "m3", epochs=1, task="panoptic")
