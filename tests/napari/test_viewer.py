@@ -158,6 +158,13 @@ def test_dask_layer_runs_through_the_tiler(qtbot, viewer):
     layer = _run(qtbot, widget)
     assert layer.metadata["seglab"]["route"] == "tiled"
     np.testing.assert_array_equal(np.asarray(layer.data[:]).astype(bool), seglab.segment(image, "otsu").mask)
+    # a multiscale layer is segmented at full resolution (level 0)
+    pyramid = [da.from_array(image, chunks=64), da.from_array(image[::2, ::2], chunks=64)]
+    viewer.add_image(pyramid, multiscale=True, name="pyramid")
+    widget.image.value = "pyramid"
+    layer = _run(qtbot, widget)
+    assert layer.name == "pyramid otsu" and layer.data.shape == image.shape
+    np.testing.assert_array_equal(np.asarray(layer.data[:]).astype(bool), seglab.segment(image, "otsu").mask)
 
 
 def test_seeds_from_points_for_random_walker(qtbot, viewer):

@@ -461,7 +461,9 @@ class SegmentWidget(_ViewerWidget):
             self._put_layer([np.asarray(result.extras["contour"])],
                             {"name": f"{name} contour", "shape_type": "polygon", "edge_color": "yellow",
                              "face_color": "transparent", "edge_width": 1}, "shapes")
-        chosen = {k: v for k, v in metadata["seglab"]["info"].items() if k not in ("seconds", "planes")}
+        # what the method chose (threshold, k, ...), short enough for one status line
+        chosen = {k: v for k, v in metadata["seglab"]["info"].items()
+                  if isinstance(v, (int, float, str, bool)) and k not in ("tile_out", "model")}
         self.status.value = f"done: {name}" + (f" {chosen}" if chosen else "") + \
             "".join(f"\nwarning: {w}" for w in self.warnings)
         self.progress.max = 1
