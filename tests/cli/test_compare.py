@@ -101,3 +101,16 @@ def test_unused_truths_are_one_summary_line(toys, tmp_path, capsys):
     notes = [line for line in err.splitlines() if "without an image" in line]
     assert notes == ["seglab: note: 7 truth file(s) without an image ignored (man_seg02.png, man_seg03.png, "
                      "man_seg04.png, ...)"]
+
+
+def test_methods_estimated_over_max_seconds_are_skipped_with_a_note(toys, tmp_path, capsys):
+    img, gt = _files(toys, tmp_path, n=2)
+    # any run takes longer than a nanosecond: both are estimated over the limit and skipped
+    code = main(["compare", str(img), "--truth", str(gt), "--methods", "toy_half,toy_fixed", "--max-seconds", "1e-9",
+                 "--out", str(tmp_path / "o")])
+    assert code == 2  # nothing left to evaluate
+    err = capsys.readouterr().err
+    assert "skipped 2 slow method(s), estimated over 1e-09 s per image: toy_half (~0 s), toy_fixed (~0 s)" in err
+    data = json.loads((tmp_path / "o" / "results.json").read_text())
+    reasons = {e["method"]: e["skipped"] for e in data["ranking"]}
+    assert reasons["toy_half"].startswith("estimated 0 s per image") and "--max-seconds 0 runs it" in reasons["toy_half"]

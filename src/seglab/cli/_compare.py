@@ -64,6 +64,49 @@ def _with_steps(candidates, pre, post):
     return out
 
 
+_PROBE_SIDE = 256
+
+
+def _skip_slow(candidates, first_image, max_seconds):
+    """Time each candidate on a copy of the first image reduced to 256 px a side; skip the slow ones.
+
+    The estimate scales the probe's time by the pixel ratio (most methods are linear in the pixel
+    count; iterative contours are at least that). A probe that fails is not held against the method:
+    it runs, and its error (if any) is reported as usual.
+    """
+    import math
+    import time
+
+    import numpy as np
+
+    from seglab.compare import auto_gray, load_input
+
+    image = np.asarray(load_input(first_image, "image"))
+    step = max(1, math.ceil(max(image.shape[:2]) / _PROBE_SIDE))
+    small = image[::step, ::step]
+    ratio = (image.shape[0] * image.shape[1]) / (small.shape[0] * small.shape[1])
+    skipped = []
+    for c in candidates:
+        if c.pipeline is None:
+            continue
+        pipeline, _ = auto_gray(c.pipeline, small)
+        start = time.perf_counter()
+        try:
+            pipeline.run(small)
+        except Exception:  # noqa: BLE001 - the real run reports it
+            continue
+        estimate = (time.perf_counter() - start) * ratio
+        if estimate > max_seconds:
+            c.pipeline = None
+            c.skipped = (f"estimated {estimate:.0f} s per image (timed on a 1/{step}-size copy), over "
+                         f"--max-seconds {max_seconds:g}; --max-seconds 0 runs it")
+            skipped.append(f"{c.label} (~{estimate:.0f} s)")
+    if skipped:
+        click.echo(f"seglab: note: skipped {len(skipped)} slow method(s), estimated over {max_seconds:g} s per "
+                   f"image: {', '.join(skipped)}; --max-seconds 0 runs every method", err=True)
+    return candidates
+
+
 @click.command(name="compare")
 @click.argument("images", nargs=-1, required=True)
 @click.option("--truth", "-t", "truth", multiple=True, required=True,
@@ -86,7 +129,10 @@ def _with_steps(candidates, pre, post):
 @click.option("--post", multiple=True, metavar="NAME[:K=V,...]",
               help="Post-step run after every method whose output it takes (repeatable), e.g. "
                    "--post remove_small_objects:min_size=64.")
-def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind, overlays, pre, post):
+@click.option("--max-seconds", type=click.FloatRange(0, None), default=None, metavar="SECONDS",
+              help="Skip methods estimated to take longer than this per image (timed on a reduced copy of the "
+                   "first image). Default: 20 with --methods all, else no limit; 0 runs every method.")
+def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind, overlays, pre, post, max_seconds):
     """Run METHODS on IMAGES, score each against --truth, write results.csv, results.json and report.html.
 
     \b
@@ -122,6 +168,10 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
         candidates = _with_steps(candidates, pre, post)
     pairs = _read_pairs(images, truth, pair_regex)
     out = ensure_out_dir(out_dir)
+    if max_seconds is None:
+        max_seconds = 20.0 if any(m.strip().lower() == "all" for m in methods.split(",")) else 0.0
+    if max_seconds > 0:
+        candidates = _skip_slow(candidates, pairs[0][1], max_seconds)
     collector = OverlayCollector(max_images=overlays)
 
     from rich.console import Console

@@ -81,6 +81,7 @@ def diagnose(truth, prediction, kind: str) -> list[str]:
         if fraction >= FULL_FRACTION and true_fraction < FULL_FRACTION - 0.15:
             notes.append(f"the mask covers {fraction:.0%} of the image (the truth {true_fraction:.0%}): foreground "
                          "and background may be swapped (try pre-step invert) or the threshold is off")
+            return notes  # one object covering everything: the count adds nothing
         if kind == "binary":
             n_true, n_pred = _count_objects(t), _count_objects(p)
         else:
