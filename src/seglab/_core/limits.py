@@ -155,7 +155,8 @@ def _largest_allowed(spec, params: Mapping[str, Any], name: str, limit: int):
     param = spec.param(name)
     low = param.default if isinstance(param.default, (int, float)) and not isinstance(param.default, bool) else 0
     high = params[name]
-    if _halo(spec, {**params, name: low}) is None or _halo(spec, {**params, name: low}) > limit:
+    halo_at_low = _halo(spec, {**params, name: low})
+    if halo_at_low is None or halo_at_low > limit:
         return None
     for _ in range(200):
         if param.type == "int" and high - low <= 1:

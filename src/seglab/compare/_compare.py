@@ -240,6 +240,7 @@ def compare(
                     progress(done, total, f"{name}: {c.label}")
             continue
         for c in runnable:
+            assert c.pipeline is not None  # runnable: candidates with a pipeline
             pipeline, auto_pre = auto_gray(c.pipeline, image)
             row = _row(name=name, label=c.label, kind="", auto_pre=auto_pre, pipeline=pipeline)
             try:

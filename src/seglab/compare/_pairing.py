@@ -129,13 +129,13 @@ def pair_files(images: Sequence[Path | str], truths: Sequence[Path | str], *, pa
     >>> [(k, Path(i).name, Path(t).name) for k, i, t in pairs]
     [('1', 't01.tif', 'man_seg01.tif'), ('21', 't21.tif', 'man_seg21.tif')]
     """
-    images = [Path(p) for p in images]
-    truths = [Path(p) for p in truths]
-    image_stems = [p.stem for p in images]
-    truth_stems = [p.stem for p in truths]
-    if pair_regex is None and len(images) == 1 and len(truths) == 1:
+    image_paths = [Path(p) for p in images]
+    truth_paths = [Path(p) for p in truths]
+    image_stems = [p.stem for p in image_paths]
+    truth_stems = [p.stem for p in truth_paths]
+    if pair_regex is None and len(image_paths) == 1 and len(truth_paths) == 1:
         # One of each: nothing to tell apart, so they belong together.
-        return [(image_stems[0], images[0], truths[0])], [], []
+        return [(image_stems[0], image_paths[0], truth_paths[0])], [], []
     if pair_regex is not None:
         try:
             pattern = re.compile(pair_regex)
@@ -146,7 +146,7 @@ def pair_files(images: Sequence[Path | str], truths: Sequence[Path | str], *, pa
         image_keys, truth_keys = list(image_stems), list(truth_stems)
     else:
         image_keys, truth_keys = _normalised_keys(image_stems), _normalised_keys(truth_stems)
-    for side, paths, keys in (("image", images, image_keys), ("truth", truths, truth_keys)):
+    for side, paths, keys in (("image", image_paths, image_keys), ("truth", truth_paths, truth_keys)):
         seen: dict[str, Path] = {}
         for path, key in zip(paths, keys):
             if key is None:
@@ -157,14 +157,14 @@ def pair_files(images: Sequence[Path | str], truths: Sequence[Path | str], *, pa
                     "rename them or pass --pair-regex with a group that tells them apart"
                 )
             seen[key] = path
-    truth_by_key = {k: p for k, p in zip(truth_keys, truths) if k is not None}
+    truth_by_key = {k: p for k, p in zip(truth_keys, truth_paths) if k is not None}
     pairs, unpaired_images = [], []
     used = set()
-    for key, path in zip(image_keys, images):
+    for key, path in zip(image_keys, image_paths):
         if key is not None and key in truth_by_key:
             pairs.append((key, path, truth_by_key[key]))
             used.add(key)
         else:
             unpaired_images.append(path)
-    unpaired_truths = [p for k, p in zip(truth_keys, truths) if k is None or k not in used]
+    unpaired_truths = [p for k, p in zip(truth_keys, truth_paths) if k is None or k not in used]
     return pairs, unpaired_images, unpaired_truths

@@ -166,7 +166,7 @@ def measure(labels: ArrayLike, image: ArrayLike | None = None, *, properties: Se
             if name in table:
                 suffix = f"{unit}2" if power == 2 else unit
                 table[f"{name}_{suffix}"] = np.asarray(table[name], dtype=np.float64) * size**power
-    if "intensity" in wanted:
+    if "intensity" in wanted and intensity is not None:  # (wanted only with an image: checked above)
         values = intensity.ravel().astype(np.float64)
         table["mean_intensity"] = np.bincount(flat, weights=values, minlength=counts.size)[present] / area
         table["min_intensity"] = np.asarray(ndi.minimum(intensity, label_array, present), dtype=np.float64)
@@ -244,7 +244,7 @@ def pixel_size_from_file(path: str | os.PathLike[str]) -> tuple[float, str] | No
                 unit = re.search(r'PhysicalSizeXUnit="([^"]+)"', tif.ome_metadata)
                 if found:
                     return float(found.group(1)), _unit_name(unit.group(1) if unit else "µm")
-            tags = tif.pages[0].tags
+            tags = tif.pages.first.tags
             x = tags.get("XResolution")
             y = tags.get("YResolution")
             if x is None:

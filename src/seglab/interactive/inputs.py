@@ -74,7 +74,8 @@ def parse_contour(text_or_path: str | os.PathLike[str]) -> np.ndarray:
     parts = _numbers(text, "contour", "ROW,COL,RADIUS (a circle) or a JSON file with points")
     if len(parts) != 3:
         raise ParameterError(f"contour got {text!r}; expected ROW,COL,RADIUS (3 numbers) or a JSON file")
-    return circle_contour(*parts)
+    row, col, radius = parts
+    return circle_contour(row, col, radius)
 
 
 def parse_rect(text: str) -> tuple[int, int, int, int]:

@@ -287,7 +287,8 @@ def _write_error(path: Path, exc: BaseException) -> ImageWriteError:
     return ImageWriteError(f"{path}: could not write ({reason}); nothing was written")
 
 
-def atomic_write(path: str | os.PathLike[str], write_fn: Callable[[BinaryIO], None], *, overwrite: bool = True) -> Path:
+def atomic_write(path: str | os.PathLike[str], write_fn: Callable[[BinaryIO], object], *,
+                 overwrite: bool = True) -> Path:
     """Call ``write_fn(fh)`` on a temporary file next to `path`, then move it into place atomically.
 
     On any failure the temporary file is removed, the destination is left as it

@@ -38,7 +38,7 @@ def constant_result(image: np.ndarray, value, method: str, *, labels: bool = Fal
         ConstantImageWarning,
         stacklevel=_STACKLEVEL,
     )
-    info = {"constant": True, "threshold": _number(value)}
+    info: dict[str, Any] = {"constant": True, "threshold": _number(value)}
     if labels:
         info["thresholds"] = []
         return np.zeros(image.shape, np.int32), info

@@ -473,7 +473,7 @@ def _run_batch(optuna, study, trials, pipelines, indices, executor, trial_timeou
         verdict[k] = (optuna.trial.TrialState.COMPLETE, float(np.mean(scores[k])) if scores[k] else float("nan"))
     for trial, decided in zip(trials, verdict):
         state, value = decided if decided is not None else (optuna.trial.TrialState.FAIL, None)
-        if state == optuna.trial.TrialState.COMPLETE and not np.isfinite(value):
+        if state == optuna.trial.TrialState.COMPLETE and value is not None and not np.isfinite(value):
             state, value = optuna.trial.TrialState.FAIL, None
         study.tell(trial, value, state=state)
 

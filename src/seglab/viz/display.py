@@ -156,7 +156,8 @@ def add_key(picture: np.ndarray, items, *, note: str = "") -> np.ndarray:
     cells = [(label, colour, 16 + 4 + text_width(label) + 12) for label, colour in items]
     if note:
         cells.append((note, "note", text_width(note) + 8))
-    rows, x = [[]], 4
+    rows: list[list[tuple[str, str, int]]] = [[]]
+    x = 4
     for cell in cells:
         if x + cell[2] > width and rows[-1]:
             rows.append([])
