@@ -286,7 +286,10 @@ def boundary_pr_curve(truth_boundaries: ArrayLike, pred_proba: ArrayLike, *, thr
     proba = np.asarray(pred_proba, dtype=np.float64)
     for k, gt in enumerate(truths):
         check_same_shape(gt, proba, reference_name=f"truth_boundaries[{k}]", other_name="pred_proba")
-    thr = bsds_thresholds(thresholds) if np.isscalar(thresholds) else np.asarray(thresholds, float)
+    if isinstance(thresholds, (int, np.integer)):
+        thr = bsds_thresholds(int(thresholds))
+    else:
+        thr = np.asarray(thresholds, float)
     max_dist = _max_dist(proba.shape, tolerance, tolerance_px)
     return np.array([_counts(truths, proba >= t, max_dist, thin) for t in thr], dtype=np.int64)
 
