@@ -269,3 +269,23 @@ def test_zarr_backed_stack_goes_through_the_tiler_plane_by_plane(tmp_path):
     result = run_job(job)
     assert result.route == "tiled"
     np.testing.assert_array_equal(np.asarray(result.data[:]), seglab.segment(stack, "local", block_size=11).mask)
+
+
+def test_scribbles_job_trains_saves_and_predicts_like_the_api(tmp_path):
+    from seglab.napari import _learn
+
+    if not _learn.available():
+        pytest.skip(_learn.UNAVAILABLE)
+    assert _learn.trainer("otsu") is None and _learn.trainer("no_such_method") is None
+    image, truth = _blobs()
+    scribbles = np.zeros(image.shape, np.int32)
+    scribbles[1:3, :] = 1
+    scribbles[18:22, 20:30] = 2
+    scribbles[38:42, 50:60] = 2
+    pipeline = seglab.Pipeline.build("pixel_classifier", post=["fill_holes"])
+    job = Job(pipeline, image, scribbles=scribbles, model_dir=tmp_path / "model")
+    result = run_job(job)
+    assert result.pipeline.method.params["model"] == str(tmp_path / "model")
+    reference = seglab.segment(image, "pixel_classifier", model=str(tmp_path / "model"), post=["fill_holes"])
+    np.testing.assert_array_equal(result.data, reference.mask)
+    assert seglab.evaluate(truth, result.data)["f1"] > 0.9

@@ -20,10 +20,10 @@ __all__ = ["UNAVAILABLE", "available", "trainer", "train", "train_and_save"]
 UNAVAILABLE = ("the pixel classifier is not available in this seglab (method 'pixel_classifier' is not registered, "
                'or scikit-learn is missing: pip install "seglab[learn]")')
 
-# method name -> its training function ("module:function"). A spec field will carry this once the
-# registry declares trainers; until then this table is the one place that knows it.
+# model kind (a spec's ``model`` field: the artefact a learned method loads) -> the function that trains
+# one in memory from (image, labels). Kinds trained only from files (the U-Net: ``seglab train``) are absent.
 _TRAINERS = {
-    "pixel_classifier": ("seglab.learn:fit_pixel_classifier", "seglab.learn._forest:fit_pixel_classifier"),
+    "pixel_classifier": "seglab.learn:fit_pixel_classifier",
 }
 
 
@@ -34,17 +34,15 @@ def trainer(method: str) -> Callable[..., Any] | None:
     if method not in seglab.list_methods():
         return None
     spec = seglab.get_method(method)
-    declared = getattr(spec, "trainer", None) or getattr(spec, "fit_target", None)
-    targets = (declared,) if isinstance(declared, str) else _TRAINERS.get(method, ())
-    for target in targets:
-        module_name, _, attr = target.partition(":")
-        try:
-            found = getattr(importlib.import_module(module_name), attr, None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    return None
+    kind = getattr(spec, "model", None) or (method if method in _TRAINERS else None)
+    target = _TRAINERS.get(kind) if isinstance(kind, str) else None
+    if target is None:
+        return None
+    module_name, _, attr = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr, None)
+    except ImportError:
+        return None
 
 
 def available(method: str = "pixel_classifier") -> bool:
