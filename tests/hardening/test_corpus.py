@@ -18,11 +18,18 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("seglab_hardening_corpus", HERE / "_corpus.py")
-corpus = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = corpus
-_spec.loader.exec_module(corpus)
+def _load_corpus():
+    """Import the sibling ``_corpus.py`` once (the tests folder is not a package under --import-mode=importlib)."""
+    name = "seglab_hardening_corpus"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().with_name("_corpus.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+corpus = _load_corpus()
 
 # A message is one line; SeglabError keeps at most 1000 characters, plus the prefix and a file name.
 MAX_LINE = 1400

@@ -91,7 +91,8 @@ def check_int64(name: str, value: Any, *, owner: str = "") -> None:
     """Raise ParameterError if `value` (or an item of a tuple) is an int outside int64."""
     items = value if isinstance(value, (tuple, list)) else (value,)
     for item in items:
-        if isinstance(item, (int, np.integer)) and not isinstance(item, bool) and not INT64_MIN <= int(item) <= INT64_MAX:
+        is_int = isinstance(item, (int, np.integer)) and not isinstance(item, bool)
+        if is_int and not INT64_MIN <= int(item) <= INT64_MAX:
             where = f" of {owner!r}" if owner else ""
             raise ParameterError(
                 f"parameter `{name}`{where} got {short_repr(int(item))}; integers must fit in 64 bits "

@@ -113,7 +113,9 @@ def stat_input(path: Path, *, allow_dir: bool = True) -> os.stat_result:
                     target = os.readlink(path)
                 except OSError:
                     target = "?"
-                raise ImageReadError(f"{path}: broken symbolic link (it points to {target!r}, which does not exist)") from None
+                raise ImageReadError(
+                    f"{path}: broken symbolic link (it points to {target!r}, which does not exist)"
+                ) from None
             raise ImageReadError(missing_file_message(path)) from None
         if exc.errno == errno.EACCES:
             raise ImageReadError(f"{path}: permission denied (a folder on the path cannot be searched)") from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import struct
 import threading
 import warnings
 import zlib
@@ -24,6 +23,7 @@ from .._core.errors import (
     ImageReadError,
     MissingDependencyError,
     ParameterError,
+    SeglabError,
     close_matches_hint,
 )
 from ._budget import check_bytes, check_pixels, get_byte_budget, get_pixel_budget
@@ -401,36 +401,31 @@ def _to_gray(image: np.ndarray) -> np.ndarray:
 def _read_tiff(path: Path, budget, *, key):
     import tifffile
 
-    errors = (tifffile.TiffFileError, OSError, ValueError, EOFError, KeyError, IndexError, zlib.error,
-              RuntimeError, struct.error)
+    # tifffile parses headers lazily (pages, series, tags) and a damaged file can raise from any of them,
+    # with any exception type (ValueError for a bad ImageJ/shaped description, KeyError, struct.error...):
+    # everything up to the decode is header parsing, and every failure there means "corrupt TIFF".
     try:
         tif = tifffile.TiffFile(path)
-    except errors as exc:
+    except Exception as exc:  # noqa: BLE001 - see above
         raise ImageReadError(f"{path}: corrupt TIFF ({_reason(exc)})") from None
     with tif:
         try:
-            n_pages = len(tif.pages)
-        except errors as exc:
+            header = _tiff_header(path, tif, key)
+        except SeglabError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - see above
             raise ImageReadError(f"{path}: corrupt TIFF ({_reason(exc)})") from None
-        if n_pages == 0 or not tif.series:
+        if header is None:
             raise ImageReadError(f"{path}: truncated or corrupt TIFF (no readable image directory)")
-        if key is None:
-            series = tif.series[0]
-            shape, axes = tuple(series.shape), series.axes
-        else:
-            first = tif.pages.first
-            count = _count_pages(path, key, n_pages)
-            shape = ((count,) if not isinstance(key, (int, np.integer)) else ()) + tuple(first.shape)
-            axes = ("I" if not isinstance(key, (int, np.integer)) else "") + first.axes
+        shape, axes, dtype = header
         has_channels = "S" in axes
-        dtype = tif.series[0].dtype if key is None else tif.pages.first.dtype
-        if dtype is None:
-            raise ImageReadError(f"{path}: unsupported TIFF sample format (no NumPy dtype for it)")
         budget.check(path, shape, _spatial_pixels(shape, False) // _samples(shape, axes), dtype=dtype,
                      nbytes=math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize)
         try:
             array = tif.asarray(key=key) if key is not None else tif.asarray()
-        except errors as exc:
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - codec and strip errors come in many types
             raise ImageReadError(f"{path}: truncated or corrupt TIFF ({_reason(exc)})") from None
     if array.size == 0:
         raise ImageReadError(f"{path}: the TIFF holds no pixels (shape {array.shape})")
@@ -439,6 +434,25 @@ def _read_tiff(path: Path, budget, *, key):
     if array.dtype.byteorder not in ("=", "|"):
         array = array.astype(array.dtype.newbyteorder("="))
     return array, has_channels
+
+
+def _tiff_header(path: Path, tif, key):
+    """(shape, axes, dtype) the TIFF declares for `key`, or None when it has no readable image."""
+    n_pages = len(tif.pages)
+    if n_pages == 0 or not tif.series:
+        return None
+    if key is None:
+        series = tif.series[0]
+        shape, axes, dtype = tuple(series.shape), series.axes, series.dtype
+    else:
+        first = tif.pages.first
+        count = _count_pages(path, key, n_pages)
+        shape = ((count,) if not isinstance(key, (int, np.integer)) else ()) + tuple(first.shape)
+        axes = ("I" if not isinstance(key, (int, np.integer)) else "") + first.axes
+        dtype = first.dtype
+    if dtype is None:
+        raise ImageReadError(f"{path}: unsupported TIFF sample format (no NumPy dtype for it)")
+    return shape, axes, dtype
 
 
 def _samples(shape, axes: str) -> int:

@@ -107,9 +107,11 @@ def check_text_file(path: str | os.PathLike[str], *, limit: int = MAX_CONFIG_BYT
 
 
 def check_json_text(text: str, *, source: str = "<string>") -> None:
-    """Refuse JSON text over :data:`MAX_CONFIG_BYTES` characters or nested deeper than :data:`MAX_DEPTH`."""
+    """Refuse JSON text over :data:`MAX_CONFIG_BYTES` characters or nested over :data:`MAX_DEPTH` levels."""
     if len(text) > MAX_CONFIG_BYTES:
-        raise ParameterError(f"{source}: {len(text):,} characters, over the {MAX_CONFIG_BYTES:,} limit for JSON documents")
+        raise ParameterError(
+            f"{source}: {len(text):,} characters, over the {MAX_CONFIG_BYTES:,} limit for JSON documents"
+        )
     depth = _json_depth(text)
     if depth > MAX_DEPTH:
         raise ParameterError(f"{source}: JSON nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
@@ -211,7 +213,9 @@ def parse_yaml(text: str, *, source: str = "<string>") -> Any:
     if not isinstance(text, str):
         raise TypeError(f"`text` must be a str; got {type(text).__name__}")
     if len(text) > MAX_CONFIG_BYTES:
-        raise ParameterError(f"{source}: {len(text):,} characters, over the {MAX_CONFIG_BYTES:,} limit for YAML documents")
+        raise ParameterError(
+            f"{source}: {len(text):,} characters, over the {MAX_CONFIG_BYTES:,} limit for YAML documents"
+        )
     loader = _bounded_loader()(text)
     try:
         return loader.get_single_data()
