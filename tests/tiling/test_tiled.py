@@ -512,3 +512,53 @@ def test_a_cancelled_run_keeps_its_finished_tiles_and_resumes(tmp_path, blobs):
     assert len(list((tmp_path / "c.zarr" / "_seglab" / "done" / "write").iterdir())) == 3
     out = run_tiled(blobs, pipeline, tmp_path / "c.zarr", chunk=64, client="sync", resume=True)
     np.testing.assert_array_equal(out[:], pipeline.run(blobs).data)
+
+
+def _ring_mask(shape=(300, 410), seed=5):
+    """Rings (disks with a hole) and specks of many sizes, some cut by 64-px tiles."""
+    gen = np.random.default_rng(seed)
+    rows, cols = np.indices(shape)
+    mask = np.zeros(shape, bool)
+    for _ in range(30):
+        r, c = gen.uniform(0, shape[0]), gen.uniform(0, shape[1])
+        outer = gen.choice([2, 4, 9, 20])
+        d2 = (rows - r) ** 2 + (cols - c) ** 2
+        mask |= (d2 <= outer**2) & (d2 > (outer / 2) ** 2)
+    return mask
+
+
+@pytest.mark.parametrize("chunk", [40, 64, (50, 90)])
+def test_remove_small_objects_and_fill_holes_tile_exactly(tmp_path, chunk):
+    from seglab._core.pipeline import Step
+
+    mask = _ring_mask()
+    image = mask.astype(np.uint8) * 200 + 20
+    pipeline = Pipeline.build("tt_mean", post=[("remove_small_objects", {"min_size": 30}),
+                                                ("fill_holes", {"max_hole_size": 64})])
+    tiled = run_tiled(image, pipeline, tmp_path / f"rs{chunk}.zarr", chunk=chunk, client="sync")
+    np.testing.assert_array_equal(tiled[:], pipeline.run(image).data)
+    # and then labelled: stitched labels equal the in-memory labels up to a permutation
+    labelled = Pipeline(pipeline.method, [], [*pipeline.post, Step("label", "post", {"connectivity": None})])
+    out = run_tiled(image, labelled, tmp_path / f"rsl{chunk}.zarr", chunk=chunk, client="sync")
+    assert_equivalent_labeling(labelled.run(image).data, out[:])
+
+
+@pytest.mark.parametrize("shape, dtype, match", [
+    ((2, 3, 40, 50, 6), np.uint8, r"has 5 dimensions"),
+    ((40, 50), np.complex64, r"complex"),
+])
+def test_tile_refuses_what_segment_refuses(tmp_path, shape, dtype, match):
+    from seglab import SeglabError
+
+    image = np.zeros(shape, dtype)
+    with pytest.raises(SeglabError, match=match):
+        seglab_segment_error(image)
+    with pytest.raises(SeglabError, match=match):
+        run_tiled(image, Pipeline.build("tt_mean"), tmp_path / "x.zarr", chunk=32, client="sync")
+    assert not (tmp_path / "x.zarr").exists()
+
+
+def seglab_segment_error(image):
+    import seglab
+
+    seglab.segment(image, "otsu")

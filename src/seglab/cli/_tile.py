@@ -56,8 +56,10 @@ def command(input_path, pipeline_file, method, params, pre, post, out, chunk, wo
         raise ParameterError(f"--chunk expects N or N,M; got {chunk!r}") from None
     chunk_arg = sizes[0] if len(sizes) == 1 else sizes
 
-    from seglab.tiling import make_client, run_tiled
+    from seglab.tiling import check_tileable, make_client, run_tiled
 
+    # refuse what cannot be tiled before a cluster starts (seconds) rather than after
+    check_tileable(input_path, pipeline, allow_inexact=allow_inexact)
     client, cluster = None, None
     if scheduler in ("threads", "sync"):
         client = scheduler

@@ -39,7 +39,8 @@ def _check_radius(radius) -> int:
 def _check_connectivity(connectivity, ndim: int):
     if connectivity is None:
         return ndim
-    if isinstance(connectivity, bool) or not isinstance(connectivity, (int, np.integer)) or not 1 <= connectivity <= ndim:
+    if (isinstance(connectivity, bool) or not isinstance(connectivity, (int, np.integer))
+            or not 1 <= connectivity <= ndim):
         raise ParameterError(
             f"parameter `connectivity` got {connectivity!r}; expected an integer in [1, {ndim}] for a "
             f"{ndim}-D mask, or None (full connectivity)"
@@ -118,13 +119,16 @@ def closing(mask: ArrayLike, *, radius: int = 1) -> NDArray[np.bool_]:
     return _morphology(mask, radius, "closing")
 
 
-def fill_holes(mask: ArrayLike) -> NDArray[np.bool_]:
+def fill_holes(mask: ArrayLike, *, max_hole_size: int = 256) -> NDArray[np.bool_]:
     """Fill background regions not connected to the border.
 
     Parameters
     ----------
     mask : (M, N[, P]) ndarray of bool (or 0/255)
         Binary mask.
+    max_hole_size : int
+        Tiled runs only: the largest hole extent a tile's halo holds (holes
+        larger than this stay unfilled when tiled). Not used here.
 
     Returns
     -------

@@ -4,17 +4,19 @@ from ._dask import tiled_segment
 from ._io import open_array
 from ._metrics import confusion_from_zarr
 from ._plan import InexactTilingWarning, StitchWarning, TilePlan, TilingError, make_plan
-from ._run import make_client, run_tiled
+from ._run import check_tileable, make_client, remove_scratch, run_tiled
 
 __all__ = [
     "InexactTilingWarning",
     "StitchWarning",
     "TilePlan",
     "TilingError",
+    "check_tileable",
     "confusion_from_zarr",
     "make_client",
     "make_plan",
     "open_array",
+    "remove_scratch",
     "run_tiled",
     "tiled_segment",
 ]

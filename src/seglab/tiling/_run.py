@@ -63,7 +63,7 @@ from ._store import (
     _zarr,
 )
 
-__all__ = ["run_tiled", "make_client"]
+__all__ = ["run_tiled", "make_client", "check_tileable", "remove_scratch"]
 
 
 
@@ -207,6 +207,7 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
 
     out = Path(out)
     src = Source(source)
+    _check_like_segment(src.shape, src.dtype)
     source_name = src.describe()
     nsp = spatial_ndim_of(src.shape)
     shape = src.shape[:nsp]
@@ -307,6 +308,28 @@ def remove_scratch(out) -> int:
             freed += path.stat().st_size
             path.unlink()
     return freed
+
+
+def check_tileable(source, pipeline, *, allow_inexact: bool = False) -> None:
+    """Raise :class:`TilingError` (or the reader's error) now if `pipeline` cannot run tiled over `source`.
+
+    Reads only the input's header; front ends call it before starting a cluster.
+    """
+    import warnings as _warnings
+
+    src = Source(source)
+    _check_like_segment(src.shape, src.dtype)
+    shape = src.shape
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")  # the run itself warns (inexact tiling) once
+        make_plan(pipeline, spatial_ndim=spatial_ndim_of(shape), allow_inexact=allow_inexact)
+
+
+def _check_like_segment(shape, dtype) -> None:
+    """Refuse what ``seglab segment`` refuses (dims, dtype), from the shape alone: a zero-stride stand-in."""
+    from seglab._core.validation import check_image
+
+    check_image(np.broadcast_to(np.zeros(1, dtype), tuple(shape)))
 
 
 def _reporter(progress, cancel):
