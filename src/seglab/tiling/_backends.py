@@ -26,6 +26,12 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None, pro
 
     Returns ``(client, cluster_or_None)``; close both when done (the cluster only if it was started here).
     """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        from seglab._core.errors import ParameterError
+
+        raise ParameterError(f"`workers` must be an integer >= 1; got {str(workers)[:40]!r}")
+    import logging
+
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -34,7 +40,10 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None, pro
 
     n = workers or os.cpu_count() or 1
     with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None)
+        # silence_logs: distributed's own lines ("Worker process still alive after 4.0 seconds, killing" when
+        # the cluster closes) are not the user's business; errors still reach them through seglab's messages
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
+                               silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
