@@ -218,7 +218,7 @@ def weighted_kmeans(points: ArrayLike, weights: ArrayLike, k: int, *, n_init: in
     gen = np.random.default_rng(rng)
     best = None
     starts = [np.asarray(init, np.float64)] if init is not None else None
-    for run in range(1 if starts else n_init):
+    for _run in range(1 if starts else n_init):
         centers = starts[0].copy() if starts else _kmeanspp(points, weights, sq_norms, k, gen)
         result = _lloyd(points, weights, sq_norms, centers, max_iter, tol)
         if best is None or result[2] < best[2]:

@@ -134,7 +134,8 @@ def canny(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | None =
 
 
 def edge_fill(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | None = None,
-              high_threshold: float | None = None, closing_radius: int = 0, min_size: int = 21) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
+              high_threshold: float | None = None, closing_radius: int = 0,
+              min_size: int = 21) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment objects whose outlines are closed edges: Canny, close gaps, fill holes, label.
 
     The scikit-image coins tutorial ("Comparing edge-based and region-based

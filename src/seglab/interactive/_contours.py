@@ -189,7 +189,8 @@ def _reset_curvature_cycle():
 
     if hasattr(morphsnakes, "_curvop") and hasattr(morphsnakes, "_fcycle"):
         morphsnakes._curvop = morphsnakes._fcycle(
-            [lambda u: morphsnakes.sup_inf(morphsnakes.inf_sup(u)), lambda u: morphsnakes.inf_sup(morphsnakes.sup_inf(u))]
+            [lambda u: morphsnakes.sup_inf(morphsnakes.inf_sup(u)),
+             lambda u: morphsnakes.inf_sup(morphsnakes.sup_inf(u))]
         )
 
 

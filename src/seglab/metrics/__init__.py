@@ -29,7 +29,6 @@ from ._rule import (
     score_prepared,
     truth_kind,
 )
-from .diagnostics import diagnose
 from .binary import (
     Confusion,
     accuracy,
@@ -47,6 +46,7 @@ from .binary import (
     specificity,
 )
 from .boundary import boundary_pr, boundary_pr_curve, ods_ois
+from .diagnostics import diagnose
 from .instance import average_precision, instance_scores, iou_matrix, match_instances, object_table, panoptic_quality
 from .region import (
     adapted_rand_error,

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError
-from seglab._core.validation import check_image, check_labels, check_same_shape
+from seglab._core.validation import check_image, check_labels
 
 __all__ = ["region_growing", "connected_components"]
 
@@ -151,7 +151,8 @@ def _band(dtype, lo, hi, tolerance):
     return float(lo) - tolerance, float(hi) + tolerance
 
 
-def connected_components(image: ArrayLike, *, connectivity: int | None = None, background: float = 0.0) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
+def connected_components(image: ArrayLike, *, connectivity: int | None = None,
+                         background: float = 0.0) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Label connected groups of pixels that differ from `background`.
 
     Every pixel ``!= background`` is foreground; touching foreground pixels

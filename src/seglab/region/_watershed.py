@@ -72,7 +72,8 @@ def _fill_boundaries(markers: np.ndarray) -> np.ndarray:
 
 
 def watershed(image: ArrayLike, *, low: float | None = None, high: float | None = None, compactness: float = 0.0,
-              watershed_line: bool = False, backend: str = "skimage", markers: ArrayLike | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
+              watershed_line: bool = False, backend: str = "skimage",
+              markers: ArrayLike | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment an image by flooding its Sobel gradient from markers.
 
     Markers come from the user (`markers`) or from two intensity bands:

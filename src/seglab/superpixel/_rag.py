@@ -80,7 +80,8 @@ def rag_merge(labels: ArrayLike, *, mode: str = "threshold", thresh: float = 29.
         raise ParameterError("rag_merge needs `image`, the image the labels were computed on")
     array, _ = check_image(image)
     label_array = check_labels(labels)
-    check_same_shape(np.broadcast_to(0, array.shape[: label_array.ndim]), label_array, reference_name="image", other_name="labels")
+    check_same_shape(np.broadcast_to(0, array.shape[: label_array.ndim]), label_array, reference_name="image",
+                     other_name="labels")
     if mode not in ("threshold", "hierarchical"):
         raise ParameterError(f"`mode` got {mode!r}; expected 'threshold' or 'hierarchical'")
     if connectivity not in (1, 2):

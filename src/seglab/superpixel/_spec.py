@@ -13,7 +13,8 @@ SPECS = [
         output="labels",
         summary="SLIC superpixels: k-means in (colour, position) space (skimage.segmentation.slic).",
         params=(
-            Param("n_segments", "int", 100, min=1, max=10**7, tune=(20, 2000), log=True, help="Approximate number of superpixels."),
+            Param("n_segments", "int", 100, min=1, max=10**7, tune=(20, 2000), log=True,
+                  help="Approximate number of superpixels."),
             Param("compactness", "float", 10.0, min=0.0, tune=(0.01, 100.0), log=True,
                   help="Colour vs space weight: higher gives squarer superpixels."),
             Param("max_num_iter", "int", 10, min=1, max=1000, tune=(), help="k-means iterations."),
@@ -59,7 +60,8 @@ SPECS = [
         summary="Quickshift mode seeking in (colour, position) space (skimage), labels 1..n.",
         params=(
             Param("ratio", "float", 1.0, min=0.0, max=1.0, help="Colour vs space weight, in [0, 1]."),
-            Param("kernel_size", "float", 5.0, min=0.0, max=1000.0, tune=(1.0, 10.0), help="Gaussian kernel width of the density."),
+            Param("kernel_size", "float", 5.0, min=0.0, max=1000.0, tune=(1.0, 10.0),
+                  help="Gaussian kernel width of the density."),
             Param("max_dist", "float", 10.0, min=0.0, tune=(2.0, 40.0), help="Cut-off distance of the tree."),
             Param("sigma", "float", 0.0, min=0.0, tune=(0.0, 3.0), help="Gaussian pre-smoothing (pixels)."),
             Param("convert2lab", "bool", True, tune=(), help="Work in CIELAB."),

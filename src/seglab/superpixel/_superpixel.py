@@ -92,7 +92,8 @@ def slic(image: ArrayLike, *, n_segments: int = 100, compactness: float = 10.0, 
     return labels, {"n_segments_found": int(np.unique(labels).size)}
 
 
-def felzenszwalb(image: ArrayLike, *, scale: float = 1.0, sigma: float = 0.8, min_size: int = 20) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
+def felzenszwalb(image: ArrayLike, *, scale: float = 1.0, sigma: float = 0.8,
+                 min_size: int = 20) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment an image with Felzenszwalb and Huttenlocher's graph method.
 
     Equals ``skimage.segmentation.felzenszwalb(image, scale, sigma, min_size)
@@ -151,7 +152,8 @@ def felzenszwalb(image: ArrayLike, *, scale: float = 1.0, sigma: float = 0.8, mi
 
 
 def quickshift(image: ArrayLike, *, ratio: float = 1.0, kernel_size: float = 5.0, max_dist: float = 10.0,
-               sigma: float = 0.0, convert2lab: bool = True, rng: int = 42) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
+               sigma: float = 0.0, convert2lab: bool = True,
+               rng: int = 42) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment a colour image with quickshift mode seeking.
 
     Equals ``skimage.segmentation.quickshift(image, ...) + 1``.
@@ -245,7 +247,8 @@ def region_average(image: ArrayLike, labels: ArrayLike, *, bg_label: int = 0,
     """
     array = np.asarray(image)
     label_array = check_labels(labels)
-    check_same_shape(np.broadcast_to(0, array.shape[: label_array.ndim]), label_array, reference_name="image", other_name="labels")
+    check_same_shape(np.broadcast_to(0, array.shape[: label_array.ndim]), label_array, reference_name="image",
+                     other_name="labels")
     flat = label_array.ravel()
     channels = array.reshape(flat.size, -1) if array.ndim > label_array.ndim else array.reshape(flat.size, 1)
     counts = np.bincount(flat)

@@ -68,7 +68,8 @@ def _skimage_threshold(array: np.ndarray, method: str):
         ) from None
 
 
-def manual(image: ArrayLike, *, threshold: float = 128.0, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
+def manual(image: ArrayLike, *, threshold: float = 128.0,
+           invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image at a fixed value.
 
     Parameters
@@ -347,7 +348,8 @@ def minimum(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_
     return _global(image, "minimum", invert)
 
 
-def multi_otsu(image: ArrayLike, *, classes: int = 3, invert: bool = False) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
+def multi_otsu(image: ArrayLike, *, classes: int = 3,
+               invert: bool = False) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Split an image into `classes` intensity classes with multi-level Otsu.
 
     Parameters

@@ -116,7 +116,8 @@ def local(image: ArrayLike, *, block_size: int = 35, method: str = "gaussian", o
 
 
 # scipy.ndimage border modes as numpy.pad modes (scipy 'reflect' repeats the edge sample: numpy 'symmetric').
-_NUMPY_PAD: dict[str, Any] = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "wrap": "wrap", "constant": "constant"}
+_NUMPY_PAD: dict[str, Any] = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "wrap": "wrap",
+                              "constant": "constant"}
 # cv2.medianBlur takes uint8 windows up to 255 (Perreault & Hebert's constant-time histogram median beyond 5).
 _CV2_MEDIAN_MAX = 255
 
@@ -146,7 +147,7 @@ def _median_threshold(array: np.ndarray, block_size: int, mode: str) -> np.ndarr
             values = np.concatenate([values, np.zeros(1, array.dtype)])
         if array.dtype.kind in "ui" and array.dtype.itemsize <= 2:
             offset = int(array.min()) if mode != "constant" else min(int(array.min()), 0)
-            present = np.flatnonzero(np.bincount((values.astype(np.int64) - offset)))
+            present = np.flatnonzero(np.bincount(values.astype(np.int64) - offset))
             if present.size > 256:
                 return None
             lookup = np.zeros(int(present[-1]) + 1, np.uint8)
@@ -171,7 +172,8 @@ def _median_threshold(array: np.ndarray, block_size: int, mode: str) -> np.ndarr
 
 
 @validated
-def niblack(image: ArrayLike, *, window_size: int = 15, k: float = 0.2, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
+def niblack(image: ArrayLike, *, window_size: int = 15, k: float = 0.2,
+            invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold with Niblack's local mean and standard deviation, ``T = m - k * s``.
 
     Parameters
