@@ -308,10 +308,10 @@ def test_job_cancel_stops_the_work(client):
 def test_client_disconnecting_mid_job_and_mid_run(client, server):
     import httpx
 
-    strokes = [{"class": 1, "points": [[5, 5], [5, 300]], "width": 3},
-               {"class": 2, "points": [[150, 150], [160, 200]], "width": 3}]
+    strokes = [{"class": 1, "points": [[5, 5], [5, 150]], "width": 3},
+               {"class": 2, "points": [[100, 60], [110, 80]], "width": 3}]
     body = {"image": "coins.png", "pipeline": {"method": "random_walker"}, "drawing": {"strokes": strokes}}
-    job = client.post("/api/jobs", json=body).json()
+    job = client.post("/api/jobs", json=dict(body, image="small/blobs.png")).json()
     with client.stream("GET", f"/api/jobs/{job['id']}/events") as stream:
         for line in stream.iter_lines():
             if line.startswith("data: "):
@@ -359,11 +359,13 @@ def test_drawn_inputs_match_the_api(client, workspace, tmp_path):
     mask = png_array(client.get(rect["urls"]["mask.png"]).content) > 0
     assert np.array_equal(mask, seglab.segment(astro, "grabcut", rect=(5, 30, 75, 62)).mask)
     # a circle for the snake: the answer carries the fitted contour in image coordinates
-    snake = client.post("/api/run", json={"image": "small/blobs.png", "pipeline": {"method": "active_contour"},
+    snake = client.post("/api/run", json={"image": "small/blobs.png",
+                                          "pipeline": {"method": {"name": "active_contour",
+                                                                  "params": {"max_num_iter": 300}}},
                                           "drawing": {"contour": {"circle": [80, 96, 40]}}}).json()
     from seglab.interactive.inputs import circle_contour
 
-    expected = seglab.segment(image, "active_contour", contour=circle_contour(80, 96, 40))
+    expected = seglab.segment(image, "active_contour", max_num_iter=300, contour=circle_contour(80, 96, 40))
     assert np.allclose(np.asarray(snake["info"]["contour"]), expected.contour)
 
 

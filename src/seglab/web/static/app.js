@@ -569,14 +569,16 @@ async function runWhole() {
     $("job-progress").value = s.progress; $("job-stage").textContent = `${s.stage} (${s.elapsed.toFixed(1)} s)`;
     if (s.state === "done" || s.state === "failed" || s.state === "cancelled") {
       source.close(); state.jobSource = null;
-      document.body.dataset.job = s.state;
       if (s.state === "failed") showError(s.error);
       if (s.state === "done") {
+        state.previewSeq++;  // a preview still in flight must not replace the whole-image result
+        document.body.dataset.busy = "";
         const result = await api(`/api/results/${s.result_id}?overlay=false`);
         state.jobResult = result;
         await showJobResult(result);
         setStatus(`whole image: ${result.seconds.toFixed(2)} s`);
       }
+      document.body.dataset.job = s.state;
       setTimeout(() => { $("job").hidden = true; }, 800);
     }
   };
