@@ -148,7 +148,7 @@ th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure.cell{margin:0;width:300px}figure.cell img{width:300px;image-rendering:pixelated;display:block;
 border:1px solid #ccc}figure.cell figcaption{font-size:12px;overflow-wrap:anywhere}
 .key span{display:inline-block;width:14px;height:14px;border:1px solid #333;vertical-align:middle;margin:0 4px 0 10px}
-td.notes{font-size:12px;color:#8a4b00;min-width:260px;max-width:420px}td.num{white-space:nowrap}
+ul.notes{font-size:13px;color:#8a4b00}td.num{white-space:nowrap}
 .wide{overflow-x:auto;max-width:100%}
 """
 
@@ -178,7 +178,7 @@ _KEY_HTML = ("<p class='note key'>Confusion colours:<span style='background:rgb(
 def ranking_table(ranking: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
     """HTML table: rank, method, n, errors, mean ± std per metric key."""
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-    lines = [f"<table><tr><th>rank</th><th>method</th><th>n</th><th>errors</th>{head}<th>notes</th></tr>"]
+    lines = [f"<table><tr><th>rank</th><th>method</th><th>n</th><th>errors</th>{head}</tr>"]
     for entry in ranking:
         if entry.get("skipped"):
             continue
@@ -189,8 +189,7 @@ def ranking_table(ranking: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> 
             cells.append(f'<td class="num">{fmt(m["mean"])} ± {fmt(m["std"])}</td>' if m else "<td>–</td>")
         lines.append(
             f"<tr{cls}><td>{entry.get('rank') or '–'}</td><td>{html.escape(entry['method'])}</td>"
-            f"<td class=num>{entry['n']}</td><td class=num>{entry['n_errors']}</td>{''.join(cells)}"
-            f"<td class=notes>{html.escape('; '.join(entry.get('notes') or []))}</td></tr>"
+            f"<td class=num>{entry['n']}</td><td class=num>{entry['n_errors']}</td>{''.join(cells)}</tr>"
         )
     lines.append("</table>")
     return "\n".join(lines)
@@ -243,6 +242,12 @@ def write_report(rows: Sequence[Mapping[str, Any]], ranking: Sequence[Mapping[st
                      f"<p class=note>{html.escape(_KIND_NOTE.get(kind, ''))} Ranked by <b>{html.escape(by)}</b> "
                      f"({better} is better).</p>")
         parts.append(f"<div class=wide>{ranking_table(entries, keys)}</div>")
+        noted = [e for e in entries if e.get("notes")]
+        if noted:
+            # Degenerate results (seglab.metrics.diagnose): what looks wrong and what usually helps.
+            parts.append("<ul class=notes>" + "".join(
+                f"<li><b>{html.escape(e['method'])}</b>: {html.escape('; '.join(e['notes']))}</li>" for e in noted)
+                + "</ul>")
         plot = _ranking_plot(entries, by)
         if plot:
             parts.append(f'<img alt="ranking plot ({html.escape(kind)})" src="{plot}">')
