@@ -90,6 +90,8 @@ def test_train_errors_are_one_line(files):
     done = run("train", files / "img", "--truth", files / "gt", "--model", "pixel_classifier", "--task", "instance",
                "--out", files / "m")
     assert done.returncode == 2 and "--task instance applies to --model unet" in done.stderr
+    done = run("train", files / "img", "--scribbles", files / "gt", "--model", "unet", "--out", files / "m")
+    assert done.returncode == 2 and "--scribbles applies to --model pixel_classifier" in done.stderr
     (files / "lonely").mkdir()
     seglab.write(files / "lonely" / "a.png", np.zeros((4, 4), np.uint8))
     seglab.write(files / "lonely" / "b.png", np.zeros((4, 4), np.uint8))

@@ -256,3 +256,23 @@ def test_tiled_prediction_equals_in_memory(trained, tmp_path):
     # 40 x 64 tiles cut most disks; the halo comes from the model's largest scale
     out = run_tiled(image, pipeline, tmp_path / "tiled.zarr", chunk=(40, 64), client="sync")
     np.testing.assert_array_equal(np.asarray(out[:]), reference)
+
+
+def test_colour_and_volume_models(tmp_path):
+    image, truth = _blobs(31, (48, 64))
+    colour = np.stack([image, 255 - image, np.full_like(image, 128)], axis=-1)
+    model = fit_pixel_classifier(colour, labels_from_truth(truth), sigmas=(1.0, 3.5), n_estimators=8, seed=0)
+    assert model.channels == 3 and model.n_features == 3 * 16
+    loaded = PixelClassifier.load(model.save(tmp_path / "colour"))
+    np.testing.assert_array_equal(loaded.predict(colour), model.predict(colour))
+    assert binary_scores(truth, loaded.predict(colour) == 2)["f1"] > 0.9
+    with pytest.raises(InvalidImageError, match=r"trained on colour \(RGB\) images; got a gray"):
+        loaded.predict(image)
+    volume = np.stack([image, np.roll(image, 5, axis=1), np.roll(image, 9, axis=0)])
+    volume_truth = np.stack([truth, np.roll(truth, 5, axis=1), np.roll(truth, 9, axis=0)])
+    model3 = fit_pixel_classifier(volume, labels_from_truth(volume_truth), sigmas=(1.0,), n_estimators=8, seed=0,
+                                  channel_axis=None)
+    assert model3.spatial_ndim == 3 and model3.n_features == 10
+    result = seglab.segment(volume, "pixel_classifier", model=str(model3.save(tmp_path / "volume")),
+                            channel_axis=None)
+    assert result.mask.shape == volume.shape and binary_scores(volume_truth, result.mask)["f1"] > 0.9

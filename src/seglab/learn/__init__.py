@@ -17,39 +17,7 @@ OpenCV.
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader as _lazy
 
-_LAZY = {
-    "ModelError": "seglab.learn._artifact:ModelError",
-    "save_model": "seglab.learn._artifact:save_model",
-    "load_model": "seglab.learn._artifact:load_model",
-    "read_model_config": "seglab.learn._artifact:read_config",
-    "hash_arrays": "seglab.learn._artifact:hash_arrays",
-    "hash_files": "seglab.learn._artifact:hash_files",
-    "pixel_features": "seglab.learn._features:pixel_features",
-    "feature_names": "seglab.learn._features:feature_names",
-    "clear_feature_cache": "seglab.learn._features:clear_feature_cache",
-    "PixelClassifier": "seglab.learn._forest:PixelClassifier",
-    "fit_pixel_classifier": "seglab.learn._forest:fit_pixel_classifier",
-    "labels_from_truth": "seglab.learn._forest:labels_from_truth",
-    "pixel_classifier": "seglab.learn._forest:pixel_classifier",
-    "train_pixel_classifier": "seglab.learn._train:train_pixel_classifier",
-    "pair_training_files": "seglab.learn._train:pair_training_files",
-    "DEFAULT_SIGMAS": "seglab.learn._features:DEFAULT_SIGMAS",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'seglab.learn' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+# Names are listed once, in ``__init__.pyi``; ``attach_stub`` imports each module on first access to one of them.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -434,3 +434,6 @@ def load_model(folder: str | os.PathLike, *, kind: str | None = None) -> tuple[d
         raise ModelError(f"{path}: holds arrays {sorted(found)} that do not match the {len(listed)} listed in "
                          f"{CONFIG_FILE}; the model folder is damaged")
     return arrays, config
+
+# The name seglab.learn exports (listed in seglab/learn/__init__.pyi).
+read_model_config = read_config

@@ -73,6 +73,8 @@ def uncertainty(proba: np.ndarray) -> np.ndarray:
     """
     if proba.shape[-1] < 2:
         return np.zeros(proba.shape[:-1], np.float32)
+    if proba.shape[-1] == 2:  # the common case, without a partition per pixel
+        return (1.0 - np.abs(proba[..., 1] - proba[..., 0])).astype(np.float32)
     top = np.partition(proba, proba.shape[-1] - 2, axis=-1)[..., -2:]
     return (1.0 - (top[..., 1] - top[..., 0])).astype(np.float32)
 
