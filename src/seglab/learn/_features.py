@@ -93,7 +93,7 @@ def feature_halo(sigmas: Sequence[float] = DEFAULT_SIGMAS, features: Sequence[st
 
 def _check_settings(sigmas, features) -> tuple[tuple[float, ...], tuple[str, ...]]:
     try:
-        sigmas = tuple(float(s) for s in (sigmas if isinstance(sigmas, Sequence) else [sigmas]))
+        sigmas = tuple(float(s) for s in np.atleast_1d(np.asarray(sigmas, dtype=np.float64)).ravel())
     except (TypeError, ValueError):
         raise ParameterError(f"`sigmas` must be numbers; got {sigmas!r}") from None
     if not sigmas or any(not math.isfinite(s) or s <= 0 for s in sigmas):

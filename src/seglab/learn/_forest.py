@@ -514,7 +514,8 @@ def fit_pixel_classifier(images, labels, *, sigmas: Sequence[float] = DEFAULT_SI
     classes = tuple(int(v) for v in np.unique(np.concatenate([np.unique(c[2]) for c in checked])) if v != 0)
     if len(classes) < 2:
         raise ParameterError(f"the labels mark {len(classes)} class(es) {classes}; paint at least two classes "
-                             "(e.g. 1 = background, 2 = object); 0 means unlabelled")
+                             "(e.g. 1 = background, 2 = object); 0 means unlabelled (for a truth mask, pass "
+                             "labels_from_truth(mask))")
     rng = np.random.default_rng(seed)
     rows, targets, counts = [], [], {c: 0 for c in classes}
     budget = None if max_samples is None else max(len(classes), int(max_samples) // len(checked))
