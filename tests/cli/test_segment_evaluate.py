@@ -163,3 +163,56 @@ def test_evaluate_against_all_bsds_annotators(tmp_path, shared_data):
     assert scores == pytest.approx(seglab.evaluate(truths, truths[0]))
     # Annotator 0 scored against all five (itself included) covers well but not perfectly.
     assert 0.75 < scores["covering"] < 1.0
+
+
+def test_batch_errors_are_one_unwrapped_line_each_when_stderr_is_a_pipe(tmp_path):
+    """Issue 14: per-file errors did not wrap at 80 columns, repeat the path, or leak tifffile's log lines."""
+    good = np.zeros((24, 24), np.uint8)
+    good[6:18, 6:18] = 200
+    folder = tmp_path / ("a-folder-name-long-enough-to-pass-eighty-columns-" * 2)
+    folder.mkdir()
+    seglab.write(folder / "good.png", good)
+    (folder / "bad.png").write_bytes((folder / "good.png").read_bytes()[:60])
+    import tifffile
+
+    tifffile.imwrite(folder / "bomb.tif", np.zeros((8, 8, 3), np.float32), photometric="rgb")
+    with tifffile.TiffFile(folder / "bomb.tif", mode="r+b") as tif:  # declares 32768 x 32768 float32 RGB
+        tif.pages[0].tags["ImageWidth"].overwrite(32768)
+        tif.pages[0].tags["ImageLength"].overwrite(32768)
+    done = run("segment", folder / "bad.png", folder / "bomb.tif", folder / "good.png", "--method", "otsu",
+               "--out", tmp_path / "o", "--no-overlay")
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2, done.stderr
+    bad, bomb = lines
+    assert bad.startswith(f"seglab: error: {folder / 'bad.png'}: ") and bad.count("bad.png") == 1
+    assert "truncated or corrupt PNG" in bad
+    assert bomb.startswith(f"seglab: error: {folder / 'bomb.tif'}: decodes to 32768 x 32768 x 3 float32 = 12.0 GiB")
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["good.json", "good.mask.png"]
+
+
+def test_methods_unknown_family_exits_2_with_a_close_match(tmp_path):
+    done = run("methods", "--family", "treshold")
+    assert done.returncode == 2
+    assert done.stderr.startswith("seglab: error: unknown family 'treshold'. Did you mean 'threshold'?")
+    assert len(done.stderr.splitlines()) == 1
+
+
+def test_usage_errors_are_one_line_with_a_help_hint(tmp_path):
+    done = run("segment", "x.png", "--method", "otsu")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["seglab: error: Missing option '--out' / '-o'. (see 'seglab segment --help')"]
+
+
+def test_stack_is_written_as_tiff_and_outputs_follow_the_umask(tmp_path):
+    """A 3-D stack segments and is written as a multi-page TIFF mask; files are 0644 under umask 022."""
+    stack = np.zeros((3, 20, 20), np.uint8)
+    stack[:, 5:15, 5:15] = 200
+    seglab.write(tmp_path / "stack.tif", stack)
+    done = subprocess.run(["sh", "-c", f"umask 022 && exec {SEGLAB} segment {tmp_path / 'stack.tif'} --method otsu "
+                                       f"--out {tmp_path / 'o'}"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    mask = seglab.read(tmp_path / "o" / "stack.mask.tif")
+    np.testing.assert_array_equal(mask > 0, stack > 100)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "o").iterdir()}
+    assert modes == {"stack.mask.tif": 0o644, "stack.json": 0o644}

@@ -291,6 +291,6 @@ def test_byte_budget_counts_decoded_bytes_not_pixels(tmp_path):
     seglab.write(tmp_path / "g.npy", gray)
     seglab.write(tmp_path / "f.npy", gray.astype(np.float64))
     assert seglab.read(tmp_path / "g.npy", max_bytes=64 * 64 * 2).shape == (64, 64)
-    with pytest.raises(seglab.DecompressionBombError, match=r"64 x 64 float64 = 32\.0 KiB, more than"):
+    with pytest.raises(seglab.DecompressionBombError, match=r"64 x 64 float64 = 32\.0 KiB \(32,768 bytes\), more than"):
         seglab.read(tmp_path / "f.npy", max_bytes=64 * 64 * 2)
     assert seglab.read(tmp_path / "f.npy", max_bytes=math.inf).dtype == np.float64

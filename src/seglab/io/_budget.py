@@ -150,15 +150,23 @@ def get_byte_budget(max_bytes: float | None = None) -> float:
     return DEFAULT_MAX_BYTES
 
 
+def _amount(nbytes) -> str:
+    """'12.0 GiB (12,884,901,888 bytes)': the readable size and the exact count (which may differ by 1)."""
+    from .._core.limits import format_bytes
+
+    nbytes = int(nbytes)
+    return format_bytes(nbytes) if nbytes < 1024 else f"{format_bytes(nbytes)} ({nbytes:,} bytes)"
+
+
 def check_bytes(filename: str, shape, dtype, nbytes: int, budget) -> None:
     """Raise DecompressionBombError if decoding `filename` needs more than `budget` bytes or the free memory."""
     from .._core.limits import available_memory, format_bytes
 
     dims = "" if shape is None else " x ".join(str(int(s)) for s in shape) + " "
-    what = f"{filename}: decodes to {dims}{dtype} = {format_bytes(nbytes)}"
+    what = f"{filename}: decodes to {dims}{dtype} = {_amount(nbytes)}"
     if nbytes > budget:
         raise DecompressionBombError(
-            f"{what}, more than the decoded-size budget of {format_bytes(budget)}; if you trust the file, "
+            f"{what}, more than the decoded-size budget of {_amount(budget)}; if you trust the file, "
             f"raise the budget: read(..., max_bytes={nbytes}), seglab.io.set_byte_budget({nbytes}) or the "
             f"environment variable {BYTES_ENV_VAR}={nbytes} (or read it lazily / tiled)"
         )
