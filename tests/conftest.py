@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from seglab.testing import seglab_registry  # noqa: F401 - the isolated-registry fixture for every test
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SEGLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 

@@ -480,8 +480,12 @@ class Registry:
         """
         from importlib.metadata import entry_points
 
+        return self.add_entry_points(entry_points(group=group))
+
+    def add_entry_points(self, entries: Iterable[Any]) -> list[str]:
+        """Add the SPECS of each ``importlib.metadata.EntryPoint`` in `entries` (see :meth:`load_entry_points`)."""
         added = []
-        for entry in sorted(entry_points(group=group), key=lambda e: e.name):
+        for entry in sorted(entries, key=lambda e: e.name):
             where = f"plugin {entry.name!r} ({entry.value})"
             try:
                 module = entry.load()
