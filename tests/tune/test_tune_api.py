@@ -72,7 +72,7 @@ def test_rerun_resumes_to_the_requested_total(toys, tmp_path):
                 n_jobs=2)
     assert [f.n_trials for f in more.methods[0].folds] == [7, 7]
     assert len(more.methods[0].history) == 7
-    assert (tmp_path / "study.db").exists()
+    assert (tmp_path / "study.journal").exists()
 
 
 def test_steps_are_searched_and_vi_is_minimised(toys):

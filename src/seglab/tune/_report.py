@@ -35,6 +35,8 @@ def best_pipeline_dict(result: TuneResult) -> dict[str, Any]:
         "seed": result.seed,
         "images": list(result.names),
     }
+    if result.stopped:
+        data["seglab"]["stopped"] = f"{result.stopped} after {result.seconds:.0f} s: the best pipeline found so far"
     return data
 
 
@@ -43,6 +45,7 @@ def summary(result: TuneResult) -> dict[str, Any]:
     return {
         "metric": result.key, "maximize": result.maximize, "folds": result.folds, "n_trials": result.n_trials,
         "seed": result.seed, "images": result.names, "best_method": result.best.label,
+        "stopped": result.stopped, "seconds": _num(result.seconds),
         "methods": [
             {
                 "method": m.label, "study": m.study_name,
@@ -111,7 +114,7 @@ def _pictures_html(result: TuneResult, images, truths, names) -> str:
     """Each method's tuned pipeline (tuned on all images) on the first images, drawn on the originals."""
     if not images:
         return ""
-    from seglab.compare import png_data_uri
+    from seglab.viz.pictures import png_uri as png_data_uri
     from seglab.viz.pictures import result_picture
 
     parts = ["<h2>Results of the tuned pipelines</h2><div class=cells>"]

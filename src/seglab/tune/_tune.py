@@ -79,6 +79,7 @@ class MethodTuning:
     history: list[tuple[int, float | None]] = field(default_factory=list)
     importance: dict[str, float] | None = None
     importance_note: str = ""
+    states: dict[str, int] = field(default_factory=dict)
 
     def _mean(self, attr):
         values = [getattr(f, attr) for f in self.folds if np.isfinite(getattr(f, attr))]
@@ -261,8 +262,9 @@ def tune(
         ``progress(done, total, description)`` after each trial; the description names the study, the best
         score so far and, with a `timeout`, the seconds left.
     timeout : float, optional
-        Seconds for the whole run. Each study gets an equal share of the time still left when it starts;
-        trials still running at the end of a share are stopped (recorded as failed). The best pipeline
+        Seconds for the whole run. The studies on all images (which give the best pipelines) run first,
+        then the folds'; each study asks for new trials during an equal share of the time still left when
+        it starts. Trials still running at the deadline are stopped (recorded as failed). The best pipeline
         found so far is returned (and written by :func:`write_tune_outputs`); held-out scores that could
         not be computed in time are NaN.
     trial_timeout : float, optional
@@ -361,75 +363,87 @@ def tune(
         return float(np.mean(values)) if values else float("nan")
 
     try:
+        plans = []
         for label, base in bases:
             space = space_of_pipeline(base, tune_steps=tune_steps)
             config = json.dumps({"pipeline": base.to_dict(), "metric": key, "seed": seed, "folds": folds,
                                  "tune_steps": tune_steps, "data": fingerprint}, sort_keys=True)
             digest = hashlib.sha1(config.encode()).hexdigest()[:10]
+            # counts: trial states over this method's studies (complete, pruned, fail)
+            plans.append({"label": label, "base": base, "space": space, "digest": digest, "counts": {}})
 
-            def run_study(train_idx, suffix):
-                name = f"seglab:{label}:{key}:{suffix}:{digest}"
-                study = optuna.create_study(
-                    storage=storage, study_name=name, load_if_exists=True,
-                    direction="maximize" if maximize else "minimize",
-                    sampler=optuna.samplers.TPESampler(seed=seed),
-                    pruner=optuna.pruners.MedianPruner(n_startup_trials=5) if prune else optuna.pruners.NopPruner(),
-                )
-                now = time.monotonic()
-                share = (deadline - now) / max(state["studies_left"], 1) if deadline is not None else None
-                study_deadline = now + share if share is not None else None
-                state["studies_left"] -= 1
-                finished = [t for t in study.trials if t.state.is_finished()]
-                if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) and space:
-                    # Start from the defaults, so the search can only match or beat them on train.
-                    study.enqueue_trial({d.key: _default_of(base, d) for d in space}, skip_if_exists=True)
-                remaining = n_trials - len(finished) if space else (0 if finished else 1)
-                skipped = 0 if space or finished else n_trials - 1
-                while remaining > 0:
-                    if study_deadline is not None and time.monotonic() >= study_deadline:
-                        state["stopped"] = True
-                        break
-                    size = min(batch, remaining)
-                    trials = [study.ask() for _ in range(size)]
-                    pipelines = [pipeline_from_params(base, {d.key: d.suggest(t) for d in space}) for t in trials]
-                    _run_batch(optuna, study, trials, pipelines, train_idx, executor, trial_timeout,
-                               study_deadline)
-                    remaining -= size
-                    state["done"] += size
-                    if progress:
-                        progress(state["done"], total, _describe(study, label, suffix, key, deadline, optuna))
-                state["done"] += skipped + max(remaining, 0)
+        def run_study(plan, train_idx, suffix):
+            label, base, space = plan["label"], plan["base"], plan["space"]
+            name = f"seglab:{label}:{key}:{suffix}:{plan['digest']}"
+            study = optuna.create_study(
+                storage=storage, study_name=name, load_if_exists=True,
+                direction="maximize" if maximize else "minimize",
+                sampler=optuna.samplers.TPESampler(seed=seed),
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=5) if prune else optuna.pruners.NopPruner(),
+            )
+            now = time.monotonic()
+            # An equal share of the time left; the share only decides when to stop asking for new batches, a
+            # batch under way runs to the global deadline (the next studies' shares shrink accordingly).
+            study_deadline = now + (deadline - now) / max(state["studies_left"], 1) if deadline is not None else None
+            state["studies_left"] -= 1
+            finished = [t for t in study.trials if t.state.is_finished()]
+            if not any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) and space:
+                # Start from the defaults, so the search can only match or beat them on train.
+                study.enqueue_trial({d.key: _default_of(base, d) for d in space}, skip_if_exists=True)
+            remaining = n_trials - len(finished) if space else (0 if finished else 1)
+            skipped = 0 if space or finished else n_trials - 1
+            while remaining > 0:
+                if study_deadline is not None and time.monotonic() >= study_deadline:
+                    state["stopped"] = True
+                    break
+                size = min(batch, remaining)
+                trials = [study.ask() for _ in range(size)]
+                pipelines = [pipeline_from_params(base, {d.key: d.suggest(t) for d in space}) for t in trials]
+                _run_batch(optuna, study, trials, pipelines, train_idx, executor, trial_timeout, deadline)
+                remaining -= size
+                state["done"] += size
                 if progress:
                     progress(state["done"], total, _describe(study, label, suffix, key, deadline, optuna))
-                return study, name
+            for trial in study.trials:
+                plan["counts"][trial.state.name.lower()] = plan["counts"].get(trial.state.name.lower(), 0) + 1
+            state["done"] += skipped + max(remaining, 0)
+            if progress:
+                progress(state["done"], total, _describe(study, label, suffix, key, deadline, optuna))
+            return study, name
 
-            def best_of(study):
-                complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-                if not complete:
-                    return base, {}, float("nan")
-                trial = study.best_trial
-                return pipeline_from_params(base, trial.params), dict(trial.params), float(trial.value)
+        def best_of(plan, study):
+            complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+            if not complete:
+                return plan["base"], {}, float("nan")
+            trial = study.best_trial
+            return pipeline_from_params(plan["base"], trial.params), dict(trial.params), float(trial.value)
 
+        all_idx = list(range(len(images)))
+        # The studies on all images first: they give the pipeline written to best.yaml, so a run stopped by its
+        # timeout has one for every method. (Each study is independent: the order does not change results.)
+        for plan in plans:
+            study, name = run_study(plan, all_idx, "all")
+            plan["best"], _, plan["best_value"] = best_of(plan, study)
+            plan["importance"], plan["note"] = _importance(optuna, study)
+            plan["history"] = [(t.number, t.value) for t in study.trials if t.state.is_finished()]
+            plan["study_name"] = name
+        for plan in plans:
             fold_results = []
             for number, (train_idx, test_idx) in enumerate(splits):
-                study, name = run_study(train_idx, f"fold{number + 1}of{len(splits)}")
-                tuned, params, train_value = best_of(study)
+                study, name = run_study(plan, train_idx, f"fold{number + 1}of{len(splits)}")
+                tuned, params, train_value = best_of(plan, study)
                 fold_results.append(FoldResult(
                     fold=number + 1, train=[names[i] for i in train_idx], test=[names[i] for i in test_idx],
                     best_params=params, train_score=train_value,
                     heldout_score=evaluate(tuned, test_idx),
-                    default_score=evaluate(base, test_idx),
+                    default_score=evaluate(plan["base"], test_idx),
                     n_trials=len(study.trials), study_name=name,
                 ))
-            all_idx = list(range(len(images)))
-            study, name = run_study(all_idx, "all")
-            best, _, best_value = best_of(study)
-            importance, note = _importance(optuna, study)
-            history = [(t.number, t.value) for t in study.trials if t.state.is_finished()]
             out.append(MethodTuning(
-                label=label, base=base, space=space, folds=fold_results, best=best, best_value=best_value,
-                default_all=evaluate(base, all_idx), study_name=name, history=history,
-                importance=importance, importance_note=note,
+                label=plan["label"], base=plan["base"], space=plan["space"], folds=fold_results, best=plan["best"],
+                best_value=plan["best_value"], default_all=evaluate(plan["base"], all_idx),
+                study_name=plan["study_name"], history=plan["history"], importance=plan["importance"],
+                importance_note=plan["note"], states=plan["counts"],
             ))
     finally:
         executor.close()
