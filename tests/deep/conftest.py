@@ -16,25 +16,36 @@ TINY = {"features": (8, 16, 32, 64, 128, 8), "patch": 64, "batch_size": 4, "wind
 def disks(seed: int, size: int = 96, n: int = 6, touching: int = 1):
     """Bright disks on a noisy background: ``(uint8 image, int32 instance labels)``.
 
-    `touching` pairs of disks are placed side by side so that they touch (the instance task must split them).
+    Disks do not overlap; `touching` pairs are placed side by side so that they touch (the instance task
+    must split them), the other `n` disks stand alone.
     """
     gen = np.random.default_rng(seed)
     rows, cols = np.indices((size, size))
     labels = np.zeros((size, size), np.int32)
-    label = 0
+    placed: list[tuple[float, float, float]] = []
+
+    def free(r, c, radius, gap=3.0):
+        return all((r - r2) ** 2 + (c - c2) ** 2 > (radius + q + gap) ** 2 for r2, c2, q in placed)
 
     def put(r, c, radius):
-        nonlocal label
-        inside = ((rows - r) ** 2 + (cols - c) ** 2 <= radius**2) & (labels == 0)
-        label += 1
-        labels[inside] = label
+        placed.append((r, c, radius))
+        labels[((rows - r) ** 2 + (cols - c) ** 2 <= radius**2) & (labels == 0)] = len(placed)
 
-    for _ in range(touching):
-        r, c, radius = gen.integers(16, size - 16), gen.integers(16, size - 30), int(gen.integers(6, 9))
-        put(r, c, radius)
-        put(r, c + 2 * radius, radius)
-    for _ in range(n):
-        put(gen.integers(10, size - 10), gen.integers(10, size - 10), int(gen.integers(5, 9)))
+    for want, pair in ((touching, True), (n, False)):
+        done = 0
+        for _ in range(500):
+            if done == want:
+                break
+            radius = float(gen.integers(6, 9))
+            r, c = gen.uniform(radius + 2, size - radius - 2), gen.uniform(radius + 2, size - 3 * radius - 2)
+            if pair:
+                if free(r, c, radius) and free(r, c + 2 * radius, radius):
+                    put(r, c, radius)
+                    put(r, c + 2 * radius, radius)
+                    done += 1
+            elif free(r, c, radius):
+                put(r, c, radius)
+                done += 1
     image = np.where(labels > 0, 170.0, 50.0) + gen.normal(0, 18, labels.shape)
     return np.clip(image, 0, 255).astype(np.uint8), labels
 

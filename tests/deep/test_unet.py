@@ -253,3 +253,26 @@ def test_bad_inputs_get_one_clear_error(semantic_model, make_disks, tmp_path):
         train_unet([image], [labels * 3 + np.arange(96)[None, :]], out=tmp_path / "m2", epochs=1)
     with pytest.raises(ParameterError, match="`task` got 'panoptic'"):
         train_unet([image], [labels], out=tmp_path / "m3", epochs=1, task="panoptic")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "float64"])
+@pytest.mark.parametrize("method", ["unet", "unet_instance"])
+def test_contract_with_a_trained_model(method, dtype, semantic_model, make_disks):
+    """The registry contract (tests/test_contract.py) for the learned methods, which need a model."""
+    from seglab._core.errors import InvalidImageError
+
+    image8, labels = make_disks(50)
+    image = {"uint8": image8, "uint16": image8.astype(np.uint16) * 257}.get(dtype, (image8 / 255.0).astype(dtype))
+    spec = seglab.get_method(method)
+    first = seglab.segment(image, method, model=str(semantic_model), window=96)
+    second = seglab.segment(image, method, model=str(semantic_model), window=96)
+    assert first.output == spec.output and first.data.shape == image.shape
+    assert first.data.dtype == (bool if spec.output == "mask" else np.int32)
+    np.testing.assert_array_equal(first.data, second.data)
+    # percentile normalisation makes the result independent of the intensity scale
+    reference = seglab.segment(image8, method, model=str(semantic_model), window=96).data
+    assert np.mean((first.data > 0) == (reference > 0)) > 0.999
+    with pytest.raises(InvalidImageError, match="supports 2-D images; got a 3-D image"):
+        seglab.segment(np.stack([image] * 3), method, model=str(semantic_model), channel_axis=None)
+    with pytest.raises(InvalidImageError, match="add the pre-step 'grayscale'"):
+        seglab.segment(np.stack([image8] * 3, axis=-1), method, model=str(semantic_model))

@@ -13,30 +13,7 @@ This package is the only place seglab imports torch and MONAI, and only when one
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader as _lazy
 
-_LAZY = {
-    "train_unet": "seglab.deep._train:train_unet",
-    "TRAIN_OPTIONS": "seglab.deep._train:OPTIONS",
-    "unet": "seglab.deep._predict:unet",
-    "unet_instance": "seglab.deep._predict:unet_instance",
-    "predict_probabilities": "seglab.deep._predict:predict_probabilities",
-    "load_unet": "seglab.deep._predict:load_unet",
-    "percentile_range": "seglab.deep._data:percentile_range",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'seglab.deep' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+# Names are listed once, in ``__init__.pyi``; ``attach_stub`` imports each module on first access to one of them.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

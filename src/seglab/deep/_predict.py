@@ -35,7 +35,7 @@ from ._data import PERCENTILES, labels_from_probabilities, normalize, percentile
 
 __all__ = ["unet", "unet_instance", "predict_probabilities", "load_unet", "sliding_window", "window_stride"]
 
-_CACHE: "OrderedDict[tuple, Any]" = OrderedDict()
+_CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
@@ -81,8 +81,9 @@ def load_unet(model, *, device: str = "auto") -> LoadedUNet:
     torch = torch_modules()
     folder = Path(model)
     device = resolve_device(device)
-    weights = [p for p in folder.glob("*.safetensors")] if folder.is_dir() else []
-    stamp = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in weights))
+    # a retrained or replaced model (new files, new mtimes) is loaded again, never served from the cache
+    files = [folder / "weights.safetensors", folder / "config.json"]
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
     key = (str(folder.resolve()), stamp, device)
     with _CACHE_LOCK:
         if key in _CACHE:

@@ -191,8 +191,8 @@ def train_unet(images: Sequence, truths: Sequence, *, out, task: str = "semantic
     resume : bool
         Continue from ``out/checkpoint`` (same data and options) up to `epochs`.
     progress : callable, optional
-        ``progress(epoch, epochs, description)`` after each epoch; the description has the loss and the
-        validation score.
+        ``progress(epoch, epochs, description)`` after each epoch; the description has the mean training loss
+        and the validation score (``"loss 0.2134, validation F1 0.9120 (best)"``).
     **options
         See :data:`OPTIONS`: ``patch``, ``batch_size``, ``steps_per_epoch``, ``learning_rate``,
         ``features``, ``patience``, ``validation_fraction``, ``window``, ``threads``, ``max_classes``.
@@ -288,7 +288,7 @@ def train_unet(images: Sequence, truths: Sequence, *, out, task: str = "semantic
         "out_channels": n_classes,
         "task": task,
         "classes": ({"values": values, "names": ["background"] + [f"class {v}" for v in values[1:]]}
-                    if task == "semantic" else {"names": ["background", "interior", "boundary"]}),
+                    if values is not None else {"names": ["background", "interior", "boundary"]}),
         "normalization": {"method": "percentile", "percentiles": list(PERCENTILES), "per_image": True,
                           "training_ranges": [list(r) for r in ranges]},
         "patch": options["patch"],
@@ -304,7 +304,7 @@ def train_unet(images: Sequence, truths: Sequence, *, out, task: str = "semantic
     network = build_network(config).to(torch.device(device))
     optimizer = torch.optim.Adam(network.parameters(), lr=float(options["learning_rate"]))
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
-    state = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": [],
+    state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": [],
              "train_seconds": 0.0}
     if resume:
         arrays, saved = load_model(checkpoint_dir, kind="unet_checkpoint")
@@ -375,8 +375,7 @@ def train_unet(images: Sequence, truths: Sequence, *, out, task: str = "semantic
         if progress is not None:
             metric = "AP@0.5" if task == "instance" else ("F1" if n_classes == 2 else "mean Dice")
             note = " (best)" if improved else f" (no gain for {state['bad_epochs']})"
-            progress(epoch + 1, int(epochs), f"epoch {epoch + 1}/{epochs}: loss {np.mean(losses):.4f}, "
-                                             f"validation {metric} {score:.4f}{note}")
+            progress(epoch + 1, int(epochs), f"loss {np.mean(losses):.4f}, validation {metric} {score:.4f}{note}")
     _finish(out, state, stopped_early=int(state["epoch"]) < int(epochs))
     return out
 
@@ -392,3 +391,6 @@ def _finish(out: Path, state: dict, *, stopped_early: bool) -> None:
                           "history": list(state["history"]), "train_seconds": float(state["train_seconds"]),
                           "stopped_early": bool(stopped_early)}
     save_model(out, kind="unet", arrays=arrays, config=mine)
+
+# The name seglab.deep exports (listed in seglab/deep/__init__.pyi).
+TRAIN_OPTIONS = OPTIONS
