@@ -16,29 +16,7 @@ Importing this package imports neither napari nor Qt (the registry scans every s
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader as _lazy
 
-_LAZY = {
-    "SegmentWidget": "seglab.napari._widgets:SegmentWidget",
-    "CompareWidget": "seglab.napari._widgets:CompareWidget",
-    "TrainWidget": "seglab.napari._widgets:TrainWidget",
-    "get_reader": "seglab.napari._io:get_reader",
-    "read_seglab_zarr": "seglab.napari._io:read_seglab_zarr",
-    "write_labels": "seglab.napari._io:write_labels",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'seglab.napari' has no attribute {name!r}")
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return __all__
+# Names are listed once, in ``__init__.pyi``; ``attach_stub`` imports each module on first access to one of them.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

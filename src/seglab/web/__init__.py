@@ -53,20 +53,7 @@ pipeline.yaml`` bit for bit (interactive methods: add ``--seeds seeds.tif``).
 
 from __future__ import annotations
 
-__all__ = ["create_app", "serve"]
+import lazy_loader as _lazy
 
-
-def __getattr__(name):
-    if name == "create_app":
-        from ._app import create_app
-
-        return create_app
-    if name == "serve":
-        from ._server import serve
-
-        return serve
-    raise AttributeError(f"module 'seglab.web' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+# Names are listed once, in ``__init__.pyi``; ``attach_stub`` imports each module on first access to one of them.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
