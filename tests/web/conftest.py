@@ -25,7 +25,6 @@ pytest.importorskip("fastapi", reason="the web tests need seglab[web] (fastapi, 
 pytest.importorskip("uvicorn", reason="the web tests need seglab[web] (fastapi, uvicorn, python-multipart)")
 httpx = pytest.importorskip("httpx", reason="the web API tests need httpx (seglab[test])")
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
@@ -159,19 +158,28 @@ def page(browser, server):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-@pytest.fixture
-def screenshot():
-    return save_screenshot
+@pytest.fixture(scope="session")
+def screenshot(tmp_path_factory):
+    """``screenshot(page, name)``: a small PNG of the page.
+
+    Written to ``$SEGLAB_SCREENSHOTS_DIR`` when set (``SEGLAB_SCREENSHOTS_DIR=docs/screenshots`` refreshes
+    the README's pictures), else to a temporary folder, so a plain test run writes nothing in the tree.
+    """
+    folder = Path(os.environ.get("SEGLAB_SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
+
+    def save(page, name: str) -> Path:
+        return save_screenshot(page, folder / f"{name}.png")
+
+    return save
 
 
-def save_screenshot(page, name: str) -> Path:
-    """Save a small PNG of the page to docs/screenshots/ (the README shows them)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def save_screenshot(page, path: Path) -> Path:
     from PIL import Image
 
-    path = SCREENSHOTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     shot = Image.open(io.BytesIO(page.screenshot()))
-    # three quarters of the size keeps the files small and the text readable
+    # three quarters of the size and 256 colours keep the file small and the text readable
     shot = shot.convert("RGB").resize((shot.width * 3 // 4, shot.height * 3 // 4), Image.LANCZOS)
-    shot.save(path, optimize=True)
+    shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    assert path.stat().st_size > 10_000  # a real picture, not a blank page
     return path

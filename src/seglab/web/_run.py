@@ -377,9 +377,24 @@ def describe(result: Result, *, overlay: bool = True, style: str = "fill") -> di
         contour = result.info.get("contour")
         out["overlay"] = data_url(overlay_png(result.data, result.output, style=style, contour=contour,
                                               offset=result.region[:2]))
-    if ("threshold" in result.info or "thresholds" in result.info) and result.seen is not None:
+    # the image histogram with the intensity threshold(s) the method chose (threshold family only:
+    # elsewhere `threshold` may be a probability, a gradient level...)
+    family = _family(result.pipeline)
+    if family == "threshold" and ("threshold" in result.info or "thresholds" in result.info) \
+            and result.seen is not None:
         out["histogram"] = histogram(result.seen)
     return out
+
+
+def _family(pipeline: dict) -> str | None:
+    from seglab import get_method
+
+    method = pipeline.get("method")
+    name = method.get("name") if isinstance(method, dict) else method
+    try:
+        return get_method(name).family
+    except Exception:  # noqa: BLE001 - a method unregistered since the run: no histogram
+        return None
 
 
 EXPORTS = {

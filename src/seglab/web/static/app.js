@@ -136,9 +136,9 @@ function setMethod(name) {
   $("method-summary").textContent = spec.summary;
   const needs = [...spec.inputs, ...spec.optional_inputs.map((n) => n + " (optional)")];
   const hints = { seeds: "paint seeds: brush with class 1, 2, ...", rect: "draw a rectangle",
-                  contour: "draw a polygon or a circle", scribbles: "paint scribbles: brush with class 1, 2, ...",
+                  contour: "draw a polygon or a circle", scribbles: "brush class 1 on background, class 2 on objects; it retrains as you paint",
                   labels: "paint scribbles: brush with class 1, 2, ..." };
-  if (name === "pixel_classifier") needs.push("scribbles — brush class 1 on background, class 2 on objects; it trains as you paint");
+  if (name === "pixel_classifier") needs.push("scribbles");
   $("method-needs").textContent = needs.length ? "needs: " + needs.map((n) => hints[n.split(" ")[0]] ? `${n} — ${hints[n.split(" ")[0]]}` : n).join("; ") : "";
   buildForm($("params"), spec, state.pipeline.method.params);
   pipelineChanged();
