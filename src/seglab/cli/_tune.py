@@ -39,7 +39,8 @@ import click
 @click.option("--steps/--no-steps", "tune_steps", default=True, show_default=True,
               help="Also search the parameters of the pre- and post-steps.")
 @click.option("--pair-regex", default=None, help="Regex whose first group in each file stem is the pairing key.")
-@click.option("--out", "-o", "out_dir", required=True, type=click.Path(), help="Output folder (study.journal lives here).")
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(),
+              help="Output folder (study.journal lives here).")
 def command(images, truth, methods, pipelines, pre, post, metric, n_trials, folds, n_jobs, timeout, trial_timeout,
             prune, batch, scheduler, workers, seed, tune_steps, pair_regex, out_dir):
     """Tune METHODS on IMAGES against --truth; write best.yaml, report.html, history.png, tune.json, study.journal.
@@ -48,16 +49,18 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
     best.yaml is tuned on all images (run it with `seglab segment --pipeline best.yaml`).
     Rerunning with the same inputs resumes the studies in study.journal up to --trials.
     """
+    import time
+
+    started = time.monotonic()  # --timeout counts from here
     import numpy as np
 
     from seglab._core.errors import ParameterError
+    from seglab._core.pipeline import split_methods
     from seglab.compare import load_input
     from seglab.tune import tune, write_tune_outputs
 
     from ._common import ensure_out_dir
     from ._compare import _read_pairs
-
-    from seglab._core.pipeline import split_methods
 
     targets = split_methods(methods or "") + list(pipelines)
     if not targets:
@@ -73,6 +76,10 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
         import os
 
         n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if timeout is not None:
+        # --timeout is the command's: reading the images counted, and writing the outputs needs its moment.
+        reserve = min(5.0, 0.1 * timeout)
+        timeout = max(timeout - (time.monotonic() - started) - reserve, 0.1 * timeout)
     # Trials done / total, elapsed, then the study, its best score so far and (with --timeout) the time left.
     with Progress(TextColumn("[bold]tune"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
                   TimeElapsedColumn(), TextColumn("{task.description}"), console=Console(stderr=True)) as bar:
