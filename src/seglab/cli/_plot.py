@@ -114,6 +114,9 @@ def command(kind, image, labels_path, methods, params, pre, thresholds, contour,
         if step > 1:
             click.echo(f"seglab: note: drawn at 1/{step} size (the image is over {MAX_DISPLAY_SIDE} px a side)",
                        err=True)
+        from seglab.viz.display import display_note
+
+        click.echo(f"seglab: note: the image is {display_note(array)}", err=True)
         ov.save_png(picture, out)
     elif kind == "sobel":
         if methods:
