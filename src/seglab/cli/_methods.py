@@ -6,7 +6,6 @@ import json
 
 import click
 
-
 # How a user gives each kind of input on the command line (shown by `seglab methods NAME`).
 INPUT_FORMATS = {
     "seeds": ("--seeds LABELS.png (a label image, 0 = unlabelled, 1, 2, ... = classes) or --seeds-json FILE:\n"

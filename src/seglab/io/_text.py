@@ -205,7 +205,7 @@ def parse_yaml(text: str, *, source: str = "<string>") -> Any:
 
     Examples
     --------
-    >>> parse_yaml("method: otsu\npost: [fill_holes]")
+    >>> parse_yaml("{method: otsu, post: [fill_holes]}")
     {'method': 'otsu', 'post': ['fill_holes']}
     """
     import yaml
