@@ -49,3 +49,10 @@ def test_pipeline_file_format_is_in_the_help(capsys):
 def test_unknown_parameter_message_ends_its_sentence():
     with pytest.raises(seglab.SeglabError, match=r"its parameters are threshold, invert\. Did you mean 'threshold'\?"):
         seglab.get_method("manual").param("treshold")
+
+
+def test_segment_help_states_the_seeds_and_pipeline_formats(capsys):
+    assert main(["segment", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert '{"seeds": [{"class": 1, "circle": [row, col, radius]}' in out
+    assert "{pre: [{name, params}], method: {name, params}, post: [...]}" in out

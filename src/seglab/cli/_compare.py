@@ -116,7 +116,8 @@ def _skip_slow(candidates, first_image, max_seconds):
                    "'otsu,local:block_size=51,offset=10,unet:model=DIR'), or 'all' (methods needing user input "
                    "or a model are skipped).")
 @click.option("--pipeline", "pipelines", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Pipeline file (YAML/JSON) to compare as well (repeatable).")
+              help="Pipeline file (YAML/JSON: {pre: [...], method: {name, params}, post: [...]}; example in "
+                   "`seglab methods --help`) to compare as well (repeatable).")
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(), help="Output folder.")
 @click.option("--pair-regex", default=None,
               help="Regex whose first group (or whole match) in each file stem is the pairing key.")
