@@ -108,3 +108,13 @@ def test_bsds_mat_truth_gives_boundary_scores(tmp_path, capsys, shared_data):
     assert scores["boundary_precision"] == pytest.approx(1.0)
     assert 0.1 < scores["boundary_recall"] < 1.0
     assert scores["covering"] > 0.5
+
+
+def test_large_zarr_labels_are_refused_not_scored_as_masks(tmp_path, capsys, monkeypatch):
+    labels = np.zeros((60, 70), np.uint16)
+    labels[5:20, 5:20], labels[30:50, 30:60] = 1, 2
+    seglab.write(tmp_path / "t.zarr", labels)
+    seglab.write(tmp_path / "p.zarr", labels)
+    monkeypatch.setenv("SEGLAB_MAX_PIXELS", "1000")
+    assert main(["evaluate", str(tmp_path / "t.zarr"), str(tmp_path / "p.zarr")]) == 2
+    assert "truth holds labels" in capsys.readouterr().err

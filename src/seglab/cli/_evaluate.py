@@ -124,12 +124,23 @@ def _evaluate_zarr(truth: str, pred: str, kind: str):
     if kind != "auto":
         raise ParameterError("zarr arrays larger than the pixel budget are scored as binary masks only; "
                              "drop --instances or raise the budget (SEGLAB_MAX_PIXELS)")
+    import numpy as np
+
     from seglab.metrics.binary import scores_from_counts
     from seglab.tiling import confusion_from_zarr
 
     # Opened lazily (a zarr.Array, read chunk by chunk): memory stays bounded, so the budget that
     # protects whole-array reads does not apply.
-    counts = confusion_from_zarr(_lazy(truth), _lazy(pred))
+    arrays = [_lazy(truth), _lazy(pred)]
+    for name, array in zip(("truth", "pred"), arrays):
+        # Chunked counting treats non-zero as foreground: refuse label images rather than score them wrongly.
+        corner = np.asarray(array[tuple(slice(0, 512) for _ in array.shape)])
+        values = np.unique(corner)
+        if values.size > 2 or (values.size == 2 and values[0] != 0):
+            raise ParameterError(f"{name} holds labels ({values.size}+ values), but zarr arrays larger than the pixel "
+                                 "budget are scored as binary masks only; raise the budget (SEGLAB_MAX_PIXELS) to "
+                                 "score labels in memory")
+    counts = confusion_from_zarr(*arrays)
     return None, None, scores_from_counts(counts["tp"], counts["tn"], counts["fp"], counts["fn"])
 
 
