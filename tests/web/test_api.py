@@ -374,3 +374,55 @@ def test_an_empty_workspace_serves_nothing(launch_server, tmp_path):
     with srv.client() as c:
         assert c.get("/api/images").json() == {"workspace": str(tmp_path.resolve()), "images": []}
         assert c.post("/api/run", json={"image": "x.png", "pipeline": "otsu"}).status_code == 404
+
+
+def test_serve_refuses_bad_options_in_one_line(capsys, tmp_path):
+    import socket
+
+    from seglab.cli.main import main
+
+    assert main(["serve", "--no-browser", "--port", "99999", "--workspace", str(tmp_path)]) == 2
+    expected = "seglab: error: --port got 99999; expected 1..65535 (or 0 for a free port)"
+    assert capsys.readouterr().err.strip() == expected
+    assert main(["serve", "--no-browser", "--workspace", str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--no-browser", "--port", str(port), "--workspace", str(tmp_path)]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_zarr_images_are_listed_shown_and_segmented(client, workspace):
+    pytest.importorskip("zarr", reason="zarr inputs need seglab[scale]")
+    image = seglab.read(workspace / "coins.png")
+    if not (workspace / "coins.zarr").exists():
+        seglab.write(workspace / "coins.zarr", image)
+    names = [item["name"] for item in client.get("/api/images").json()["images"]]
+    assert "coins.zarr" in names
+    assert client.get("/api/images/coins.zarr/info").json()["shape"] == list(image.shape)
+    tile = png_array(client.get("/api/images/coins.zarr/tile?level=9&x=0&y=0").content)
+    assert np.array_equal(tile, image[:256, :256])
+    result = client.post("/api/run", json={"image": "coins.zarr", "pipeline": "li"}).json()
+    assert np.array_equal(png_array(client.get(result["urls"]["mask.png"]).content) > 0,
+                          seglab.segment(image, "li").mask)
+
+
+def test_large_inputs_are_read_by_region(tmp_path, monkeypatch):
+    """Above the lazy size a TIFF or zarr is never read whole for display or preview (in-process check)."""
+    import tifffile
+
+    from seglab.web import _workspace
+
+    image = (np.arange(600 * 700) % 251).astype(np.uint8).reshape(600, 700)
+    tifffile.imwrite(tmp_path / "big.tif", image, tile=(128, 128))
+    monkeypatch.setattr(_workspace, "LAZY_PIXELS", 1000)
+    workspace = _workspace.Workspace(tmp_path)
+    source = workspace.source("big.tif")
+    assert source.lazy and source.shape == (600, 700)
+    assert np.array_equal(source.region(100, 200, 50, 60), image[100:150, 200:260])
+    assert np.array_equal(source.tile(source.max_level, 1, 2), image[512:600, 256:512])
+    overview = source.overview()
+    assert overview.shape == (75, 87)
+    assert np.array_equal(workspace.read_whole("big.tif"), image)

@@ -183,6 +183,24 @@ def _save(content: bytes, path):
     return path
 
 
+def test_upload_an_image_from_the_page(page, client, tmp_path):
+    picture = np.zeros((64, 80), np.uint8)
+    picture[10:40, 20:60] = 200
+    seglab.write(tmp_path / "my cells.png", picture)
+    previous = current_result_id(page)
+    page.set_input_files("#upload", str(tmp_path / "my cells.png"))
+    page.wait_for_function("() => document.body.dataset.image === 'uploads/my_cells.png'")
+    result = wait_new_result(page, previous)
+    assert result["image"] == "uploads/my_cells.png"
+    assert np.array_equal(served_mask(client, result), picture > 100)
+    # a broken file: the CLI's message in the page, and the page goes on
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    page.set_input_files("#upload", str(tmp_path / "broken.png"))
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error").startswith("uploads/broken.png: ")
+    assert page.locator("#image-list li[data-name='uploads/my_cells.png']").count() == 1
+
+
 def test_compare_two_methods_against_a_truth(page, client, workspace, screenshot):
     image = seglab.read(workspace / "blobs.png")
     truth = seglab.read(workspace / "blobs.truth.png")

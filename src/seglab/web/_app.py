@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import tempfile
 from http.cookies import SimpleCookie
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from fastapi import Request
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 COOKIE = "seglab_token"
 STATIC = Path(__file__).parent / "static"
@@ -95,7 +99,8 @@ def _too_large_message(size: int, limit: int) -> str:
             "(seglab serve --max-upload-mb N raises it)")
 
 
-def create_app(workspace, *, token: str, max_upload_mb: float = 512, samples_read_only: bool = False):
+def create_app(workspace: str | os.PathLike[str], *, token: str, max_upload_mb: float = 512,
+               samples_read_only: bool = False) -> FastAPI:
     """Build the application over a workspace folder.
 
     Parameters

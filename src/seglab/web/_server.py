@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["serve"]
 
 
-def serve(workspace=None, *, host: str = "127.0.0.1", port: int = 0, open_browser: bool = True,
-          max_upload_mb: float = 512, token: str | None = None, echo=print) -> None:
+def serve(workspace: str | os.PathLike[str] | None = None, *, host: str = "127.0.0.1", port: int = 0,
+          open_browser: bool = True, max_upload_mb: float = 512, token: str | None = None,
+          echo: Callable[[str], object] = print) -> None:
     """Run ``seglab serve`` until interrupted.
 
     Parameters
@@ -36,6 +39,10 @@ def serve(workspace=None, *, host: str = "127.0.0.1", port: int = 0, open_browse
 
     if not max_upload_mb > 0:
         raise ParameterError(f"--max-upload-mb got {max_upload_mb!r}; expected a positive number of MiB")
+    if not 0 <= port < 65536:
+        raise ParameterError(f"--port got {port}; expected 1..65535 (or 0 for a free port)")
+    if port:
+        _check_port(host, port)
     if workspace is None:
         root = sample_workspace()
         echo(f"seglab serve: workspace {root} (bundled samples)")
@@ -46,8 +53,6 @@ def serve(workspace=None, *, host: str = "127.0.0.1", port: int = 0, open_browse
     token = token or secrets.token_urlsafe(24)
     if port == 0:
         port = free_port(host)
-    if not 0 < port < 65536:
-        raise ParameterError(f"--port got {port}; expected 1..65535 (or 0 for a free port)")
     app = create_app(root, token=token, max_upload_mb=max_upload_mb)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/?token={token}"
@@ -65,3 +70,17 @@ def serve(workspace=None, *, host: str = "127.0.0.1", port: int = 0, open_browse
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=3, timeout_keep_alive=75, backlog=2048)
     uvicorn.Server(config).run()
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port that is taken, with one line instead of uvicorn's log and exit."""
+    import socket
+
+    from seglab._core.errors import ParameterError
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ParameterError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port "
+                                 "or --port 0 for a free one") from None
