@@ -170,9 +170,8 @@ def _timed(fn, repeat: int = 1, cpu: list | None = None):
 
 
 def kesm_cases(log) -> dict:
-    from seglab.learn import clear_feature_cache, fit_pixel_classifier, labels_from_truth
-
     import seglab
+    from seglab.learn import clear_feature_cache, fit_pixel_classifier, labels_from_truth
 
     image, truth, half = _kesm()
     top, bottom = image[:half], image[half:]
@@ -188,7 +187,8 @@ def kesm_cases(log) -> dict:
         model, seconds, _ = _timed(lambda: fit_pixel_classifier(top, labels, seed=0))
         (mask, _), predict_seconds, _ = _timed(lambda: model.segment(bottom))
         scores = _scores(truth[half:], mask)
-        out.setdefault(name, {}).update({"scores": scores, "train_seconds": seconds, "train_detail": model.info["seconds"],
+        out.setdefault(name, {}).update({"scores": scores, "train_seconds": seconds,
+                     "train_detail": model.info["seconds"],
                      "training_samples": model.info["training_samples"], "predict_seconds": predict_seconds,
                      "megapixels_per_second": bottom.size / predict_seconds / 1e6,
                      "nodes": int(model.arrays["tree_offsets"][-1])})
@@ -199,8 +199,8 @@ def kesm_cases(log) -> dict:
 
 def versus_skimage(log) -> dict:
     """Same features, same forest settings and seed: ours vs skimage.future.fit_segmenter/predict_segmenter."""
-    from sklearn.ensemble import RandomForestClassifier
     from skimage.future import fit_segmenter, predict_segmenter
+    from sklearn.ensemble import RandomForestClassifier
 
     import seglab
     from seglab.learn import fit_pixel_classifier, labels_from_truth, pixel_features

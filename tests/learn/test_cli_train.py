@@ -95,7 +95,8 @@ def test_train_errors_are_one_line(files):
     (files / "lonely").mkdir()
     seglab.write(files / "lonely" / "a.png", np.zeros((4, 4), np.uint8))
     seglab.write(files / "lonely" / "b.png", np.zeros((4, 4), np.uint8))
-    done = run("train", files / "lonely" / "a.png", files / "lonely" / "b.png", "--truth", files / "gt" / "man_seg01.png",
-               "--truth", files / "gt" / "man_seg02.png", "--model", "pixel_classifier", "--out", files / "m")
+    done = run("train", files / "lonely" / "a.png", files / "lonely" / "b.png", "--truth",
+               files / "gt" / "man_seg01.png", "--truth", files / "gt" / "man_seg02.png", "--model",
+               "pixel_classifier", "--out", files / "m")
     assert done.returncode == 2 and "no image could be paired with a truth file" in done.stderr
     assert not (files / "m").exists()

@@ -87,7 +87,7 @@ def hash_arrays(arrays: Iterable[np.ndarray] | Mapping[str, np.ndarray]) -> str:
         if name is not None:
             digest.update(f"name={name};".encode())
         digest.update(f"dtype={array.dtype.str};shape={array.shape};".encode())
-        digest.update(memoryview(array).cast("B"))
+        digest.update(array.data.cast("B"))
     return digest.hexdigest()
 
 
@@ -163,7 +163,7 @@ def _config_text(kind: str, config: Mapping[str, Any], weights_sha: str, arrays:
         "kind": kind,
         "seglab_version": _seglab_version(),
         "libraries": _library_versions(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "weights": {
             "file": WEIGHTS_FILE,
             "sha256": weights_sha,

@@ -45,6 +45,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from seglab._core.errors import ParameterError
 
@@ -129,8 +130,9 @@ def feature_names(sigmas: Sequence[float] = DEFAULT_SIGMAS, features: Sequence[s
 
     Examples
     --------
-    >>> feature_names((0.3, 1.0), ("intensity", "edges"))
-    ['gaussian(0.3)', 'gaussian(1.0)', 'laplacian_of_gaussian(1.0)', 'gradient_magnitude(1.0)', 'difference_of_gaussians(1.0)']
+    >>> feature_names((0.3, 1.0), ("intensity", "edges"))  # doctest: +NORMALIZE_WHITESPACE
+    ['gaussian(0.3)', 'gaussian(1.0)', 'laplacian_of_gaussian(1.0)', 'gradient_magnitude(1.0)',
+     'difference_of_gaussians(1.0)']
     """
     sigmas, features = _check_settings(sigmas, features)
     names = []
@@ -212,7 +214,7 @@ def _channel_features(image: np.ndarray, sigmas: tuple[float, ...], features: tu
             continue
         if "edges" in features:
             second = [d(_unit(ndim, a, 2)) for a in range(ndim)]
-            out.append(np.sum(second, axis=0, dtype=np.float32) if ndim > 2 else second[0] + second[1])
+            out.append(np.asarray(np.sum(second, axis=0, dtype=np.float32) if ndim > 2 else second[0] + second[1]))
             grads = [d(_unit(ndim, a, 1)) for a in range(ndim)]
             out.append(np.sqrt(sum(g.astype(np.float64) ** 2 for g in grads)).astype(np.float32))
             narrow = _Derivatives(image, DOG_RATIO * sigma)(zero)
@@ -307,12 +309,13 @@ def clear_feature_cache() -> None:
 
 def _key(image: np.ndarray, spatial_ndim: int, sigmas, features) -> tuple:
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(memoryview(np.ascontiguousarray(image)).cast("B"))
+    digest.update(np.ascontiguousarray(image).data.cast("B"))
     return (image.shape, image.dtype.str, spatial_ndim, sigmas, features, digest.hexdigest())
 
 
-def pixel_features(image, *, sigmas: Sequence[float] = DEFAULT_SIGMAS,
-                   features: Sequence[str] = FEATURE_GROUPS, channel_axis="auto", cache: bool = True) -> np.ndarray:
+def pixel_features(image: ArrayLike, *, sigmas: Sequence[float] = DEFAULT_SIGMAS,
+                   features: Sequence[str] = FEATURE_GROUPS, channel_axis: int | str | None = "auto",
+                   cache: bool = True) -> np.ndarray:
     """Compute ilastik's per-pixel features at several scales.
 
     Parameters

@@ -79,7 +79,7 @@ def uncertainty(proba: np.ndarray) -> np.ndarray:
     return (1.0 - (top[..., 1] - top[..., 0])).astype(np.float32)
 
 
-def labels_from_truth(truth) -> np.ndarray:
+def labels_from_truth(truth: ArrayLike) -> np.ndarray:
     """Turn a ground-truth mask or label image into training classes: 1 = background, 2 = objects.
 
     Every nonzero value is an object (instance labels included), as seglab's
@@ -247,8 +247,9 @@ class PixelClassifier:
         The fitted scikit-learn forest (only on a freshly fitted classifier).
     """
 
-    def __init__(self, arrays: dict[str, np.ndarray], *, classes, sigmas, features, channels: int,
-                 spatial_ndim: int, info: dict[str, Any] | None = None, engine: str = "auto"):
+    def __init__(self, arrays: dict[str, np.ndarray], *, classes: Sequence[int], sigmas: Sequence[float],
+                 features: Sequence[str], channels: int, spatial_ndim: int, info: dict[str, Any] | None = None,
+                 engine: str = "auto") -> None:
         self.classes = tuple(int(c) for c in classes)
         self.sigmas, self.features = _check_settings(sigmas, features)
         self.channels = int(channels)
@@ -283,7 +284,7 @@ class PixelClassifier:
                 f"sigmas={self.sigmas}, channels={self.channels}, ndim={self.spatial_ndim})")
 
     # -- prediction -----------------------------------------------------------------------------
-    def features_of(self, image, *, channel_axis="auto") -> np.ndarray:
+    def features_of(self, image: ArrayLike, *, channel_axis: int | str | None = "auto") -> np.ndarray:
         """The feature stack this model reads, ``(*spatial, F)`` float32 (cached)."""
         return pixel_features(image, sigmas=self.sigmas, features=self.features, channel_axis=channel_axis)
 
@@ -302,7 +303,7 @@ class PixelClassifier:
                                     f"{info.spatial_ndim}-D image of shape {array.shape}")
         return array, info
 
-    def predict_proba(self, image, *, channel_axis="auto") -> np.ndarray:
+    def predict_proba(self, image: ArrayLike, *, channel_axis: int | str | None = "auto") -> np.ndarray:
         """Per-class probabilities, ``(*spatial, K)`` float64, classes in the order of :attr:`classes`.
 
         A 2-D model given a volume predicts it plane by plane.
@@ -316,13 +317,13 @@ class PixelClassifier:
         flat = features.reshape(-1, features.shape[-1])
         return self._trees.predict_proba(flat).reshape(features.shape[:-1] + (len(self.classes),))
 
-    def predict(self, image, *, channel_axis="auto") -> np.ndarray:
+    def predict(self, image: ArrayLike, *, channel_axis: int | str | None = "auto") -> np.ndarray:
         """The most probable class value at each pixel (int32; ties go to the first class)."""
         proba = self.predict_proba(image, channel_axis=channel_axis)
         return np.asarray(self.classes, np.int32)[np.argmax(proba, axis=-1)]
 
-    def segment(self, image, *, threshold: float = 0.5, foreground: Sequence[int] | None = None,
-                channel_axis="auto") -> tuple[np.ndarray, dict[str, Any]]:
+    def segment(self, image: ArrayLike, *, threshold: float = 0.5, foreground: Sequence[int] | None = None,
+                channel_axis: int | str | None = "auto") -> tuple[np.ndarray, dict[str, Any]]:
         """The foreground mask, and the probability, class map and uncertainty behind it.
 
         The mask is ``P(foreground) > threshold``, where ``P(foreground)`` sums
@@ -375,7 +376,7 @@ class PixelClassifier:
             "training": self.info,
         }
 
-    def save(self, folder, *, extra: dict[str, Any] | None = None) -> Path:
+    def save(self, folder: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
         """Write the model folder (:func:`seglab.learn.save_model`); `extra` adds keys to ``training``."""
         config = self.config()
         if extra:
@@ -383,7 +384,7 @@ class PixelClassifier:
         return save_model(folder, kind=KIND, arrays=self.arrays, config=config)
 
     @classmethod
-    def load(cls, folder, *, engine: str = "auto") -> "PixelClassifier":
+    def load(cls, folder: str | os.PathLike[str], *, engine: str = "auto") -> PixelClassifier:
         """Read a model folder written by :meth:`save` (no code in it is executed).
 
         Raises
@@ -423,10 +424,11 @@ def _sample(labels_flat: np.ndarray, classes: tuple[int, ...], max_samples: int 
     return np.concatenate(chosen)
 
 
-def fit_pixel_classifier(images, labels, *, sigmas: Sequence[float] = DEFAULT_SIGMAS,
-                         features: Sequence[str] = FEATURE_GROUPS, n_estimators: int = 50,
-                         max_depth: int | None = 16, min_samples_leaf: int = 1, max_samples: int | None = 100_000,
-                         seed: int = 0, n_jobs: int = PREDICT_THREADS, channel_axis="auto",
+def fit_pixel_classifier(images: ArrayLike | Sequence[ArrayLike], labels: ArrayLike | Sequence[ArrayLike], *,
+                         sigmas: Sequence[float] = DEFAULT_SIGMAS, features: Sequence[str] = FEATURE_GROUPS,
+                         n_estimators: int = 50, max_depth: int | None = 16, min_samples_leaf: int = 1,
+                         max_samples: int | None = 100_000, seed: int = 0, n_jobs: int = PREDICT_THREADS,
+                         channel_axis: int | str | None = "auto",
                          progress: Callable[[str, dict], None] | None = None) -> PixelClassifier:
     """Train a pixel classifier from scribbles or full label images.
 
@@ -517,7 +519,7 @@ def fit_pixel_classifier(images, labels, *, sigmas: Sequence[float] = DEFAULT_SI
                              "(e.g. 1 = background, 2 = object); 0 means unlabelled (for a truth mask, pass "
                              "labels_from_truth(mask))")
     rng = np.random.default_rng(seed)
-    rows, targets, counts = [], [], {c: 0 for c in classes}
+    rows, targets, counts = [], [], dict.fromkeys(classes, 0)
     budget = None if max_samples is None else max(len(classes), int(max_samples) // len(checked))
     for index, (array, info, label) in enumerate(checked):
         report("features", {"image": index, "of": len(checked)})

@@ -29,7 +29,8 @@ __all__ = ["train_pixel_classifier", "pair_training_files"]
 Progress = Callable[[str, str], None]
 
 
-def pair_training_files(images, others, *, what: str = "truth", pair_regex: str | None = None,
+def pair_training_files(images: Sequence[str | os.PathLike[str]], others: Sequence[str | os.PathLike[str]], *,
+                        what: str = "truth", pair_regex: str | None = None,
                         progress: Progress | None = None) -> list[tuple[Path, Path]]:
     """Expand files/folders/globs and pair images with truth or scribble files as ``seglab compare`` does.
 
@@ -154,7 +155,9 @@ def train_pixel_classifier(images: Sequence, *, out: str | os.PathLike, truths: 
         raise ParameterError(f"--val-fraction got {val_fraction!r}; expected a number in [0, 1)")
     report = progress or (lambda stage, text: None)
     what = "truth" if truths is not None else "scribbles"
-    pairs = pair_training_files(images, truths if truths is not None else scribbles, what=what,
+    others = truths if truths is not None else scribbles
+    assert others is not None  # exactly one of them was given (checked above)
+    pairs = pair_training_files(images, others, what=what,
                                 pair_regex=pair_regex, progress=report)
     start = time.perf_counter()
     arrays = []
