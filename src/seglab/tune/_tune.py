@@ -428,7 +428,9 @@ def tune(
             study, name = run_study(plan, all_idx, "all")
             plan["best"], _, plan["best_value"] = best_of(plan, study)
             plan["importance"], plan["note"] = _importance(optuna, study)
-            plan["history"] = [(t.number, t.value) for t in study.trials if t.state.is_finished()]
+            # Pruned trials carry a partial running mean and failed ones none: only complete trials have a score.
+            plan["history"] = [(t.number, t.value if t.state == optuna.trial.TrialState.COMPLETE else None)
+                               for t in study.trials if t.state.is_finished()]
             plan["study_name"] = name
             plan["default_all"] = evaluate(plan["base"], all_idx)
         for plan in plans:
