@@ -98,4 +98,5 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
     click.echo(f"model: {folder}")
     best = {k: v for k, v in validation.items() if k in ("metric", "best", "best_epoch", "epochs_run")}
     if best:
-        click.echo("validation: " + ", ".join(f"{k} {v}" for k, v in best.items()))
+        click.echo("validation: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                              for k, v in best.items()))
