@@ -133,7 +133,11 @@ def _skip_slow(candidates, first_image, max_seconds):
 @click.option("--max-seconds", type=click.FloatRange(0, None), default=None, metavar="SECONDS",
               help="Skip methods estimated to take longer than this per image (timed on a reduced copy of the "
                    "first image). Default: 20 with --methods all, else no limit; 0 runs every method.")
-def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind, overlays, pre, post, max_seconds):
+@click.option("--method-timeout", type=click.FloatRange(0, None, min_open=True), default=None, metavar="SECONDS",
+              help="Time each method may take over all images; a run past it is stopped and the method's remaining "
+                   "images become error rows (the comparison goes on).")
+def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind, overlays, pre, post, max_seconds,
+            method_timeout):
     """Run METHODS on IMAGES, score each against --truth, write results.csv, results.json and report.html.
 
     \b
@@ -188,7 +192,7 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
 
         rows = compare([p[1] for p in pairs], [p[2] for p in pairs], methods=None, pipelines=[],
                        metric_kind=metric_kind, names=[p[1].stem for p in pairs], progress=progress,
-                       on_prediction=collector, _candidates=candidates)
+                       on_prediction=collector, _candidates=candidates, method_timeout=method_timeout)
     ranking = rank(rows)
     write_results(rows, ranking, out, extra={"pairs": [[k, str(i), str(t)] for k, i, t in pairs]})
     write_report(rows, ranking, out, overlays=collector)

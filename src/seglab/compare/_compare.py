@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from seglab._core.errors import ParameterError, SeglabError
 from seglab._core.pipeline import Pipeline, as_pipeline, parse_step, pipeline_label, split_methods
@@ -135,7 +136,69 @@ def run_pipeline_measured(pipeline: Pipeline, image: np.ndarray, *, measure_memo
     return result, seconds, peak, caught
 
 
-def load_input(item, name: str):
+class MethodTimeoutError(SeglabError, TimeoutError):
+    """A method ran past its time budget in :func:`compare` (``method_timeout``)."""
+
+
+_WARM: set[str] = set()
+
+
+def _run_with_budget(pipeline: Pipeline, image: np.ndarray, measure_memory: bool, left: float, budget: float):
+    """:func:`run_pipeline_measured` in a forked child that is killed after `left` seconds."""
+    import multiprocessing as mp
+    import sys
+
+    if left <= 0:
+        raise MethodTimeoutError(f"over the method time budget ({budget:g} s, --method-timeout) on earlier images")
+    if not _WARM:
+        # The field's libraries, imported here once so forked children inherit them: the budget then measures
+        # the method, not an import (a method's own lazy imports still count on its first run).
+        import importlib
+
+        for name in ("cv2", "scipy.ndimage", "skimage.filters", "skimage.segmentation", "skimage.morphology"):
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass
+        _WARM.add("libraries")
+    for step in (*pipeline.pre, pipeline.method, *pipeline.post):
+        step.spec.load()
+    context = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(target=_budget_child, args=(child, pipeline, image, measure_memory), daemon=True)
+    start = time.perf_counter()
+    process.start()
+    child.close()
+    try:
+        if not parent.poll(left):
+            raise MethodTimeoutError(f"over the method time budget ({budget:g} s, --method-timeout): stopped after "
+                                     f"{time.perf_counter() - start:.1f} s on this image")
+        status, payload = parent.recv()
+    except EOFError:
+        raise MethodTimeoutError("the method's process ended without a result (out of memory?)") from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        parent.close()
+    if status == "error":
+        raise payload
+    return payload
+
+
+def _budget_child(connection, pipeline, image, measure_memory) -> None:
+    try:
+        connection.send(("ok", run_pipeline_measured(pipeline, image, measure_memory=measure_memory)))
+    except Exception as exc:  # noqa: BLE001 - re-raised in the parent, where compare records it
+        try:
+            connection.send(("error", exc))
+        except Exception:  # noqa: BLE001 - an exception that does not pickle
+            connection.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        connection.close()
+
+
+def load_input(item: Any, name: str) -> NDArray[Any]:
     if isinstance(item, (str, Path)) and Path(item).suffix.lower() == ".mat":
         # BSDS ground truth: the first annotator's region labels (seglab.metrics scores all of them
         # when given the list; the CLI compare uses one truth per image).
@@ -160,6 +223,7 @@ def compare(
     progress: Callable[[int, int, str], None] | None = None,
     on_prediction: Callable[..., None] | None = None,
     measure_memory: bool = True,
+    method_timeout: float | None = None,
     _candidates: Sequence[Candidate] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every method (or pipeline) on every image and score it against the truth.
@@ -187,6 +251,10 @@ def compare(
         run (the report uses it to draw overlays without keeping every prediction in memory).
     measure_memory : bool
         Record the tracemalloc peak per run (slows pure-Python code a little).
+    method_timeout : float, optional
+        Seconds each method may take over all images. Each run then happens in a child process that is
+        stopped when the method's time is spent: that run and the method's later images become error rows
+        (``"over the method time budget ..."``) and the comparison goes on.
 
     Returns
     -------
@@ -218,6 +286,7 @@ def compare(
     ]
     total = len(images) * len(runnable)
     done = 0
+    budget_spent: dict[str, float] = {}  # method -> seconds used of `method_timeout`
     for index, (image_item, truth_item, name) in enumerate(zip(images, truths, names)):
         try:
             image = load_input(image_item, "image")
@@ -244,7 +313,15 @@ def compare(
             pipeline, auto_pre = auto_gray(c.pipeline, image)
             row = _row(name=name, label=c.label, kind="", auto_pre=auto_pre, pipeline=pipeline)
             try:
-                result, seconds, peak, caught = run_pipeline_measured(pipeline, image, measure_memory=measure_memory)
+                if method_timeout is None:
+                    result, seconds, peak, caught = run_pipeline_measured(pipeline, image,
+                                                                          measure_memory=measure_memory)
+                else:
+                    spent = budget_spent.get(c.label, 0.0)
+                    budget_spent[c.label] = math.inf  # until it returns in time: a stopped run spends the budget
+                    result, seconds, peak, caught = _run_with_budget(pipeline, image, measure_memory,
+                                                                     method_timeout - spent, method_timeout)
+                    budget_spent[c.label] = spent + seconds
                 row.update(seconds=seconds, peak_mb=peak, warnings=" | ".join(caught))
                 # The one scoring rule (seglab.metrics._rule): the kind follows truth kind x output kind.
                 kind = metric_kind_for(tkind, result.output, metric_kind)
