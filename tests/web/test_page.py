@@ -178,6 +178,42 @@ def test_draw_seeds_and_run_random_walker(page, client, workspace, screenshot):
     screenshot(page, "workbench-random-walker")
 
 
+def test_polygon_contour_and_rectangle(page, client, workspace):
+    from seglab.interactive.inputs import as_contour
+
+    image = seglab.read(workspace / "small" / "blobs.png")
+    open_image(page, "small/blobs.png")
+    page.select_option("#method", "active_contour")
+    page.fill("#params input[name='max_num_iter']", "200")
+    page.click("#tools button[data-tool='polygon']")
+    corners = [(20, 20), (20, 170), (140, 170), (140, 20)]
+    previous = current_result_id(page)
+    for row, col in corners:
+        page.mouse.click(*screen_point(page, row, col))
+    page.mouse.dblclick(*screen_point(page, *corners[-1]))
+    result = wait_new_result(page, previous)
+    while result["output"] != "contour" or result["pipeline"]["method"]["params"]["max_num_iter"] != 200:
+        result = wait_new_result(page, result["id"])
+    drawn = np.asarray(page.evaluate("window.seglab.drawing.contour"))
+    assert len(drawn) == 4 and np.allclose(drawn, np.asarray(corners) + 0.5, atol=1.0)
+    expected = seglab.segment(image, "active_contour", max_num_iter=200, contour=as_contour(drawn))
+    assert np.allclose(np.asarray(result["info"]["contour"]), expected.contour)
+    # a rectangle for GrabCut on a colour image
+    astro = seglab.read(workspace / "small" / "astronaut.png")
+    page.select_option("#method", "grabcut")
+    page.click("#image-list li[data-name='small/astronaut.png']")  # nothing to run until a rectangle exists
+    page.wait_for_function("() => document.body.dataset.image === 'small/astronaut.png'")
+    settle(page)
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('rectangle')")
+    page.click("#tools button[data-tool='rect']")
+    previous = current_result_id(page)
+    drag(page, [(5, 30), (80, 92)])
+    result = wait_new_result(page, previous)
+    rect = page.evaluate("window.seglab.drawing.rect")
+    assert abs(rect[0] - 5) <= 1 and abs(rect[1] - 30) <= 1 and abs(rect[2] - 75) <= 1 and abs(rect[3] - 62) <= 1
+    assert np.array_equal(served_mask(client, result), seglab.segment(astro, "grabcut", rect=tuple(rect)).mask)
+
+
 def _save(content: bytes, path):
     path.write_bytes(content)
     return path
