@@ -100,3 +100,18 @@ def test_train_errors_are_one_line(files):
                "pixel_classifier", "--out", files / "m")
     assert done.returncode == 2 and "no image could be paired with a truth file" in done.stderr
     assert not (files / "m").exists()
+
+
+@pytest.mark.slow
+def test_train_unet_is_dispatched_to_seglab_deep(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("monai")
+    image, truth = _pair(7, (160, 192))
+    seglab.write(tmp_path / "a.png", image)
+    seglab.write(tmp_path / "a_gt.png", truth)
+    done = run("train", tmp_path / "a.png", "--truth", tmp_path / "a_gt.png", "--model", "unet", "--epochs", "1",
+               "--out", tmp_path / "unet")
+    assert done.returncode == 0, done.stderr
+    assert "epoch 1/1" in done.stderr and "validation: metric f1" in done.stdout
+    config = json.loads((tmp_path / "unet" / "config.json").read_text())
+    assert config["kind"] == "unet" and config["validation"]["epochs_run"] == 1
