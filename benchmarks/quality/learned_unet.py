@@ -54,9 +54,17 @@ def _train(images, truths, folder: Path, task: str, minutes: float, log) -> tupl
     return folder, time.perf_counter() - start
 
 
+_WARM: set = set()
+
+
 def _timed_predict(method: str, image, model: Path, **params):
+    """Segment and time it; the first call per model is repeated so that loading torch and the model is
+    not counted as inference."""
     import seglab
 
+    if (method, str(model)) not in _WARM:
+        seglab.segment(image[:256, :256], method, model=str(model), **params)
+        _WARM.add((method, str(model)))
     start = time.perf_counter()
     result = seglab.segment(image, method, model=str(model), **params)
     return result, time.perf_counter() - start
