@@ -426,3 +426,14 @@ def test_large_inputs_are_read_by_region(tmp_path, monkeypatch):
     overview = source.overview()
     assert overview.shape == (75, 87)
     assert np.array_equal(workspace.read_whole("big.tif"), image)
+
+
+def test_kmeans_elbow_curve_travels_with_the_result(client, workspace):
+    image = seglab.read(workspace / "blobs.png")
+    result = client.post("/api/run", json={"image": "blobs.png",
+                                           "pipeline": {"method": {"name": "kmeans",
+                                                                   "params": {"n_clusters": "auto"}}}}).json()
+    expected = seglab.segment(image, "kmeans", n_clusters="auto")
+    assert result["info"]["n_clusters"] == expected.info["n_clusters"]
+    assert result["info"]["curves"]["k_values"] == expected.extras["k_values"].tolist()
+    assert result["info"]["curves"]["inertias"] == pytest.approx(expected.extras["inertias"].tolist())

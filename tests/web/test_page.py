@@ -145,6 +145,17 @@ def test_changing_a_parameter_changes_the_preview(page, client, workspace):
     assert page.locator(".param.invalid[data-param='sigma']").count() == 1
 
 
+def test_kmeans_auto_shows_its_elbow(page, workspace):
+    image = seglab.read(workspace / "blobs.png")
+    result = open_image(page, "blobs.png")
+    page.select_option("#method", "kmeans")
+    result = wait_new_result(page, result["id"])
+    page.fill("#params input[name='n_clusters']", "auto")
+    page.wait_for_selector("#histogram[data-elbow]:not([hidden])")
+    expected = seglab.segment(image, "kmeans", n_clusters="auto").info["n_clusters"]
+    assert page.get_attribute("#histogram", "data-elbow") == str(expected)
+
+
 def test_draw_seeds_and_run_random_walker(page, client, workspace, screenshot):
     image = seglab.read(workspace / "small" / "blobs.png")
     truth = seglab.segment(image, "otsu").mask

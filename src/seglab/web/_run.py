@@ -318,6 +318,11 @@ def run_request(workspace, request: RunRequest, *, progress=None) -> Result:
     info = {k: v for k, v in result.info.items() if k != "pipeline"}
     extras = {k: np.asarray(v)[window] for k, v in result.extras.items()
               if isinstance(v, np.ndarray) and v.shape[:2] == tuple(shape) and v.ndim == 2}
+    # short curves a method reports (k-means' elbow: k_values, inertias) travel in the info
+    curves = {k: np.asarray(v).tolist() for k, v in result.extras.items()
+              if isinstance(v, np.ndarray) and v.ndim == 1 and v.size <= 1000}
+    if curves:
+        info["curves"] = curves
     if "contour" in result.extras:
         info["contour"] = (np.asarray(result.extras["contour"]) + np.asarray(origin, float)).tolist()
     metrics = None

@@ -516,7 +516,7 @@ function renderInfo(result) {
   const rows = [["output", result.output + (result.n_objects !== undefined ? ` (${result.n_objects} objects)` : "")],
                 ["region", result.region.join(", ")]];
   for (const [k, v] of Object.entries(result.info || {})) {
-    if (k === "seconds" || k === "contour") continue;
+    if (k === "seconds" || k === "contour" || k === "curves") continue;
     rows.push([k, fmt(v)]);
   }
   if (result.metrics) for (const k of ["f1", "iou", "precision", "recall", "ari", "vi"]) if (k in result.metrics) rows.push([k, fmt(result.metrics[k])]);
@@ -534,6 +534,8 @@ function renderInfo(result) {
 
 function drawHistogram(result) {
   const canvas = $("histogram"); const hist = result.histogram;
+  const curves = (result.info || {}).curves;
+  if (!hist && curves && curves.k_values && curves.inertias) { drawElbow(canvas, curves, result.info.n_clusters); return; }
   canvas.hidden = !hist;
   if (!hist) return;
   const ctx = canvas.getContext("2d"); const W = canvas.width, H = canvas.height;
@@ -549,6 +551,27 @@ function drawHistogram(result) {
     ctx.fillText(fmt(t), Math.min(x + 3, W - 30), 11);
   }
   canvas.dataset.thresholds = JSON.stringify(thresholds);
+}
+
+// k-means' elbow: inertia against k, the chosen k marked
+function drawElbow(canvas, curves, chosen) {
+  canvas.hidden = false;
+  const ctx = canvas.getContext("2d"); const W = canvas.width, H = canvas.height, pad = 14;
+  ctx.clearRect(0, 0, W, H);
+  const ks = curves.k_values, ys = curves.inertias;
+  const kMin = Math.min(...ks), kMax = Math.max(...ks), yMax = Math.max(...ys) || 1;
+  const px = (k) => pad + ((k - kMin) / Math.max(1, kMax - kMin)) * (W - 2 * pad);
+  const py = (y) => H - pad - (y / yMax) * (H - 2 * pad);
+  ctx.strokeStyle = "#334155"; ctx.lineWidth = 2; ctx.beginPath();
+  ks.forEach((k, i) => (i ? ctx.lineTo(px(k), py(ys[i])) : ctx.moveTo(px(k), py(ys[i]))));
+  ctx.stroke();
+  ctx.fillStyle = "#334155"; ctx.font = "11px sans-serif";
+  ks.forEach((k, i) => { ctx.fillRect(px(k) - 2, py(ys[i]) - 2, 4, 4); ctx.fillText(String(k), px(k) - 3, H - 2); });
+  const i = ks.indexOf(chosen);
+  if (i >= 0) { ctx.fillStyle = "#dc2626"; ctx.beginPath(); ctx.arc(px(chosen), py(ys[i]), 5, 0, 2 * Math.PI); ctx.fill();
+                ctx.fillText(`k = ${chosen}`, Math.min(px(chosen) + 6, W - 40), py(ys[i]) - 6); }
+  canvas.dataset.elbow = String(chosen);
+  canvas.dataset.thresholds = "[]";
 }
 
 // whole image as a job, with progress over server-sent events
