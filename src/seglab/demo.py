@@ -146,7 +146,9 @@ def _render(rows, samples) -> str:
         "<!doctype html><html><head><meta charset='utf-8'><title>seglab demo</title>",
         "<style>body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1320px}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-        "th{background:#f3f3f3}td.l{text-align:left}td.v{min-width:160px;max-width:260px;overflow-wrap:anywhere;font-size:13px}td.c{max-width:170px}img{max-width:320px;border:1px solid #ddd}"
+        "th{background:#f3f3f3}td.l{text-align:left}"
+        "td.v{min-width:160px;max-width:260px;overflow-wrap:anywhere;font-size:13px}td.c{max-width:170px}"
+        "img{max-width:320px;border:1px solid #ddd}"
         ".case{display:inline-block;vertical-align:top;margin:0 1em 1.5em 0}.err{color:#b00}</style></head><body>",
         f"<h1>seglab demo</h1><p>seglab {__version__}. Synthetic samples are seeded and carry exact ground truth; "
         "scikit-image samples have none, so they are shown without scores. Every picture is drawn on the "
@@ -167,7 +169,8 @@ def _render(rows, samples) -> str:
             f"<tr><td class='l c'>{html.escape(case.title)}</td><td class='l'>{html.escape(case.method)}</td>"
             f"<td class='l'>{html.escape(row.get('metric_kind', ''))}</td><td>{_fmt(row.get('seconds', ''))}</td>"
             + "".join(f"<td>{_fmt(scores[k]) if k in scores else ''}</td>" for k in _KEYS)
-            + f"<td class='l v'>{html.escape(', '.join(f'{k}={_fmt(v, 4)}' for k, v in list(chosen.items())[:4]))}</td></tr>"
+            + f"<td class='l v'>{html.escape(', '.join(f'{k}={_fmt(v, 4)}' for k, v in list(chosen.items())[:4]))}"
+            + "</td></tr>"
         )
     parts.append("</table><h2>Pictures</h2>")
     for name, (_, truth, note) in samples.items():
@@ -182,8 +185,10 @@ def _render(rows, samples) -> str:
             if "error" in row:
                 parts.append(f"<div class='case err'>{html.escape(case.title)}<br>{html.escape(row['error'])}</div>")
                 continue
-            parts.append(f"<div class='case'><img src='{row['overlay']}' alt='overlay'><br>{html.escape(case.title)}</div>")
+            parts.append(f"<div class='case'><img src='{row['overlay']}' alt='overlay'><br>"
+                         f"{html.escape(case.title)}</div>")
             if "confusion" in row:
-                parts.append(f"<div class='case'><img src='{row['confusion']}' alt='confusion'><br>confusion colours</div>")
+                parts.append(f"<div class='case'><img src='{row['confusion']}' alt='confusion'><br>"
+                             "confusion colours</div>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import seglab
 from seglab.viz.display import add_key, display_note, display_range, to_display

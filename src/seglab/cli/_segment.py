@@ -13,10 +13,15 @@ from ._common import parse_params
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Method parameter (repeatable).")
 @click.option("--pre", multiple=True, metavar="NAME[:K=V,...]", help="Pre-step before the method (repeatable, in order).")
 @click.option("--post", multiple=True, metavar="NAME[:K=V,...]", help="Post-step after the method (repeatable, in order).")
-@click.option("--pipeline", "pipeline_file", default=None, type=click.Path(), help="Pipeline file (YAML or JSON) instead of --method/--pre/--post: {pre: [{name, params}], method: {name, params}, post: [...]}; example in `seglab methods --help`.")
+@click.option("--pipeline", "pipeline_file", default=None, type=click.Path(),
+              help="Pipeline file (YAML or JSON) instead of --method/--pre/--post: {pre: [{name, params}], "
+                   "method: {name, params}, post: [...]}; example in `seglab methods --help`.")
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(), help="Output folder.")
 @click.option("--seeds", default=None, type=click.Path(), help="Seed label image (0 = unlabelled) for interactive methods.")
-@click.option("--seeds-json", default=None, type=click.Path(), help='Seeds as JSON: {"seeds": [{"class": 1, "circle": [row, col, radius]}, {"class": 2, "points": [[row, col], ...]}, {"class": 2, "polyline": [[row, col], ...], "width": 3}]}; later entries paint over earlier ones.')
+@click.option("--seeds-json", default=None, type=click.Path(),
+              help='Seeds as JSON: {"seeds": [{"class": 1, "circle": [row, col, radius]}, {"class": 2, "points": '
+                   '[[row, col], ...]}, {"class": 2, "polyline": [[row, col], ...], "width": 3}]}; later entries '
+                   "paint over earlier ones.")
 @click.option("--contour", default=None, help="Initial contour: a circle ROW,COL,RADIUS or a points JSON file.")
 @click.option("--rect", default=None, help="Rectangle ROW,COL,HEIGHT,WIDTH (grabcut).")
 @click.option("--markers", default=None, type=click.Path(), help="Marker label image (watershed).")
