@@ -101,7 +101,8 @@ def _regex_keys(stems: Sequence[str], pattern: re.Pattern) -> list[str | None]:
     return keys
 
 
-def pair_files(images: Sequence[Path | str], truths: Sequence[Path | str], *, pair_regex: str | None = None):
+def pair_files(images: Sequence[Path | str], truths: Sequence[Path | str], *,
+               pair_regex: str | None = None) -> tuple[list[tuple[str, Path, Path]], list[Path], list[Path]]:
     """Pair image files with truth files by stem (see the module docstring for the rule).
 
     Parameters

@@ -24,7 +24,7 @@ PERCENTILES = (1.0, 99.8)
 BACKGROUND, INTERIOR, BOUNDARY = 0, 1, 2
 
 
-def percentile_range(image: np.ndarray, percentiles=PERCENTILES) -> tuple[float, float]:
+def percentile_range(image: np.ndarray, percentiles: tuple[float, float] = PERCENTILES) -> tuple[float, float]:
     """Return the intensities at `percentiles` of `image` (the range mapped to [0, 1])."""
     lo, hi = np.percentile(np.asarray(image, dtype=np.float64), percentiles)
     return float(lo), float(hi)

@@ -20,6 +20,7 @@ statistic); a tile would compute its own. Give ``intensity_range=(lo, hi)`` (for
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -63,7 +64,7 @@ class LoadedUNet:
         self.device = device
 
 
-def load_unet(model, *, device: str = "auto") -> LoadedUNet:
+def load_unet(model: str | os.PathLike[str] | None, *, device: str = "auto") -> LoadedUNet:
     """Load a U-Net model folder (safetensors weights + config.json; no code is executed).
 
     Raises
@@ -148,7 +149,8 @@ def _predictor(loaded: LoadedUNet):
     return run
 
 
-def predict_probabilities(image, model, *, window: int = 256, overlap: float = 0.5,
+def predict_probabilities(image: ArrayLike, model: str | os.PathLike[str] | None, *, window: int = 256,
+                          overlap: float = 0.5,
                           intensity_range: tuple[float, float] | None = None,
                           device: str = "auto") -> tuple[np.ndarray, dict]:
     """Return per-class probabilities ``(K, M, N)`` of a U-Net model over `image`, and its config.

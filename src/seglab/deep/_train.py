@@ -9,6 +9,7 @@ from its checkpoint continues exactly as the uninterrupted run would have.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -165,9 +166,9 @@ def _load_state(network, optimizer, arrays: dict[str, np.ndarray], optim_config:
     optimizer.load_state_dict({"state": state, "param_groups": optim_config["param_groups"]})
 
 
-def train_unet(images: Sequence, truths: Sequence, *, out, task: str = "semantic", epochs: int,
+def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str], task: str = "semantic", epochs: int,
                device: str = "auto", seed: int = 0, resume: bool = False,
-               progress: Callable[[int, int, str], None] | None = None, **options) -> Path:
+               progress: Callable[[int, int, str], None] | None = None, **options: Any) -> Path:
     """Train a 2-D U-Net (MONAI BasicUNet) on image / truth pairs and write a model folder.
 
     Parameters

@@ -14,7 +14,10 @@ a hint to look, not a verdict.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["diagnose", "FAR_RATIO", "FULL_FRACTION"]
 
@@ -47,7 +50,7 @@ def _ratio_note(n_pred: int, n_true: int, what: str) -> str:
     return ""
 
 
-def diagnose(truth, prediction, kind: str) -> list[str]:
+def diagnose(truth: NDArray[Any], prediction: NDArray[Any], kind: str) -> list[str]:
     """Return short notes when `prediction` is degenerate next to `truth` (empty list if none).
 
     Parameters

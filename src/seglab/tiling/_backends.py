@@ -8,6 +8,10 @@ run was given and reports progress, so the orchestration in ``_run`` never branc
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
 
 
 def _call(function, *args):
@@ -21,7 +25,8 @@ WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 2**27, "MALLOC_MMAP_THRESHOLD_": 2**2
 
 
 # -- execution -------------------------------------------------------------------------------------
-def make_client(*, workers: int | None = None, scheduler: str | None = None, processes: bool = True):
+def make_client(*, workers: int | None = None, scheduler: str | None = None,
+                processes: bool = True) -> tuple[Client, LocalCluster | None]:
     """A dask.distributed client: connect to `scheduler`, or start a LocalCluster (one worker per core).
 
     Returns ``(client, cluster_or_None)``; close both when done (the cluster only if it was started here).

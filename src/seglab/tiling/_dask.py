@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +18,11 @@ from ._plan import (
     threshold_from_counts,
 )
 from ._stitch import apply_mapping, pairs_from_records, provisional, relabel_mapping, stitch_records
+
+if TYPE_CHECKING:
+    import dask.array as da
+
+    from seglab._core.pipeline import Pipeline
 
 __all__ = ["tiled_segment", "spatial_ndim_of"]
 
@@ -79,7 +85,8 @@ def _task(function, plan, read, region, **kwargs):
     return run
 
 
-def tiled_segment(image, pipeline, *, chunk=None, allow_inexact: bool = False):
+def tiled_segment(image: Any, pipeline: Pipeline, *, chunk: int | tuple[int, ...] | None = None,
+                  allow_inexact: bool = False) -> da.Array:
     """Run `pipeline` over a dask array tile by tile; return a lazy dask array.
 
     Parameters

@@ -20,10 +20,14 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seglab._core.errors import ImageReadError
+
+if TYPE_CHECKING:
+    import dask.array as da
 
 __all__ = ["open_array", "open_raw", "SLICE_SUFFIXES"]
 
@@ -296,7 +300,7 @@ def cached_raw(path) -> object:
     return _cached_raw(path, os.path.getmtime(path))
 
 
-def open_array(path, *, chunks="auto"):
+def open_array(path: str | os.PathLike[str], *, chunks: Any = "auto") -> da.Array:
     """Open an image file, zarr store or folder of slices as a dask array without reading it.
 
     Parameters

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from seglab._core.errors import ShapeMismatchError
@@ -31,7 +33,7 @@ def _counts(t, p):
     return np.array([[tp, tn, fp, fn]], np.int64)
 
 
-def confusion_from_zarr(truth, pred, *, chunks=None) -> dict:
+def confusion_from_zarr(truth: Any, pred: Any, *, chunks: int | tuple[int, ...] | None = None) -> dict:
     """Count true/false positives/negatives of two large masks, chunk by chunk (ground truth first).
 
     Parameters

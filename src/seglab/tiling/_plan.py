@@ -36,12 +36,15 @@ import importlib
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seglab._core.errors import ParameterError, SeglabError, SeglabWarning
 from seglab._core.executor import BoundStep, bind_pipeline, run_step
+
+if TYPE_CHECKING:
+    from seglab._core.pipeline import Pipeline
 
 __all__ = ["TilePlan", "make_plan", "TilingError", "InexactTilingWarning", "StitchWarning"]
 
@@ -132,7 +135,7 @@ class TilePlan:
         return {"mask": np.dtype(bool), "contour": np.dtype(bool), "labels": np.dtype(np.int64),
                 "edges": np.dtype(np.float32), "proba": np.dtype(np.float32)}.get(self.output)
 
-    def with_threshold(self, value) -> TilePlan:
+    def with_threshold(self, value: Any) -> TilePlan:
         """The plan with its global threshold (a float, a list for multi_otsu, None for a constant image)."""
         from dataclasses import replace
 
@@ -144,7 +147,7 @@ def _load(target: str) -> Callable:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def make_plan(pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -> TilePlan:
+def make_plan(pipeline: Pipeline, *, spatial_ndim: int = 2, allow_inexact: bool = False) -> TilePlan:
     """Prepare `pipeline` for tiles.
 
     Parameters

@@ -36,8 +36,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -62,6 +65,11 @@ from ._store import (
     _write_scratch,
     _zarr,
 )
+
+if TYPE_CHECKING:
+    import zarr
+
+    from seglab._core.pipeline import Pipeline
 
 __all__ = ["run_tiled", "make_client", "check_tileable", "remove_scratch"]
 
@@ -154,8 +162,10 @@ def _final_task(job: Job, index):
     _mark(job.out_path, "final", key)
 
 
-def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = False, progress=None,
-              allow_inexact: bool = False, workers: int | None = None, cancel=None, keep_scratch: bool = False):
+def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, chunk: int | tuple[int, ...] = 2048,
+              client: Any = None, resume: bool = False, progress: Callable[..., object] | None = None,
+              allow_inexact: bool = False, workers: int | None = None, cancel: Any = None,
+              keep_scratch: bool = False) -> zarr.Array:
     """Run `pipeline` over a large image tile by tile and write the result to a zarr array.
 
     Parameters
@@ -294,7 +304,7 @@ def run_tiled(source, pipeline, out, *, chunk=2048, client=None, resume: bool = 
 SCRATCH = ("hist", "provisional", "records", "lut", "input.raw", "input.json", "pre.raw", "pre.json")
 
 
-def remove_scratch(out) -> int:
+def remove_scratch(out: str | os.PathLike[str]) -> int:
     """Delete the work files of a complete tiled run in `out`; return the bytes freed."""
     import shutil
 
@@ -310,7 +320,7 @@ def remove_scratch(out) -> int:
     return freed
 
 
-def check_tileable(source, pipeline, *, allow_inexact: bool = False) -> None:
+def check_tileable(source: Any, pipeline: Pipeline, *, allow_inexact: bool = False) -> None:
     """Raise :class:`TilingError` (or the reader's error) now if `pipeline` cannot run tiled over `source`.
 
     Reads only the input's header; front ends call it before starting a cluster.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,8 @@ def _pictures_html(result: TuneResult, images, truths, names) -> str:
     return "\n".join(parts)
 
 
-def write_tune_outputs(result: TuneResult, out_dir: str | Path, *, images=(), truths=()) -> dict[str, Path]:
+def write_tune_outputs(result: TuneResult, out_dir: str | Path, *, images: Sequence[Any] = (),
+                       truths: Sequence[Any] = ()) -> dict[str, Path]:
     """Write ``best.yaml``, ``tune.json``, ``history.png`` and ``report.html`` into `out_dir`.
 
     `images` and `truths` (optional, a few) get a picture of each tuned pipeline's result in the report.

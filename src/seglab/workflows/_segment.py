@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,13 +22,16 @@ from seglab._core.errors import ImageReadError
 
 from ._events import CancelToken, Event, ProgressCallback, emit
 
+if TYPE_CHECKING:
+    from seglab._core.pipeline import Pipeline
+
 __all__ = ["segment_files", "segment_file", "expand_inputs", "BatchResult", "OUTPUT_SUFFIX"]
 
 OUTPUT_SUFFIX = {"mask": ".mask.png", "contour": ".mask.png", "labels": ".labels.tif", "edges": ".edges.tif",
                  "proba": ".proba.tif", "image": ".image.tif"}
 
 
-def expand_inputs(items) -> list[Path]:
+def expand_inputs(items: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Files, folders (their images, natural order) and glob patterns -> a list of paths."""
     from seglab.io import read_collection
 
@@ -78,9 +81,10 @@ class BatchResult:
         return all(isinstance(exc, SeglabError) for _, exc in self.failures)
 
 
-def segment_files(paths: Iterable[str | Path], pipeline, out: Path, *, inputs: Mapping[str, Any] | None = None,
-                  overlay: bool = True, progress: ProgressCallback | None = None,
-                  cancel: CancelToken | None = None, raise_errors: bool = False) -> BatchResult:
+def segment_files(paths: Iterable[str | Path], pipeline: Pipeline, out: Path, *,
+                  inputs: Mapping[str, Any] | None = None, overlay: bool = True,
+                  progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+                  raise_errors: bool = False) -> BatchResult:
     """Segment every file of `paths` with `pipeline` into folder `out`.
 
     Parameters
@@ -124,7 +128,7 @@ def segment_files(paths: Iterable[str | Path], pipeline, out: Path, *, inputs: M
     return result
 
 
-def segment_file(path: Path, pipeline, out: Path, given_inputs: Mapping[str, Any], *, overlay: bool = True,
+def segment_file(path: Path, pipeline: Pipeline, out: Path, given_inputs: Mapping[str, Any], *, overlay: bool = True,
                  progress: ProgressCallback | None = None) -> Path:
     """Segment one file and write its outputs; return the main output's path."""
     from seglab._core.inputs import load_inputs
