@@ -93,7 +93,7 @@ def test_multi_otsu_two_classes_is_otsu(images):
 
 
 def test_multi_otsu_rejects_bad_classes(images):
-    with pytest.raises(ParameterError, match=r"`classes` got 6; expected an integer in \[2, 5\]"):
+    with pytest.raises(ParameterError, match=r"`classes`.* got 6; expected an integer in \[2, 5\]"):
         threshold.multi_otsu(images["coins_u8"], classes=6)
     with pytest.raises(ParameterError, match=r"parameter `classes` of 'multi_otsu' got 1"):
         seglab.segment(images["coins_u8"], "multi_otsu", classes=1)
