@@ -397,7 +397,7 @@ def _family(pipeline: dict) -> str | None:
     method = pipeline.get("method")
     name = method.get("name") if isinstance(method, dict) else method
     try:
-        return get_method(name).family
+        return get_method(str(name)).family
     except Exception:  # noqa: BLE001 - a method unregistered since the run: no histogram
         return None
 
