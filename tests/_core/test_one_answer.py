@@ -106,3 +106,27 @@ def test_compare_takes_method_parameters_and_explains_a_missing_model():
     assert candidates["local(block_size=51,offset=10)"].pipeline.method.params["block_size"] == 51
     assert "needs a trained model" in candidates["pixel_classifier"].skipped
     assert candidates["otsu"].skipped == ""
+
+
+def _out_of_range_cases():
+    cases = []
+    for spec in seglab.all_specs():
+        if not spec.target.startswith("seglab.") or spec.model:
+            continue
+        for param in spec.params:
+            if param.type in ("int", "float") and param.max is not None and not param.choices:
+                cases.append(pytest.param(spec, param.name, param.max + 1, id=f"{spec.kind}-{spec.name}-{param.name}"))
+    return cases
+
+
+@pytest.mark.parametrize(("spec", "name", "bad"), _out_of_range_cases())
+def test_every_registered_function_enforces_its_declared_range_when_called_directly(spec, name, bad):
+    expected = None
+    try:
+        spec.param(name).coerce(bad, owner=spec.name)
+    except ParameterError as exc:
+        expected = str(exc)
+    assert expected is not None
+    with pytest.raises(ParameterError) as caught:
+        spec.load()(np.zeros((8, 8), np.uint8), **{name: bad})
+    assert str(caught.value) == expected

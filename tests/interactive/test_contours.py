@@ -97,7 +97,7 @@ def test_errors(astronaut_gray):
         active_contour(data.astronaut(), contour=(100, 220, 100))
     with pytest.raises(ParameterError, match=r"`contour` has shape \(2, 3\)"):
         active_contour(astronaut_gray, contour=np.zeros((2, 3)))
-    with pytest.raises(ParameterError, match="`threshold` got 'high'"):
+    with pytest.raises(ParameterError, match="parameter `threshold` of 'morphological_geodesic_active_contour' got 'high'"):
         morphological_geodesic_active_contour(astronaut_gray, threshold="high")
 
 

@@ -122,5 +122,5 @@ def test_errors():
         random_walker(image, seeds=np.zeros((10, 10), np.int32))
     with pytest.raises(ShapeMismatchError, match="`seeds` has shape"):
         random_walker(image, seeds=np.ones((5, 5), np.int32))
-    with pytest.raises(ParameterError, match="`mode` got 'cgj'.*Did you mean"):
+    with pytest.raises(ParameterError, match="parameter `mode` of 'random_walker' got 'cgj'.*Did you mean"):
         random_walker(image, seeds=np.ones((10, 10), np.int32), mode="cgj")

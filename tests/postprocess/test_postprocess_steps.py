@@ -68,11 +68,11 @@ def test_label_volume():
 
 
 def test_parameter_errors():
-    with pytest.raises(ParameterError, match=r"`radius` must be an integer >= 1; got 0"):
+    with pytest.raises(ParameterError, match=r"parameter `radius` of 'opening' got 0; expected an integer in \[1, 1000\]"):
         postprocess.opening(MASK, radius=0)
     with pytest.raises(ParameterError, match=r"`connectivity` got 3; expected an integer in \[1, 2\]"):
         postprocess.label(MASK, connectivity=3)
-    with pytest.raises(ParameterError, match=r"`min_size` must be an integer >= 1; got 0"):
+    with pytest.raises(ParameterError, match=r"parameter `min_size` of 'remove_small_objects' got 0; expected an integer >= 1"):
         postprocess.remove_small_objects(MASK, min_size=0)
 
 

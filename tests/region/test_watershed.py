@@ -142,9 +142,9 @@ def test_watershed_distance_rescales_non_uint8(coins):
 
 
 def test_watershed_distance_errors(coins):
-    with pytest.raises(ParameterError, match="`dist_mask_size` got 4"):
+    with pytest.raises(ParameterError, match="parameter `dist_mask_size` of 'watershed_distance' got 4; expected one of 0, 3, 5"):
         watershed_distance(coins, dist_mask_size=4)
-    with pytest.raises(ParameterError, match="`fg_fraction` got 1.5"):
+    with pytest.raises(ParameterError, match=r"parameter `fg_fraction` of 'watershed_distance' got 1.5; expected a number in \[0.0, 1.0\]"):
         watershed_distance(coins, fg_fraction=1.5)
     with pytest.raises(seglab.ParameterError, match="parameter `fg_fraction`"):
         seglab.segment(coins, "watershed_distance", fg_fraction=2)

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from .errors import (
     ParameterError,
@@ -624,7 +624,11 @@ def _builtin_spec_modules() -> list[str]:
     return names
 
 
-def validated(function: Callable) -> Callable:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def validated(function: Callable[_P, _R]) -> Callable[_P, _R]:
     """Make a registered function check its keyword parameters against its own spec when called directly.
 
     A constraint lives in one place, the :class:`Param`: with this decorator,
@@ -638,13 +642,13 @@ def validated(function: Callable) -> Callable:
     target = f"{function.__module__}:{function.__name__}"
 
     @functools.wraps(function)
-    def wrapper(image, *args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         spec = _spec_for_target(target)
         if spec is not None and kwargs:
             declared = {k: v for k, v in kwargs.items() if k in spec.param_names}
             for name, value in declared.items():
                 kwargs[name] = spec.param(name).coerce(value, owner=spec.name)
-        return function(image, *args, **kwargs)
+        return function(*args, **kwargs)
 
     return wrapper
 

@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import MissingDependencyError, ParameterError, SeglabWarning
+from seglab._core.registry import validated
 from seglab._core.validation import check_image
 
 __all__ = ["kmeans", "optimal_kmeans_1d", "weighted_kmeans", "choose_knee"]
@@ -377,6 +378,7 @@ class _Problem:
         return _sklearn_kmeans(self.points, k, n_init, rng)
 
 
+@validated
 def kmeans(image: ArrayLike, *, n_clusters: int = 3, k_min: int = 2, k_max: int = 8, position_weight: float = 0.0,
            rng: int = 0, n_init: int = 10) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Cluster pixel values with k-means; label clusters 1..k from dark to bright.

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ImageTypeError, ParameterError
+from seglab._core.registry import validated
 
 from ._gradient import _gray
 
@@ -52,6 +53,7 @@ def _check_thresholds(low, high, scale, use_quantiles):
         raise ParameterError(f"`low_threshold` ({low}) must not exceed `high_threshold` ({high})")
 
 
+@validated
 def canny(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | None = None,
           high_threshold: float | None = None, scale: str = "skimage", use_quantiles: bool = False,
           l2gradient: bool = False) -> NDArray[np.bool_]:
@@ -133,6 +135,7 @@ def canny(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | None =
                     use_quantiles=bool(use_quantiles))
 
 
+@validated
 def edge_fill(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | None = None,
               high_threshold: float | None = None, closing_radius: int = 0,
               min_size: int = 21) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:

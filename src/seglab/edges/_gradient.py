@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError
+from seglab._core.registry import validated
 from seglab._core.validation import check_image
 
 __all__ = ["sobel", "scharr", "prewitt", "laplace", "log"]
@@ -122,6 +123,7 @@ def _gradient(image, name):
     return magnitude, info
 
 
+@validated
 def sobel(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     """Return the Sobel gradient magnitude and orientation (scikit-image semantics).
 
@@ -161,6 +163,7 @@ def sobel(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     return _gradient(image, "sobel")
 
 
+@validated
 def scharr(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     """Return the Scharr gradient magnitude and orientation (as :func:`sobel`, smoothing [3, 10, 3]/16).
 
@@ -183,6 +186,7 @@ def scharr(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     return _gradient(image, "scharr")
 
 
+@validated
 def prewitt(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     """Return the Prewitt gradient magnitude and orientation (as :func:`sobel`, smoothing [1, 1, 1]/3).
 
@@ -204,6 +208,7 @@ def prewitt(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     return _gradient(image, "prewitt")
 
 
+@validated
 def laplace(image: ArrayLike, *, ksize: int = 3) -> NDArray[np.float32]:
     """Return the discrete Laplacian, as ``skimage.filters.laplace(image, ksize)``.
 
@@ -238,6 +243,7 @@ def laplace(image: ArrayLike, *, ksize: int = 3) -> NDArray[np.float32]:
     return sk_laplace(_as_float(array), ksize=int(ksize)).astype(np.float32)
 
 
+@validated
 def log(image: ArrayLike, *, sigma: float = 2.0) -> NDArray[np.float32]:
     """Return the Laplacian of Gaussian, ``scipy.ndimage.gaussian_laplace(img_as_float(image), sigma)``.
 

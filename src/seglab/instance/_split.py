@@ -19,11 +19,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ConstantImageWarning, InvalidImageError, ParameterError
+from seglab._core.registry import validated
 from seglab._core.validation import check_image, check_mask, is_constant
 
 __all__ = ["split_touching", "split_touching_mask"]
 
 
+@validated
 def split_touching_mask(mask: ArrayLike, *, min_distance: int = 7, exclude_border: bool = False,
                         compactness: float = 0.0, watershed_line: bool = False,
                         max_object_size: int = 256) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
@@ -189,6 +191,7 @@ def _peaks(distance, components, n, boxes, min_distance, exclude_border, peak_lo
     return peaks
 
 
+@validated
 def split_touching(image: ArrayLike, *, invert: bool = False, min_distance: int = 7, exclude_border: bool = False,
                    compactness: float = 0.0, watershed_line: bool = False,
                    max_object_size: int = 256) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ParameterError
+from seglab._core.registry import validated
 from seglab._core.validation import check_image
 
 __all__ = ["active_contour", "morphological_chan_vese", "morphological_geodesic_active_contour", "contour_mask"]
@@ -47,6 +48,7 @@ def _gray(image, name="image"):
     return array
 
 
+@validated
 def active_contour(image: ArrayLike, *, contour: ArrayLike, alpha: float = 0.01, beta: float = 0.1,
                    gamma: float = 0.01, w_line: float = 0.0, w_edge: float = 1.0, max_px_move: float = 1.0,
                    max_num_iter: int = 2500, convergence: float = 0.1, boundary_condition: str = "periodic",
@@ -105,6 +107,7 @@ def _smooth(array, sigma):
     return gaussian(array, sigma=sigma, preserve_range=False)
 
 
+@validated
 def morphological_chan_vese(image: ArrayLike, *, num_iter: int = 35, init_level_set: str = "checkerboard",
                             smoothing: int = 1, lambda1: float = 1.0, lambda2: float = 1.0,
                             contour: ArrayLike | None = None) -> NDArray[np.bool_]:
@@ -135,6 +138,7 @@ def morphological_chan_vese(image: ArrayLike, *, num_iter: int = 35, init_level_
     return np.asarray(level_set) > 0
 
 
+@validated
 def morphological_geodesic_active_contour(image: ArrayLike, *, num_iter: int = 230, init_level_set: str = "disk",
                                           smoothing: int = 1, threshold: float | str = "auto",
                                           balloon: float = -1.0, alpha: float = 100.0, sigma: float = 5.0,

@@ -19,11 +19,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ConversionWarning, ParameterError
+from seglab._core.registry import validated
 from seglab._core.validation import check_image
 
 __all__ = ["grabcut"]
 
 
+@validated
 def grabcut(image: ArrayLike, *, rect: ArrayLike, iter_count: int = 5, rng: int = 0) -> NDArray[np.bool_]:
     """Extract the foreground inside a rectangle with GrabCut.
 

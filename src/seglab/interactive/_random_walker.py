@@ -31,6 +31,7 @@ from seglab._core.errors import (
     ParameterError,
     SeglabWarning,
 )
+from seglab._core.registry import validated
 from seglab._core.validation import check_image, check_labels, check_same_shape
 
 __all__ = ["random_walker", "MODES", "AMG_TOL"]
@@ -41,6 +42,7 @@ AMG_TOL = 1e-5
 _EPS = 1e-10
 
 
+@validated
 def random_walker(image: ArrayLike, *, seeds: ArrayLike, beta: float = 130.0, mode: str = "bf",
                   tol: float | None = None, amg_maxiter: int = 500) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment an image from seed labels with the random walker algorithm.

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from seglab._core.registry import validated
+
 from .._core.errors import ParameterError
 from .._core.validation import check_labels, check_mask
 
@@ -69,6 +71,7 @@ def _morphology(mask, radius, operation: str) -> np.ndarray:
     return getattr(morphology, operation)(array, footprint)
 
 
+@validated
 def opening(mask: ArrayLike, *, radius: int = 1) -> NDArray[np.bool_]:
     """Remove foreground details smaller than a disk of `radius` (erosion, then dilation).
 
@@ -94,6 +97,7 @@ def opening(mask: ArrayLike, *, radius: int = 1) -> NDArray[np.bool_]:
     return _morphology(mask, radius, "opening")
 
 
+@validated
 def closing(mask: ArrayLike, *, radius: int = 1) -> NDArray[np.bool_]:
     """Fill background gaps smaller than a disk of `radius` (dilation, then erosion).
 
@@ -119,6 +123,7 @@ def closing(mask: ArrayLike, *, radius: int = 1) -> NDArray[np.bool_]:
     return _morphology(mask, radius, "closing")
 
 
+@validated
 def fill_holes(mask: ArrayLike, *, max_hole_size: int = 256) -> NDArray[np.bool_]:
     """Fill background regions not connected to the border.
 
@@ -149,6 +154,7 @@ def fill_holes(mask: ArrayLike, *, max_hole_size: int = 256) -> NDArray[np.bool_
     return ndi.binary_fill_holes(array)
 
 
+@validated
 def remove_small_objects(mask: ArrayLike, *, min_size: int = 64, connectivity: int = 1) -> NDArray[np.bool_]:
     """Remove connected components with fewer than `min_size` pixels.
 
@@ -188,6 +194,7 @@ def remove_small_objects(mask: ArrayLike, *, min_size: int = 64, connectivity: i
     return sk_remove(array, max_size=int(min_size) - 1, connectivity=connectivity)
 
 
+@validated
 def label(mask: ArrayLike, *, connectivity: int | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Label the connected components of a mask.
 

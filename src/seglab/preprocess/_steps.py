@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from seglab._core.registry import validated
+
 from .._core.errors import ParameterError
 from .._core.validation import check_image
 
@@ -37,6 +39,7 @@ def _gray_only(image, step: str) -> np.ndarray:
     return array
 
 
+@validated
 def grayscale(image: ArrayLike) -> NDArray[Any]:
     """Convert an RGB image to gray with scikit-image's luminance weights; pass gray images through.
 
@@ -78,6 +81,7 @@ def grayscale(image: ArrayLike) -> NDArray[Any]:
     return gray.astype(array.dtype, copy=False)
 
 
+@validated
 def invert(image: ArrayLike) -> NDArray[Any]:
     """Invert intensities as ``skimage.util.invert``.
 
@@ -107,6 +111,7 @@ def invert(image: ArrayLike) -> NDArray[Any]:
     return sk_invert(array)
 
 
+@validated
 def median(image: ArrayLike, *, size: int = 3) -> NDArray[Any]:
     """Replace each pixel with the median of its ``size`` x ``size`` neighbourhood.
 
@@ -152,6 +157,7 @@ def median(image: ArrayLike, *, size: int = 3) -> NDArray[Any]:
     return ndi.median_filter(array, size=size, mode="nearest")
 
 
+@validated
 def gaussian(image: ArrayLike, *, sigma: float = 1.0) -> NDArray[Any]:
     """Smooth with a Gaussian kernel (``skimage.filters.gaussian``, values kept in the image's range).
 
@@ -184,6 +190,7 @@ def gaussian(image: ArrayLike, *, sigma: float = 1.0) -> NDArray[Any]:
     return sk_gaussian(array, sigma=float(sigma), preserve_range=True)
 
 
+@validated
 def rescale_intensity(image: ArrayLike, *, low_percentile: float = 0.0, high_percentile: float = 100.0) -> NDArray[Any]:
     """Stretch intensities between two percentiles to the dtype's full range.
 
@@ -231,6 +238,7 @@ def rescale_intensity(image: ArrayLike, *, low_percentile: float = 0.0, high_per
     return sk_rescale(array, in_range=(float(low), float(high)))
 
 
+@validated
 def equalize_adapthist(image: ArrayLike, *, clip_limit: float = 0.01, kernel_size: int | None = None) -> NDArray[Any]:
     """Contrast Limited Adaptive Histogram Equalization (CLAHE), ``skimage.exposure.equalize_adapthist``.
 

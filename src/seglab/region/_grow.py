@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError
+from seglab._core.registry import validated
 from seglab._core.validation import check_image, check_labels
 
 __all__ = ["region_growing", "connected_components"]
@@ -58,6 +59,7 @@ def _seed_labels(seeds, shape) -> np.ndarray:
     )
 
 
+@validated
 def region_growing(image: ArrayLike, *, tolerance: float | None = None, connectivity: int | None = None,
                    seeds: ArrayLike | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Grow regions from seeds through connected pixels of similar value.
@@ -151,6 +153,7 @@ def _band(dtype, lo, hi, tolerance):
     return float(lo) - tolerance, float(hi) + tolerance
 
 
+@validated
 def connected_components(image: ArrayLike, *, connectivity: int | None = None,
                          background: float = 0.0) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Label connected groups of pixels that differ from `background`.

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError
+from seglab._core.registry import validated
 from seglab._core.validation import check_image, check_labels, check_same_shape
 
 __all__ = ["watershed", "watershed_distance"]
@@ -71,6 +72,7 @@ def _fill_boundaries(markers: np.ndarray) -> np.ndarray:
     return out
 
 
+@validated
 def watershed(image: ArrayLike, *, low: float | None = None, high: float | None = None, compactness: float = 0.0,
               watershed_line: bool = False, backend: str = "skimage",
               markers: ArrayLike | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
@@ -195,6 +197,7 @@ def _watershed_opencv(array, marker_array, compactness, watershed_line):
     return _fill_boundaries(flooded).astype(np.int32)
 
 
+@validated
 def watershed_distance(image: ArrayLike, *, invert: bool = False, opening_iterations: int = 2,
                        dilate_iterations: int = 3, dist_mask_size: int = 5, fg_fraction: float = 0.25,
                        fill_holes: bool = True) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ParameterError
+from seglab._core.registry import validated
 from seglab._core.validation import check_image, check_labels, check_same_shape
 
 __all__ = ["rag_merge"]
@@ -24,6 +25,7 @@ def _merge_mean_color(graph, src, dst):
     graph.nodes[dst]["mean color"] = graph.nodes[dst]["total color"] / graph.nodes[dst]["pixel count"]
 
 
+@validated
 def rag_merge(labels: ArrayLike, *, mode: str = "threshold", thresh: float = 29.0, connectivity: int = 2,
               image: ArrayLike | None = None) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Merge neighbouring regions whose mean colours are close.

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, ParameterError
+from seglab._core.registry import validated
 from seglab._core.validation import check_image, check_labels, check_same_shape
 
 __all__ = ["slic", "felzenszwalb", "quickshift", "region_average"]
@@ -23,6 +24,7 @@ def _as_int32(labels: np.ndarray) -> np.ndarray:
     return labels.astype(np.int32, copy=False)
 
 
+@validated
 def slic(image: ArrayLike, *, n_segments: int = 100, compactness: float = 10.0, max_num_iter: int = 10,
          sigma: float = 0.0, convert2lab: bool | None = None, enforce_connectivity: bool = True,
          min_size_factor: float = 0.5, max_size_factor: float = 3.0, slic_zero: bool = False,
@@ -92,6 +94,7 @@ def slic(image: ArrayLike, *, n_segments: int = 100, compactness: float = 10.0, 
     return labels, {"n_segments_found": int(np.unique(labels).size)}
 
 
+@validated
 def felzenszwalb(image: ArrayLike, *, scale: float = 1.0, sigma: float = 0.8,
                  min_size: int = 20) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Segment an image with Felzenszwalb and Huttenlocher's graph method.
@@ -151,6 +154,7 @@ def felzenszwalb(image: ArrayLike, *, scale: float = 1.0, sigma: float = 0.8,
     return labels, {"n_segments_found": int(labels.max())}
 
 
+@validated
 def quickshift(image: ArrayLike, *, ratio: float = 1.0, kernel_size: float = 5.0, max_dist: float = 10.0,
                sigma: float = 0.0, convert2lab: bool = True,
                rng: int = 42) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from seglab._core.registry import validated
+
 from .._core.errors import InvalidImageError, ParameterError
 from ._common import check_gray, constant_result, constant_value
 from ._histogram import apply_threshold, integer_histogram, threshold_from_histogram
@@ -68,6 +70,7 @@ def _skimage_threshold(array: np.ndarray, method: str):
         ) from None
 
 
+@validated
 def manual(image: ArrayLike, *, threshold: float = 128.0,
            invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image at a fixed value.
@@ -103,6 +106,7 @@ def manual(image: ArrayLike, *, threshold: float = 128.0,
     return apply_threshold(array, threshold, invert), {"threshold": float(threshold)}
 
 
+@validated
 def otsu(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with Otsu's method (maximal between-class variance).
 
@@ -136,6 +140,7 @@ def otsu(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], 
     return _global(image, "otsu", invert)
 
 
+@validated
 def li(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with Li's iterative minimum cross-entropy method.
 
@@ -169,6 +174,7 @@ def li(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], di
     return _global(image, "li", invert)
 
 
+@validated
 def yen(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with Yen's maximum-correlation criterion.
 
@@ -202,6 +208,7 @@ def yen(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], d
     return _global(image, "yen", invert)
 
 
+@validated
 def triangle(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with the triangle method (Zack et al.).
 
@@ -235,6 +242,7 @@ def triangle(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool
     return _global(image, "triangle", invert)
 
 
+@validated
 def isodata(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image with the ISODATA (Ridler-Calvard) method.
 
@@ -268,6 +276,7 @@ def isodata(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_
     return _global(image, "isodata", invert)
 
 
+@validated
 def mean(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image at its mean intensity.
 
@@ -300,6 +309,7 @@ def mean(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], 
     return _global(image, "mean", invert)
 
 
+@validated
 def minimum(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], dict[str, Any]]:
     """Threshold an image at the valley between the two peaks of its smoothed histogram.
 
@@ -348,6 +358,7 @@ def minimum(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_
     return _global(image, "minimum", invert)
 
 
+@validated
 def multi_otsu(image: ArrayLike, *, classes: int = 3,
                invert: bool = False) -> tuple[NDArray[np.integer[Any]], dict[str, Any]]:
     """Split an image into `classes` intensity classes with multi-level Otsu.
