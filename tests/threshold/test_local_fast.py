@@ -82,3 +82,27 @@ def test_window_wider_than_the_image_falls_back_and_stays_equal():
     assert _median_threshold(image, 51, "mirror") is None
     mask, _ = threshold.local(image, block_size=51, method="median", mode="mirror")
     np.testing.assert_array_equal(mask, _reference(image, 51, "mirror"))
+
+
+@pytest.mark.parametrize("name", ["niblack", "sauvola"])
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "float64"])
+def test_strip_wise_niblack_sauvola_equal_skimage(name, dtype, monkeypatch):
+    # Small strips (many blocks, carried column sums) and the ends of the tune range of window_size and k.
+    import seglab.threshold._local as local_module
+
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 255, (70, 83)).astype(dtype)
+    if dtype.startswith("float"):
+        image = (image / 255).astype(dtype)
+    reference = getattr(filters, f"threshold_{name}")
+    spec = get_method(name)
+    windows = spec.param("window_size").tune
+    ks = spec.param("k").tune
+    for strip in (500, 1 << 17):
+        monkeypatch.setattr(local_module, "_STRIP_PIXELS", strip)
+        for window, k, invert in ((windows[0], ks[0], False), (15, 0.2, True), (windows[1], ks[1], False)):
+            mask, info = getattr(threshold, name)(image, window_size=window, k=k, invert=invert)
+            expected = reference(image, window_size=window, k=k)
+            np.testing.assert_array_equal(mask, image <= expected if invert else image > expected)
+            assert info["threshold_min"] == float(expected.min()) and info["threshold_max"] == float(expected.max())
+            assert info["threshold_mean"] == pytest.approx(float(expected.astype(np.float64).mean()), rel=1e-6)
