@@ -163,7 +163,7 @@ def _run_with_budget(pipeline: Pipeline, image: np.ndarray, measure_memory: bool
         _WARM.add("libraries")
     for step in (*pipeline.pre, pipeline.method, *pipeline.post):
         step.spec.load()
-    context = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    context = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context("spawn")
     parent, child = context.Pipe(duplex=False)
     process = context.Process(target=_budget_child, args=(child, pipeline, image, measure_memory), daemon=True)
     start = time.perf_counter()

@@ -159,7 +159,8 @@ class _LRU:
     def __init__(self, budget: int = CACHE_BYTES):
         from collections import OrderedDict
 
-        self.budget, self.used, self.items = budget, 0, OrderedDict()
+        self.budget, self.used = budget, 0
+        self.items: OrderedDict[Any, Any] = OrderedDict()
 
     def get(self, key):
         value = self.items.get(key)
@@ -230,7 +231,7 @@ class TiffRegions:
         self._cache = _LRU()
         self._file = tifffile.TiffFile(path)
         self._file.filehandle.set_lock(True)  # one handle per process, shared by its threads
-        page = self._file.pages[0]
+        page = self._file.pages.first
         self.page = page
         self.shape = tuple(int(n) for n in page.shape)
         self.dtype = np.dtype(page.dtype)
@@ -246,7 +247,7 @@ class TiffRegions:
             with tifffile.TiffFile(path) as tf:
                 if len(tf.pages) != 1 or len(tf.series) != 1 or len(tf.series[0].levels) != 1:
                     return False
-                page = tf.pages[0]
+                page = tf.pages.first
                 return (page.ndim == 2 and page.samplesperpixel == 1 and page.imagedepth == 1
                         and len(page.dataoffsets) > 0 and all(c > 0 for c in page.databytecounts))
         except Exception:  # noqa: BLE001 - anything unusual: use the generic reader
@@ -294,7 +295,7 @@ def _cached_raw(path: str, mtime: float):
     return raw
 
 
-def cached_raw(path) -> object:
+def cached_raw(path: str | os.PathLike[str]) -> Any:
     """:func:`open_raw`, cached per process (workers open each input once)."""
     path = os.fspath(path)
     return _cached_raw(path, os.path.getmtime(path))

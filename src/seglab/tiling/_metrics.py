@@ -66,7 +66,7 @@ def confusion_from_zarr(truth: Any, pred: Any, *, chunks: int | tuple[int, ...] 
     parts = [dask.delayed(_counts)(tb, pb) for tb, pb in zip(t.to_delayed().ravel(), p.to_delayed().ravel())]
     total = np.sum(dask.compute(*parts), axis=0)[0]
     tp, tn, fp, fn = (int(v) for v in total)
-    result = {"tp": tp, "tn": tn, "fp": fp, "fn": fn}
+    result: dict[str, Any] = {"tp": tp, "tn": tn, "fp": fp, "fn": fn}
     from seglab.metrics.binary import scores_from_counts
 
     result["scores"] = scores_from_counts(tp, tn, fp, fn)

@@ -261,7 +261,7 @@ def check_chunks(chunk, shape) -> tuple[int, ...]:
 # -- running the steps on one padded block --------------------------------------------------------
 def _crop(array: np.ndarray, pads, keep) -> np.ndarray:
     """Remove padding: `pads` is (lo, hi) present per spatial axis, `keep` the margin to keep per axis."""
-    index = []
+    index: list[slice] = []
     for (lo, hi), k in zip(pads, keep):
         start = lo - min(lo, k)
         stop = array.shape[len(index)] - (hi - min(hi, k))
@@ -271,7 +271,10 @@ def _crop(array: np.ndarray, pads, keep) -> np.ndarray:
 
 def _apply_threshold(image: np.ndarray, plan: TilePlan) -> np.ndarray:
     # the family's own rule (its spec's apply_target), e.g. multi-Otsu classes and the constant policy
-    return plan.global_stat.apply_function(image, plan.threshold, **plan.global_stat.params)
+    stat = plan.global_stat
+    if stat is None:  # only plans with a global statistic get here
+        raise TypeError("the plan has no global statistic to apply")
+    return stat.apply_function(image, plan.threshold, **stat.params)
 
 
 def run_steps(plan: TilePlan, block: np.ndarray, pads, stop: int | None = None,
@@ -426,6 +429,8 @@ def threshold_from_counts(plan: TilePlan, counts: np.ndarray, dtype, value_range
     """Turn accumulated counts into the method's statistic via its spec's ``stat_target``."""
     trimmed, centers = histogram_centers(np.asarray(counts), dtype, value_range)
     stat = plan.global_stat
+    if stat is None:  # only plans with a global statistic count histograms
+        raise TypeError("the plan has no global statistic to compute")
     return stat.stat_function(stat.method, trimmed, centers, **stat.params)
 
 

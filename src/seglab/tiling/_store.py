@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -86,7 +87,7 @@ def _scratch_create(path: Path, shape, dtype) -> None:
     os.replace(tmp, path)
 
 
-def _scratch(path: Path, mode: str = "r"):
+def _scratch(path: Path, mode: Literal["r", "r+"] = "r") -> np.memmap:
     meta = json.loads(path.with_suffix(".json").read_text())
     # mapped per task and dropped afterwards, so no worker keeps pages of the whole file resident
     return np.memmap(path, dtype=np.dtype(meta["dtype"]), mode=mode, shape=tuple(meta["shape"]))
@@ -115,7 +116,7 @@ class Source:
             from ._io import open_raw
 
             self.path = os.fspath(source)
-            self.array = None
+            self.array: Any = None
             raw = open_raw(self.path)
         else:
             self.path = None
@@ -195,5 +196,3 @@ def _stage_input(src: Source, storage, out: Path, client, progress) -> Source:
     staged = copy.copy(src)
     staged.staged = str(path)
     return staged
-
-
