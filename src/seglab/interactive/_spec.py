@@ -3,6 +3,9 @@
 from seglab._core.registry import MethodSpec, Param
 
 _SK = "skimage.segmentation"
+# Tune ranges of iteration counts and smoothing sigmas stay within a few times the default's cost (the range sweep,
+# benchmarks/SWEEP.md, times every corner): the declared maxima (100000 iterations, sigma 1000) are accepted but cost
+# minutes on a 512x512 image, and more iterations past convergence do not change a contour.
 
 SPECS = [
     MethodSpec(
@@ -39,11 +42,11 @@ SPECS = [
             Param("w_line", "float", 0.0, "Attraction to brightness (negative: to dark)."),
             Param("w_edge", "float", 1.0, "Attraction to edges."),
             Param("max_px_move", "float", 1.0, "Largest move per iteration (pixels).", min=1e-9),
-            Param("max_num_iter", "int", 2500, "Most iterations.", min=1, max=100_000),
+            Param("max_num_iter", "int", 2500, "Most iterations.", min=1, max=100_000, tune=(250, 5000)),
             Param("convergence", "float", 0.1, "Convergence criterion.", min=0.0),
             Param("boundary_condition", "str", "periodic", "Snake ends.",
                   choices=("periodic", "free", "fixed", "free-fixed", "fixed-free", "fixed-fixed", "free-free")),
-            Param("sigma", "float", 3.0, "Gaussian pre-smoothing (0 = none).", min=0.0, max=1000.0),
+            Param("sigma", "float", 3.0, "Gaussian pre-smoothing (0 = none).", min=0.0, max=1000.0, tune=(0.0, 10.0)),
         ),
         inputs=("contour",),
         tiling="none",
@@ -56,7 +59,7 @@ SPECS = [
         output="mask",
         summary="Morphological Chan-Vese active contour without edges.",
         params=(
-            Param("num_iter", "int", 35, "Iterations.", min=1, max=100_000),
+            Param("num_iter", "int", 35, "Iterations.", min=1, max=100_000, tune=(5, 200)),
             Param("init_level_set", "str", "checkerboard", "Initial level set without a contour.",
                   choices=("checkerboard", "disk")),
             Param("smoothing", "int", 1, "Smoothing steps per iteration.", min=0, max=4),
@@ -75,14 +78,15 @@ SPECS = [
         output="mask",
         summary="Morphological geodesic active contour on inverse_gaussian_gradient(image).",
         params=(
-            Param("num_iter", "int", 230, "Iterations.", min=1, max=100_000),
+            Param("num_iter", "int", 230, "Iterations.", min=1, max=100_000, tune=(25, 1000)),
             Param("init_level_set", "str", "disk", "Initial level set without a contour.",
                   choices=("checkerboard", "disk")),
             Param("smoothing", "int", 1, "Smoothing steps per iteration.", min=0, max=4),
             Param("threshold", "float", "auto", "Edge-stopping threshold ('auto' or a number).", special=("auto",)),
             Param("balloon", "float", -1.0, "Balloon force (<0 shrinks, >0 inflates)."),
             Param("alpha", "float", 100.0, "inverse_gaussian_gradient steepness.", min=1e-9),
-            Param("sigma", "float", 5.0, "inverse_gaussian_gradient Gaussian sigma.", min=0.0, max=1000.0),
+            Param("sigma", "float", 5.0, "inverse_gaussian_gradient Gaussian sigma.", min=0.0, max=1000.0,
+                  tune=(0.5, 10.0)),
         ),
         dims=(2,),
         optional_inputs=("contour",),
@@ -96,7 +100,7 @@ SPECS = [
         output="mask",
         summary="GrabCut (Rother et al. 2004) from a rectangle, via OpenCV.",
         params=(
-            Param("iter_count", "int", 5, "GrabCut iterations.", min=1, max=1000),
+            Param("iter_count", "int", 5, "GrabCut iterations.", min=1, max=1000, tune=(1, 20)),
             Param("rng", "int", 0, "Seed for OpenCV's RNG.", min=0, max=2**31 - 1, tune=()),
         ),
         channels="color",
