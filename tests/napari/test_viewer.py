@@ -118,6 +118,33 @@ def test_every_method_in_the_registry_is_offered_with_its_form(qtbot, viewer):
     assert list(widget._input_pickers) == ["seeds"]
 
 
+def test_a_method_registered_later_appears_with_its_form_and_runs(qtbot, viewer):
+    from seglab import MethodSpec, Param
+    from seglab.testing import isolated_registry
+
+    # a stand-in plugin method: a plain function declared with a schema the widget has never seen
+    spec = MethodSpec(
+        name="plugin_cut", family="threshold", target="seglab.threshold._global:manual", output="mask",
+        summary="A plugin's fixed cut.", tiling="none", dims=(2, 3),
+        params=(Param("threshold", "float", 97.25, "cut level", min=0.5, max=300.0),
+                Param("invert", "bool", False, "dark side")),
+    )
+    image, _ = _blobs()
+    viewer.add_image(image, name="blobs")
+    with isolated_registry(spec):
+        widget = _segment_widget(viewer)
+        assert "plugin_cut" in widget.method.choices
+        widget.method.value = "plugin_cut"
+        box, check = list(widget.params)
+        assert type(box).__name__ == "FloatSpinBox" and (box.value, box.min, box.max) == (97.25, 0.5, 300.0)
+        assert "cut level" in box.tooltip and type(check).__name__ == "CheckBox"
+        widget.set_params(threshold=120.5)
+        layer = _run(qtbot, widget)
+        np.testing.assert_array_equal(layer.data.astype(bool), image > 120.5)
+        assert layer.metadata["seglab"]["pipeline"]["method"] == {"name": "plugin_cut",
+                                                                   "params": {"threshold": 120.5, "invert": False}}
+
+
 def test_3d_stack(qtbot, viewer):
     stack = np.stack([_blobs(seed=s)[0] for s in range(4)])
     viewer.add_image(stack, name="stack")
