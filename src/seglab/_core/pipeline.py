@@ -51,11 +51,9 @@ class Step:
 
 
 def _plain(value):
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
+    from .provenance import jsonable
+
+    return jsonable(value)
 
 
 def parse_step(item: Any, kind: str) -> Step:

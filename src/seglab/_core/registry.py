@@ -416,9 +416,9 @@ class MethodSpec:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
-    return value
+    from .provenance import jsonable  # the one JSON converter (imported when a schema is printed, not at import)
+
+    return jsonable(value)
 
 
 # -- the registry object ---------------------------------------------------------------------------

@@ -30,11 +30,9 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _jsonable(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    return value
+    from seglab._core.provenance import jsonable  # the one JSON converter
+
+    return jsonable(value)
 
 
 def write_results(rows: Sequence[Mapping[str, Any]], ranking: Sequence[Mapping[str, Any]], out_dir: Path,
