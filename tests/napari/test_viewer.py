@@ -176,7 +176,7 @@ def test_cancel_stops_a_plane_by_plane_run(qtbot, viewer):
     assert [layer.name for layer in viewer.layers] == ["stack"]
 
 
-def test_dask_layer_runs_through_the_tiler(qtbot, viewer):
+def test_dask_layer_runs_through_the_tiler(qtbot, viewer, tmp_path):
     da = pytest.importorskip("dask.array")
     image, _ = _blobs((128, 128))
     viewer.add_image(da.from_array(image, chunks=64), name="lazy")
@@ -186,6 +186,11 @@ def test_dask_layer_runs_through_the_tiler(qtbot, viewer):
     layer = _run(qtbot, widget)
     assert layer.metadata["seglab"]["route"] == "tiled"
     np.testing.assert_array_equal(np.asarray(layer.data[:]).astype(bool), seglab.segment(image, "otsu").mask)
+    # with a chosen folder the result is kept there, never over an earlier run
+    widget.tile_folder.value = tmp_path
+    _run(qtbot, widget)
+    _run(qtbot, widget)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lazy_otsu-2.zarr", "lazy_otsu.zarr"]
     # a multiscale layer is segmented at full resolution (level 0)
     pyramid = [da.from_array(image, chunks=64), da.from_array(image[::2, ::2], chunks=64)]
     viewer.add_image(pyramid, multiscale=True, name="pyramid")

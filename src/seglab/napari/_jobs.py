@@ -215,7 +215,7 @@ def _run_tiled(job: Job, state: RunState) -> JobResult:
         extra["cancel"] = state.token  # checked by the tiler after every tile
     array = run_tiled(job.image, job.pipeline, out, chunk=job.chunk, client="threads", progress=state.update,
                       **extra)
-    attrs = dict(array.attrs)
+    attrs: dict[str, Any] = dict(array.attrs)
     info = {"provenance": attrs.get("provenance", {}), "tile_out": str(out)}
     threshold = (attrs.get("provenance") or {}).get("threshold")
     if threshold is not None:

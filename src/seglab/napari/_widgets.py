@@ -101,6 +101,16 @@ def form_values(form: Container) -> dict[str, Any]:
     return values
 
 
+def _fresh_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem.suffix``, or ``stem-2.suffix``, ``stem-3.suffix`` ... when it exists (a run never overwrites)."""
+    path = folder / f"{stem}{suffix}"
+    index = 2
+    while path.exists():
+        path = folder / f"{stem}-{index}{suffix}"
+        index += 1
+    return path
+
+
 def _header(text: str):
     return _mg.Label(value=f"<b>{text}</b>")
 
@@ -184,6 +194,9 @@ class SegmentWidget(_ViewerWidget):
         self._input_pickers: dict[str, Any] = {}
         self.chunk = _mg.SpinBox(label="tile size", value=1024, min=64, max=65536, step=64,
                                  tooltip="tile size for dask/zarr-backed layers, which run through the tiler")
+        self.tile_folder = _mg.FileEdit(mode="d", label="tiled output",
+                                        tooltip="folder for the zarr a dask/zarr-backed layer's result is written to "
+                                                "(<image>_<method>.zarr; a temporary folder when empty)")
         self.live = _mg.CheckBox(label="retrain as you paint", value=True,
                                  tooltip="rerun when the scribbles layer changes (pixel classifier)")
         self.run_button = _mg.PushButton(text="Run")
@@ -201,7 +214,7 @@ class SegmentWidget(_ViewerWidget):
                      _header("pre-steps (in order)"), self.pre,
                      _header("post-steps (in order)"), self.post,
                      self.inputs_header, self.inputs,
-                     Container(widgets=[self.chunk, self.live], labels=True),
+                     Container(widgets=[self.chunk, self.tile_folder, self.live], labels=True),
                      Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False),
                      Container(widgets=[self.progress], labels=True), self.status,
                      Container(widgets=[self.export_path, self.export_button], layout="horizontal",
@@ -353,6 +366,9 @@ class SegmentWidget(_ViewerWidget):
         inputs, names = self.collect_inputs(layer)
         job = Job(pipeline, self._layer_array(layer), rgb=bool(getattr(layer, "rgb", False)), inputs=inputs,
                   chunk=int(self.chunk.value), name=f"{layer.name} {pipeline.method.name}".replace(" ", "_"))
+        folder = self.tile_folder.value
+        if folder is not None and str(folder) not in ("", "."):
+            job.tile_out = _fresh_path(Path(folder), job.name, ".zarr")
         scribbles = self._layer(self._input_pickers["scribbles"].value) if "scribbles" in self._input_pickers \
             else None
         if scribbles is not None:
