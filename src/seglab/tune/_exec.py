@@ -149,7 +149,7 @@ class _Worker:
         child.close()
         if not forked:
             self.connection.send(payload)
-        self.task: int | None = None
+        self.task = -1  # index of the task it runs (set when it is handed one)
         self.started = 0.0
         self.limit: float | None = None
 
@@ -291,7 +291,8 @@ class DaskExecutor:
                     out[k] = ("error", f"{type(exc).__name__}: {exc}", now - started)
             for future in list(pending):
                 k = futures[future]
-                over_limit = limits[k] is not None and now >= started + limits[k]
+                limit = limits[k]
+                over_limit = limit is not None and now >= started + limit
                 if over_limit or (deadline is not None and now >= deadline):
                     # Limits here count from submission (a queued task's wait counts too): a dask task cannot
                     # be interrupted, so the limit is a bound on how long the study waits for it.

@@ -363,7 +363,7 @@ def tune(
         return float(np.mean(values)) if values else float("nan")
 
     try:
-        plans = []
+        plans: list[dict[str, Any]] = []
         for label, base in bases:
             space = space_of_pipeline(base, tune_steps=tune_steps)
             config = json.dumps({"pipeline": base.to_dict(), "metric": key, "seed": seed, "folds": folds,
