@@ -294,3 +294,20 @@ def test_byte_budget_counts_decoded_bytes_not_pixels(tmp_path):
     with pytest.raises(seglab.DecompressionBombError, match=r"64 x 64 float64 = 32\.0 KiB \(32,768 bytes\), more than"):
         seglab.read(tmp_path / "f.npy", max_bytes=64 * 64 * 2)
     assert seglab.read(tmp_path / "f.npy", max_bytes=math.inf).dtype == np.float64
+
+
+def test_memory_estimate_names_the_parameter_before_running(monkeypatch):
+    """A window that fits the image but not the free memory is refused before the step allocates anything."""
+    from seglab._core import limits
+    from seglab._core.errors import ResourceLimitError
+
+    monkeypatch.setattr(limits, "available_memory", lambda: 100 * 2**20)
+    mask = np.zeros((1000, 1000), bool)
+    spec = seglab.get_step("closing", "post")
+    with pytest.raises(ResourceLimitError, match=r"parameter `radius` of post-step 'closing' = 900 \(a window of "
+                                                    r"1,801 pixels each side\) needs about .* MiB of memory; "
+                                                    r"100\.0 MiB is available\. Use a smaller `radius`") as info:
+        limits.check_step_cost(spec, mask, {"radius": 900})
+    assert isinstance(info.value, MemoryError)
+    with pytest.raises(MemoryError, match=r"method 'otsu' on an image of shape \(4000, 4000\) needs about 244\.1 MiB"):
+        seglab.segment(np.zeros((4000, 4000), np.uint8), "otsu")
