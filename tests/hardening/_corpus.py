@@ -551,6 +551,7 @@ def _cases() -> list[Case]:
     add("methods-family-nosuch", "usage", lambda r: ["methods", "--family", "nosuch"], match="unknown family 'nosuch'")
     add("methods-family-close", "usage", lambda r: ["methods", "--family", "treshold"], match="Did you mean 'threshold'")
     add("methods-family-works", "valid", lambda r: ["methods", "--family", "threshold", "--json"], code=0, errors=0)
+    add("no-arguments-shows-help", "valid", lambda r: [], code=0, errors=0)
     add("unknown-command", "usage", lambda r: ["segmnt", "x.png"], match="Did you mean 'segment'")
     add("segment-no-out", "usage", lambda r: ["segment", str(good_png(r)), "--method", "otsu"], match="--out")
     add("segment-no-method", "usage", lambda r: ["segment", str(good_png(r)), "--out", "OUT"], match="--method")

@@ -108,6 +108,9 @@ def _run(args: list[str], debug: bool) -> int:
         return int(exc.exit_code or 0)
     except click.UsageError as exc:
         ctx = exc.ctx
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            click.echo(ctx.get_help())  # `seglab` or `seglab tune` alone: the help is the answer, not an error
+            return 0
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         click.echo(printable(f"seglab: error: {one_line(exc.format_message())}{where}"), err=True)
         return 2
@@ -132,7 +135,11 @@ def error_line(exc: BaseException, prefix: str = "") -> str:
     """
     from seglab._core.errors import SeglabError, one_line, printable
 
-    message = one_line(str(exc).strip() or type(exc).__name__)
+    try:
+        text = str(exc).strip()
+    except Exception:  # noqa: BLE001 - a broken __str__ must not replace the error being reported
+        text = ""
+    message = one_line(text or type(exc).__name__)
     if prefix and not (message.startswith(prefix) or message.startswith(one_line(prefix))):
         message = f"{prefix}: {message}"
     if isinstance(exc, SeglabError):
