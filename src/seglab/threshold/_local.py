@@ -294,7 +294,7 @@ def _mean_std_threshold(array: np.ndarray, w: int, formula, invert: bool):
     few strips instead of five full-size float64 images.
     """
     rows, cols = array.shape
-    float_dtype = np.float32 if array.dtype in (np.float16, np.float32) else np.float64
+    float_dtype: type[np.floating[Any]] = np.float32 if array.dtype in (np.float16, np.float32) else np.float64
     before, after = w // 2 + 1, w // 2
     row_map = np.pad(np.arange(rows), (before, after), mode="reflect")
     col_map = np.pad(np.arange(cols), (before, after), mode="reflect")
