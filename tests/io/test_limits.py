@@ -58,7 +58,7 @@ def _npy_header_only(path, shape, descr="<f8"):
 def test_available_memory_bounds_a_read(tmp_path):
     """With both budgets lifted, a file larger than the free memory is still refused from its header."""
     free = available_memory()
-    side = int(math.isqrt(free // 8)) + 1024  # a float64 square just over the free memory
+    side = 2 * int(math.isqrt(free // 8))  # a float64 square of four times the free memory
     path = _npy_header_only(tmp_path / "big.npy", (side, side))
     with pytest.raises(seglab.DecompressionBombError, match="of memory available"):
         seglab.read(path, max_pixels=math.inf, max_bytes=math.inf)
