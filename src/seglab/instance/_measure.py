@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -320,24 +319,16 @@ def write_csv(table: Mapping[str, ArrayLike], path: str | os.PathLike[str]) -> P
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ImageWriteError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ImageWriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(columns)
-            lists = [column.tolist() for column in data]
-            for index in range(n_rows):
-                writer.writerow([values[index] for values in lists])
-        os.replace(temporary, path)
-    except OSError as exc:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise ImageWriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    import io
+
+    from seglab.io import atomic_write
+
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    lists = [column.tolist() for column in data]
+    for index in range(n_rows):
+        writer.writerow([values[index] for values in lists])
+    # the one atomic writer: temporary file, fsync, rename; the file's mode follows the umask
+    atomic_write(path, lambda handle: handle.write(text.getvalue().encode("utf-8")))
     return path

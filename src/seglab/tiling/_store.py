@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,18 +27,11 @@ WORK = "_seglab"
 
 # -- atomic files and markers ----------------------------------------------------------------------
 def _atomic_write(path: Path, write) -> None:
+    # the one atomic writer (temp file, fsync, rename), with the marker's folder created on demand
+    from seglab.io import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, write)
 
 
 def _save_scratch(path: Path, array: np.ndarray) -> None:
@@ -196,3 +188,5 @@ def _stage_input(src: Source, storage, out: Path, client, progress) -> Source:
     staged = copy.copy(src)
     staged.staged = str(path)
     return staged
+
+

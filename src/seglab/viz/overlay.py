@@ -9,14 +9,13 @@ by its output kind.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seglab._core.errors import ImageWriteError, ParameterError
+from seglab._core.errors import ParameterError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -180,37 +179,17 @@ def save_png(array: ArrayLike, path: str | os.PathLike[str]) -> Path:
         raise ParameterError(f"save_png needs (M, N), (M, N, 3) or (M, N, 4); got shape {array.shape}")
     if array.dtype == np.uint16 and array.ndim == 3:
         raise ParameterError("save_png writes 16-bit PNGs for single-channel images only; got 16-bit colour")
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ImageWriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(np.ascontiguousarray(array)).save(handle, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    from seglab.io import atomic_write
+
+    image = Image.fromarray(np.ascontiguousarray(array))
+    return atomic_write(path, lambda handle: image.save(handle, format="PNG"))
+
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str], dpi: float | None = None) -> Path:
     """Save a matplotlib figure as PNG atomically (same temp-then-replace as :func:`save_png`)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise ImageWriteError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=dpi if dpi is not None else figure.dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    from seglab.io import atomic_write
+
+    return atomic_write(path, lambda handle: figure.savefig(handle, format="png",
+                                                           dpi=dpi if dpi is not None else figure.dpi))
+
