@@ -10,14 +10,18 @@ from ._common import parse_params
 @click.command(name="segment")
 @click.argument("images", nargs=-1, required=True)
 @click.option("--method", "-m", default=None, help="Registered method name (see `seglab methods`).")
-@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Method parameter (repeatable).")
-@click.option("--pre", multiple=True, metavar="NAME[:K=V,...]", help="Pre-step before the method (repeatable, in order).")
-@click.option("--post", multiple=True, metavar="NAME[:K=V,...]", help="Post-step after the method (repeatable, in order).")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="Method parameter (repeatable).")
+@click.option("--pre", multiple=True, metavar="NAME[:K=V,...]",
+              help="Pre-step before the method (repeatable, in order).")
+@click.option("--post", multiple=True, metavar="NAME[:K=V,...]",
+              help="Post-step after the method (repeatable, in order).")
 @click.option("--pipeline", "pipeline_file", default=None, type=click.Path(),
               help="Pipeline file (YAML or JSON) instead of --method/--pre/--post: {pre: [{name, params}], "
                    "method: {name, params}, post: [...]}; example in `seglab methods --help`.")
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(), help="Output folder.")
-@click.option("--seeds", default=None, type=click.Path(), help="Seed label image (0 = unlabelled) for interactive methods.")
+@click.option("--seeds", default=None, type=click.Path(),
+              help="Seed label image (0 = unlabelled) for interactive methods.")
 @click.option("--seeds-json", default=None, type=click.Path(),
               help='Seeds as JSON: {"seeds": [{"class": 1, "circle": [row, col, radius]}, {"class": 2, "points": '
                    '[[row, col], ...]}, {"class": 2, "polyline": [[row, col], ...], "width": 3}]}; later entries '
@@ -35,9 +39,8 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
     A file that cannot be read or segmented is reported and the others go on;
     the exit code is non-zero if any input failed.
     """
-    from seglab._core.errors import ParameterError, SeglabError
+    from seglab._core.errors import ParameterError
     from seglab._core.pipeline import Pipeline
-
     from seglab.workflows import Event, expand_inputs, segment_files
 
     from ._common import ensure_out_dir
@@ -97,7 +100,8 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
                                raise_errors=_debug())
     failures = result.failures
     done = len(paths) - len(failures)
-    click.echo(printable(f"segmented {done} of {len(paths)} image(s) into {out}") + (f"; {len(failures)} failed" if failures else ""))
+    failed = f"; {len(failures)} failed" if failures else ""
+    click.echo(printable(f"segmented {done} of {len(paths)} image(s) into {out}") + failed)
     if failures:
         raise click.exceptions.Exit(2 if result.all_bad_input else 1)
 

@@ -11,7 +11,8 @@ import click
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (127.0.0.1: this machine only).")
 @click.option("--port", default=0, type=int, show_default=True, help="TCP port (0: a free one).")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; just print the URL.")
-@click.option("--max-upload-mb", default=512.0, type=float, show_default=True, help="Largest upload in MiB (413 over it).")
+@click.option("--max-upload-mb", default=512.0, type=float, show_default=True,
+              help="Largest upload in MiB (413 over it).")
 def command(workspace, host, port, no_browser, max_upload_mb):
     """Start the browser workbench and print its URL (with the access token)."""
     from seglab._core.errors import MissingDependencyError

@@ -10,7 +10,7 @@ web server and the napari plugin only parse, call and display.
   rooms and follow the same contract.
 """
 
-from ._events import CancelToken, Cancelled, Event, ProgressCallback, emit
+from ._events import Cancelled, CancelToken, Event, ProgressCallback, emit
 from ._segment import OUTPUT_SUFFIX, BatchResult, expand_inputs, segment_file, segment_files
 
 __all__ = [
