@@ -80,7 +80,10 @@ def _derivatives(image, smooth):
 
 
 _NORM = {"sobel": 4.0, "scharr": 16.0, "prewitt": 3.0}
-_BLOCK_ROWS = 1024
+# Pixels per float64 row block of the magnitude/orientation pass: a few MiB per temporary, so the peak is the two
+# float32 derivative images plus small blocks, whatever the image size (1024 full rows made 512 x 512 images one
+# block and the peak six float64 images).
+_BLOCK_PIXELS = 1 << 18
 
 
 def _gradient_uint8(array, name):
@@ -100,8 +103,10 @@ def _gradient_uint8(array, name):
     scale = 1.0 / (_NORM[name] * 255.0 * np.sqrt(2.0))
     magnitude = np.empty(array.shape, np.float32)
     orientation = np.empty(array.shape, np.float32)
-    for start in range(0, array.shape[0], _BLOCK_ROWS):
-        rows = slice(start, start + _BLOCK_ROWS)
+    # At most 1/8 of the rows too, so that small images get small blocks as well.
+    block_rows = max(min(_BLOCK_PIXELS // max(array.shape[1], 1), array.shape[0] // 8 + 1), 1)
+    for start in range(0, array.shape[0], block_rows):
+        rows = slice(start, start + block_rows)
         r = g_rows[rows].astype(np.float64)
         c = g_cols[rows].astype(np.float64)
         magnitude[rows] = np.sqrt(r * r + c * c) * scale

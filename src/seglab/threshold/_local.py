@@ -299,7 +299,7 @@ def _mean_std_threshold(array: np.ndarray, w: int, formula, invert: bool):
     row_map = np.pad(np.arange(rows), (before, after), mode="reflect")
     col_map = np.pad(np.arange(cols), (before, after), mode="reflect")
     padded_rows = row_map.size
-    block = max(_STRIP_PIXELS // col_map.size, 8)
+    block = max(min(_STRIP_PIXELS // col_map.size, rows // 16 + 1), 8)  # small images: small blocks too
     mask = np.empty(array.shape, bool)
     total = w * w
     carry = np.zeros((1, col_map.size), np.float64)
