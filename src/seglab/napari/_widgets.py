@@ -511,7 +511,8 @@ class SegmentWidget(_ViewerWidget):
     # -- live retraining --------------------------------------------------------------------------
     def _watch_scribbles(self, names: dict[str, str]) -> None:
         layer = self._layer(names.get("scribbles"))
-        if layer is self._watched:
+        # napari hands plugins proxies of its layers, a new one per lookup: compare what they wrap
+        if getattr(layer, "__wrapped__", layer) is getattr(self._watched, "__wrapped__", self._watched):
             return
         if self._watched is not None:
             for emitter in (self._watched.events.paint, self._watched.events.data):
