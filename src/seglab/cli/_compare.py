@@ -187,8 +187,8 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
                   TextColumn("{task.description}"), console=console) as bar:
         task = bar.add_task("", total=None)
 
-        def progress(done, total, description):
-            bar.update(task, completed=done, total=total, description=description)
+        def progress(event):
+            bar.update(task, completed=event.done, total=event.total, description=event.message)
 
         rows = compare([p[1] for p in pairs], [p[2] for p in pairs], methods=None, pipelines=[],
                        metric_kind=metric_kind, names=[p[1].stem for p in pairs], progress=progress,

@@ -85,8 +85,8 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
                   TimeElapsedColumn(), TextColumn("{task.description}"), console=Console(stderr=True)) as bar:
         task = bar.add_task("", total=None)
 
-        def progress(done, total, description):
-            bar.update(task, completed=done, total=total, description=description)
+        def progress(event):
+            bar.update(task, completed=event.done, total=event.total, description=event.message)
 
         result = tune([a for a, _ in loaded], [b for _, b in loaded], targets, metric=metric, n_trials=n_trials,
                       folds=folds, seed=seed, storage_dir=out, n_jobs=n_jobs, pre=list(pre), post=list(post),

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from seglab._core.errors import ParameterError, SeglabError
 from seglab._core.pipeline import Pipeline, as_pipeline, parse_step, pipeline_label, split_methods
 from seglab._core.registry import list_methods, list_steps
+from seglab.workflows import Event
 
 from ._score import (
     LOWER_IS_BETTER,
@@ -220,7 +221,7 @@ def compare(
     pipelines: Sequence[Any] = (),
     metric_kind: str = "auto",
     names: Sequence[str] | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[Event], None] | None = None,
     on_prediction: Callable[..., None] | None = None,
     measure_memory: bool = True,
     method_timeout: float | None = None,
@@ -245,7 +246,8 @@ def compare(
     names : sequence of str, optional
         Image names for the rows (default: file stems, or ``image0``, ``image1``, ...).
     progress : callable, optional
-        ``progress(done, total, description)`` after each image x method.
+        Receives a :class:`seglab.workflows.Event` (stage ``'compare'``, ``done``, ``total``, ``message``
+        naming the image and method) after each image x method.
     on_prediction : callable, optional
         ``on_prediction(index=, name=, label=, image=, truth=, prediction=, kind=)`` after each scored
         run (the report uses it to draw overlays without keeping every prediction in memory).
@@ -306,7 +308,7 @@ def compare(
                 rows.append(_row(name=name, label=c.label, kind="", error=f"{type(exc).__name__}: {exc}"))
                 done += 1
                 if progress:
-                    progress(done, total, f"{name}: {c.label}")
+                    progress(Event("compare", done, total, item=f"{name}: {c.label}", message=f"{name}: {c.label}"))
             continue
         for c in runnable:
             assert c.pipeline is not None  # runnable: candidates with a pipeline
@@ -342,7 +344,7 @@ def compare(
             rows.append(row)
             done += 1
             if progress:
-                progress(done, total, f"{name}: {c.label}")
+                progress(Event("compare", done, total, item=f"{name}: {c.label}", message=f"{name}: {c.label}"))
     return rows
 
 

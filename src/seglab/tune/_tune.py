@@ -42,6 +42,7 @@ from seglab._core.errors import MissingDependencyError, ParameterError
 from seglab._core.pipeline import Pipeline, as_pipeline, parse_step, split_methods
 from seglab.compare import LOWER_IS_BETTER, auto_gray, metric_kind_of, score
 from seglab.metrics import prediction_for, prepare_truth
+from seglab.workflows import Event
 
 from ._exec import Payload, make_executor
 from ._space import Dimension, pipeline_from_params, space_of_pipeline
@@ -221,7 +222,7 @@ def tune(
     post: Sequence[Any] = (),
     tune_steps: bool = True,
     names: Sequence[str] | None = None,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Callable[[Event], None] | None = None,
     timeout: float | None = None,
     trial_timeout: float | None = None,
     prune: bool = True,
@@ -259,7 +260,8 @@ def tune(
     names : sequence of str, optional
         Image names for the report.
     progress : callable, optional
-        ``progress(done, total, description)`` after each trial; the description names the study, the best
+        Receives a :class:`seglab.workflows.Event` (stage ``'tune'``) after each trial; its message names the
+        study, the best
         score so far and, with a `timeout`, the seconds left.
     timeout : float, optional
         Seconds for the whole run. The studies on all images (which give the best pipelines) run first,
@@ -406,12 +408,14 @@ def tune(
                 remaining -= size
                 state["done"] += size
                 if progress:
-                    progress(state["done"], total, _describe(study, label, suffix, key, deadline, optuna))
+                    progress(Event("tune", state["done"], total, item=label,
+                                   message=_describe(study, label, suffix, key, deadline, optuna)))
             for trial in study.trials:
                 plan["counts"][trial.state.name.lower()] = plan["counts"].get(trial.state.name.lower(), 0) + 1
             state["done"] += skipped + max(remaining, 0)
             if progress:
-                progress(state["done"], total, _describe(study, label, suffix, key, deadline, optuna))
+                progress(Event("tune", state["done"], total, item=label,
+                                   message=_describe(study, label, suffix, key, deadline, optuna)))
             return study, name
 
         def best_of(plan, study):
