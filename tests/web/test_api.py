@@ -57,13 +57,13 @@ def test_server_binds_loopback_only(server):
 
 
 def test_methods_equal_the_cli_json(client):
-    from click.testing import CliRunner
+    import subprocess
+    import sys
 
-    from seglab.cli.main import cli
-
-    printed = CliRunner().invoke(cli, ["methods", "--json"])
-    assert printed.exit_code == 0
-    assert client.get("/api/methods").json() == json.loads(printed.output)
+    # the command a user types, in its own process (as the server is): the same catalogue on disk
+    printed = subprocess.run([sys.executable, "-m", "seglab", "methods", "--json"], capture_output=True, text=True,
+                             check=True)
+    assert client.get("/api/methods").json() == json.loads(printed.stdout)
 
 
 # -- files inside the workspace only ----------------------------------------------------------------
