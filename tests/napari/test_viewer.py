@@ -200,7 +200,7 @@ def test_dask_layer_runs_through_the_tiler(qtbot, viewer, tmp_path):
     np.testing.assert_array_equal(np.asarray(layer.data[:]).astype(bool), seglab.segment(image, "otsu").mask)
 
 
-def test_seeds_from_points_for_random_walker(qtbot, viewer):
+def test_seeds_from_points_for_random_walker(qtbot, viewer, tmp_path):
     image, truth = _blobs()
     viewer.add_image(image, name="blobs")
     points = [[5, 5], [60, 75], [20, 25], [40, 55]]
@@ -217,6 +217,15 @@ def test_seeds_from_points_for_random_walker(qtbot, viewer):
     assert layer.metadata["seglab"]["inputs"] == {"seeds": "seeds"}
     # the result is a segmentation a user would accept: the objects are class 2
     assert np.mean((layer.data == 2) == truth) > 0.95
+    # the export writes the drawn seeds beside the pipeline, and the command on its first line reruns it
+    source = seglab.write(tmp_path / "blobs.tif", image)
+    exported = widget.export(tmp_path / "walk.yaml")
+    assert exported.read_text().startswith("# seglab segment IMAGE --pipeline walk.yaml --seeds walk.seeds.tif")
+    out = subprocess.run([sys.executable, "-m", "seglab", "segment", str(source), "--pipeline", str(exported),
+                          "--seeds", str(tmp_path / "walk.seeds.tif"), "--out", str(tmp_path / "out"),
+                          "--no-overlay"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    np.testing.assert_array_equal(seglab.read(tmp_path / "out" / "blobs.labels.tif"), layer.data)
 
 
 def test_seeds_from_a_labels_layer_for_region_growing_and_edges_as_an_image_layer(qtbot, viewer):
