@@ -621,6 +621,22 @@ def _cases() -> list[Case]:
                    "--scheduler", "sync", "--quiet"], match="proc", extra={"out": None},
         xfail="tile's zarr writer does not turn a failed create under /proc into a SeglabError")
 
+    add("tile-workers-negative", "tile",
+        lambda r: ["tile", str(_npy(r / "i.npy", blobs())), "--method", "otsu", "--out", "OUT/o.zarr", "--workers", "-1",
+                   "--quiet"], match="workers", extra={"out": "mkdir"})
+    add("tile-wide-uint32", "tile",
+        lambda r: ["tile", str(_npy(r / "w.npy", RNG.integers(0, 2**32 - 1, (64, 64), dtype=np.uint32))), "--method",
+                   "otsu", "--out", "OUT/o.zarr", "--scheduler", "sync", "--quiet"], match="uint32", extra={"out": "mkdir"},
+        xfail="tile refuses the wide uint32 image only after creating OUT.zarr, which is left behind")
+    add("tile-symlink-loop", "tile",
+        lambda r: ["tile", str(_loop(r / "l.npy")), "--method", "otsu", "--out", "OUT/o.zarr", "--scheduler", "sync",
+                   "--quiet"], match="symbolic link loop", extra={"out": "mkdir"},
+        xfail="tile's INPUT is a click.Path(exists=True): a symlink loop is reported as 'does not exist'")
+    add("tile-fifo-input", "tile",
+        lambda r: ["tile", str(_fifo(r / "f.npy")), "--method", "otsu", "--out", "OUT/o.zarr", "--scheduler", "sync",
+                   "--quiet"], match="named pipe", needs="fifo", extra={"out": "mkdir", "timeout": 4},
+        xfail="the tiler opens a named pipe given as INPUT and blocks (no stat check before opening)")
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],
