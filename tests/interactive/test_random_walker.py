@@ -56,6 +56,7 @@ def test_identical_to_skimage_on_full_astronaut_beta_3000(mode):
 
 @pytest.mark.slow
 def test_amg_agrees_with_bf_on_full_astronaut_beta_3000():
+    pytest.importorskip("pyamg", reason="mode='amg' needs pyamg (the [fast] extra)")
     image, seeds = astronaut_head()
     exact = sk_random_walker(image, seeds, beta=3000, mode="bf")
     ours, _ = random_walker(image, seeds=seeds, beta=3000, mode="amg")
@@ -63,6 +64,7 @@ def test_amg_agrees_with_bf_on_full_astronaut_beta_3000():
 
 
 def test_amg_agrees_with_exact_on_astronaut_beta_3000():
+    pytest.importorskip("pyamg", reason="mode='amg' needs pyamg (the [fast] extra)")
     image, seeds = astronaut_head(scale=0.25)
     exact = sk_random_walker(image, seeds, beta=3000, mode="bf")
     ours, info = random_walker(image, seeds=seeds, beta=3000, mode="amg")
@@ -71,6 +73,7 @@ def test_amg_agrees_with_exact_on_astronaut_beta_3000():
 
 
 def test_amg_agrees_with_exact_where_cg_stops_early():
+    pytest.importorskip("pyamg", reason="mode='amg' needs pyamg (the [fast] extra)")
     image = data.camera()[::4, ::4]
     rows, cols = np.mgrid[:128, :128]
     seeds = np.zeros(image.shape, np.int32)
