@@ -282,7 +282,8 @@ def report(result: dict) -> str:
         f">= 4 px from any vessel: {k['first_strokes']['pixels']['2']} + {k['first_strokes']['pixels']['1']} "
         "pixels), then correction rounds on the top half only (background strokes where false detections are "
         "densest, vessel strokes on the largest misses) while the top-half F1 improved: 3 rounds kept, the 4th "
-        "undone (top-half F1 0.678 -> 0.818 -> 0.881 -> 0.900; the 4th gave 0.877). The bottom half was never "
+        "undone (top-half F1 0.678 -> 0.818 -> 0.881 -> 0.900; the 4th gave 0.877; measured when the PNG was "
+        "drawn, with the feature code of commit cfca83f). The bottom half was never "
         "looked at while drawing, but note the spread: the same procedure stopped after 2 or 4 rounds scores "
         "0.818 or 0.866 on the bottom half (measured while developing it).",
         "",
@@ -332,8 +333,8 @@ def report(result: dict) -> str:
         f"({s['scribbles']['pixels'] / s['scribbles']['predict_seconds_ours'] / 1e6:.2f} megapixels/s); with the "
         "features computed first (a new image) the KESM rows above give "
         f"{k['truth']['megapixels_per_second']:.2f} / {k['scribbles']['megapixels_per_second']:.2f} megapixels/s. "
-        f"Peak memory (RSS) of the process for the 1024x1024 interactive part: {result['peak_mib']:.0f} MiB "
-        "(the 49-feature float32 stack of the view is 196 MiB).",
+        f"Peak memory (RSS) of the benchmark process: {result['peak_mib']:.0f} MiB (the largest part is the "
+        "1024x1024 view, whose 49-feature float32 stack alone is 196 MiB).",
     ]
     lines += [
         "",
