@@ -67,7 +67,10 @@ def diagnose(truth: NDArray[Any], prediction: NDArray[Any], kind: str) -> list[s
     >>> diagnose(truth, np.zeros((20, 20), bool), "binary")
     ['empty prediction: nothing was segmented (the truth has 25% foreground)']
     """
+    several = None
     if isinstance(truth, (list, tuple)):
+        # Several annotators (BSDS): compare with their mean region count.
+        several = round(float(np.mean([np.unique(np.asarray(t)).size for t in truth])))
         truth = truth[0]
     truth = np.asarray(truth)
     prediction = np.asarray(prediction)
@@ -94,7 +97,9 @@ def diagnose(truth: NDArray[Any], prediction: NDArray[Any], kind: str) -> list[s
             notes.append(note)
     elif kind == "region":
         n_true, n_pred = np.unique(truth).size, np.unique(prediction).size
-        if n_true <= 2:
+        if several is not None:
+            n_true = several
+        elif n_true <= 2:
             # A binary truth scored as a partition: its objects (plus the background) are what a
             # label output should find, not "two regions".
             n_true = _count_objects(truth != 0) + 1
