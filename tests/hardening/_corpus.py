@@ -525,7 +525,7 @@ def _cases() -> list[Case]:
     add("measure-out-proc", "output", lambda r: ["measure", str(write_tif(r / "l.tif", _labels())), "--out", "/proc/nope/t.csv"],
         match="cannot write|does not exist", extra={"out": None})
     add("plot-out-proc", "output", lambda r: ["plot", "histogram", str(good_png(r)), "--out", "/proc/nope/h.png"],
-        match="cannot write|No such", extra={"out": None})
+        match="could not write|cannot write|does not exist", extra={"out": None})
     add("evaluate-overlay-out-proc", "output",
         lambda r: ["evaluate", str(write_png(r / "t.png", (blobs() > 100).astype(np.uint8) * 255)),
                    str(write_png(r / "p.png", (blobs() > 90).astype(np.uint8) * 255)), "--overlay", "/proc/nope/o.png",
