@@ -150,7 +150,7 @@ def test_bad_parameters_are_refused():
     image = np.arange(64, dtype=np.uint8).reshape(8, 8)
     with pytest.raises(ParameterError, match=r"`k_min` \(6\) must not exceed `k_max` \(3\)"):
         kmeans(image, n_clusters="auto", k_min=6, k_max=3)
-    with pytest.raises(ParameterError, match=r"`n_clusters` got 'many'"):
+    with pytest.raises(ParameterError, match=r"`n_clusters`.* got 'many'"):
         kmeans(image, n_clusters="many")
     with pytest.raises(ParameterError, match=r"parameter `n_clusters` of 'kmeans' got 1"):
         seglab.segment(image, "kmeans", n_clusters=1)

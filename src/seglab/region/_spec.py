@@ -75,7 +75,8 @@ SPECS = [
         params=(
             Param("tolerance", "float", None, nullable=True, min=0.0, tune=(0.0, 64.0),
                   help="Accept |value - seed value| <= tolerance; None: only the seed value itself."),
-            Param("connectivity", "int", None, nullable=True, min=1, max=3,
+            Param("connectivity", "int", None, nullable=True, min=1, max=3, tune=(1, 2),
+                  # Tuned over 1..2: 3 is accepted by volumes only, so on 2-D images a tuner's 3 would fail.
                   help="Neighbourhood (1: faces; ndim: full); None: full connectivity as skimage.flood."),
         ),
         dims=(2, 3),
@@ -92,7 +93,8 @@ SPECS = [
         output="labels",
         summary="Label connected pixels that differ from `background` (skimage.measure.label).",
         params=(
-            Param("connectivity", "int", None, nullable=True, min=1, max=3,
+            Param("connectivity", "int", None, nullable=True, min=1, max=3, tune=(1, 2),
+                  # Tuned over 1..2: 3 is accepted by volumes only, so on 2-D images a tuner's 3 would fail.
                   help="1: faces only; ndim (None): full connectivity, as skimage.measure.label."),
             Param("background", "float", 0.0, help="Pixel value treated as background."),
         ),

@@ -38,7 +38,10 @@ SPECS = [
                                                             "skimage.filters.threshold_otsu")),
     _global("multi_otsu", "Multi-level Otsu: labels 0 (darkest class) .. classes-1",
             ("Liao et al. 2001, J. Inf. Sci. Eng. 17(5)", "skimage.filters.threshold_multiotsu"),
-            (Param("classes", "int", 3, min=2, max=5, help="number of intensity classes"),), output="labels"),
+            # Tuned up to 4: the exact search (scikit-image's) tries every threshold combination, ~nbins**(classes-1)
+            # / (classes-1)!: 5 classes of an 8-bit image take ~20 s where 3 take ~1 ms (benchmarks/SWEEP.md).
+            (Param("classes", "int", 3, min=2, max=5, tune=(2, 4), help="number of intensity classes"),),
+            output="labels"),
     _global("li", "Li: iterative minimum cross-entropy", ("doi:10.1016/S0167-8655(98)00057-9",
                                                          "skimage.filters.threshold_li")),
     _global("yen", "Yen: maximum correlation criterion", ("doi:10.1109/83.366472", "skimage.filters.threshold_yen")),
