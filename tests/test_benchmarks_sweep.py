@@ -9,7 +9,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.sweep import corners  # noqa: E402
-
 from seglab._core.registry import get_method  # noqa: E402
 
 

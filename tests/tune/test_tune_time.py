@@ -48,7 +48,7 @@ def _trials(result):
 
 def test_pooled_run_equals_serial_run(toys):
     images, truths = toys.two_level_images(n=6, seed=4, noise=20.0)
-    kwargs = dict(metric="f1", n_trials=12, folds=2, seed=3, pre=["toy_median"])
+    kwargs = {"metric": "f1", "n_trials": 12, "folds": 2, "seed": 3, "pre": ["toy_median"]}
     serial = tune(images, truths, ["toy_fixed", "toy_half"], n_jobs=1, **kwargs)
     pooled = tune(images, truths, ["toy_fixed", "toy_half"], n_jobs=2, **kwargs)
     assert _trials(serial) == _trials(pooled)
@@ -113,7 +113,7 @@ def test_dask_local_cluster_equals_serial_run():
 
     pairs = [seglab.data.nuclei((64, 64), seed=k) for k in range(3)]
     images, truths = [p[0] for p in pairs], [p[1] > 0 for p in pairs]
-    kwargs = dict(metric="f1", n_trials=8, folds=1, seed=5)
+    kwargs = {"metric": "f1", "n_trials": 8, "folds": 1, "seed": 5}
     serial = tune(images, truths, "local,otsu", n_jobs=1, **kwargs)
     on_dask = tune(images, truths, "local,otsu", workers=2, **kwargs)
     assert _trials(serial) == _trials(on_dask)
