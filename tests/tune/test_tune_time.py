@@ -117,3 +117,26 @@ def test_dask_local_cluster_equals_serial_run():
     serial = tune(images, truths, "local,otsu", n_jobs=1, **kwargs)
     on_dask = tune(images, truths, "local,otsu", workers=2, **kwargs)
     assert _trials(serial) == _trials(on_dask)
+
+
+def test_cli_timeout_writes_the_best_pipeline_so_far(monkeypatch, tmp_path, capsys):
+    from PIL import Image
+
+    from seglab.cli.main import main
+
+    _install_sleepy(monkeypatch, tune_range=(0.0, 200.0))
+    rng = np.random.default_rng(3)
+    for k in range(3):
+        truth = rng.random((24, 24)) > 0.5
+        Image.fromarray(np.where(truth, 150, 60).astype(np.uint8)).save(tmp_path / f"im{k}.png")
+        Image.fromarray(truth.astype(np.uint8) * 255).save(tmp_path / f"im{k}_gt.png")
+    pipeline = tmp_path / "sleepy.yaml"
+    pipeline.write_text(yaml.safe_dump({"method": {"name": "toy_sleepy", "params": {"nap": 0.2}}}))
+    args = ["tune", *[str(tmp_path / f"im{k}.png") for k in range(3)], "--truth", str(tmp_path / "im*_gt.png"),
+            "--pipeline", str(pipeline), "--trials", "100", "--folds", "3", "--jobs", "2", "--timeout", "6",
+            "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    assert "stopped by --timeout" in capsys.readouterr().err
+    best = yaml.safe_load((tmp_path / "out" / "best.yaml").read_text())
+    assert best["method"]["name"] == "toy_sleepy" and "stopped" in best["seglab"]
+    assert (tmp_path / "out" / "study.journal").exists()
