@@ -70,7 +70,14 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
     loaded = [(np.asarray(load_input(i, "image")), np.asarray(load_input(t, "truth"))) for _, i, t in pairs]
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     if n_jobs is None:
         import os
@@ -80,9 +87,11 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
         # --timeout is the command's: reading the images counted, and writing the outputs needs its moment.
         reserve = min(5.0, 0.1 * timeout)
         timeout = max(timeout - (time.monotonic() - started) - reserve, 0.1 * timeout)
-    # Trials done / total, elapsed, then the study, its best score so far and (with --timeout) the time left.
+    # Trials done / total, elapsed, estimated time left, then the study, its best score so far and (with --timeout)
+    # the time the budget leaves.
     with Progress(TextColumn("[bold]tune"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
-                  TimeElapsedColumn(), TextColumn("{task.description}"), console=Console(stderr=True)) as bar:
+                  TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.description}"),
+                  console=Console(stderr=True)) as bar:
         task = bar.add_task("", total=None)
 
         def progress(event):
