@@ -113,7 +113,7 @@ def _check_forest_arrays(arrays: dict[str, np.ndarray], n_features: int, n_class
     total = int(offsets[-1]) if offsets.size else 0
     if offsets.ndim != 1 or offsets.size < 2 or offsets[0] != 0 or np.any(np.diff(offsets) <= 0):
         raise ModelError("the model's tree_offsets are not increasing from 0; the weights are damaged")
-    if any(arrays[n].shape[0] != total for n in TREE_FIELDS) or arrays["value"].shape != (total, n_classes):
+    if any(arrays[n].shape != (total,) for n in TREE_FIELDS) or arrays["value"].shape != (total, n_classes):
         raise ModelError("the model's node arrays do not have one entry per node; the weights are damaged")
     left, right, feature = arrays["children_left"], arrays["children_right"], arrays["feature"]
     for start, stop in zip(offsets[:-1], offsets[1:]):
@@ -132,6 +132,8 @@ class _Trees:
     """Per-tree predictors built from the concatenated arrays (scikit-learn's Tree, or NumPy)."""
 
     def __init__(self, arrays: dict[str, np.ndarray], n_features: int, n_classes: int, *, engine: str = "auto"):
+        if engine not in ("auto", "sklearn", "numpy"):
+            raise ParameterError(f"`engine` got {engine!r}; expected 'auto', 'sklearn' or 'numpy'")
         self.offsets = arrays["tree_offsets"]
         values = arrays["value"]
         # scikit-learn's DecisionTreeClassifier.predict_proba normalises each leaf's row; same operations here.
