@@ -608,8 +608,7 @@ def _cases() -> list[Case]:
                    "--out", "OUT/o.zarr", "--scheduler", "sync", "--quiet"], match="dimensions", extra={"out": "mkdir"})
     add("tile-corrupt-tif", "tile",
         lambda r: ["tile", str(truncated(write_tif(r / "c.tif", blobs()), 0.5)), "--method", "otsu",
-                   "--out", "OUT/o.zarr", "--scheduler", "sync", "--quiet"], match="c.tif", extra={"out": "mkdir"},
-        xfail="the tiler reads TIFF strips itself; a corrupt strip ends as an unexpected TiffFileError (exit 1)")
+                   "--out", "OUT/o.zarr", "--scheduler", "sync", "--quiet"], match="c.tif", extra={"out": "mkdir"})
     add("tile-unknown-method", "tile",
         lambda r: ["tile", str(_npy(r / "i.npy", blobs())), "--method", "otsuu", "--out", "OUT/o.zarr", "--scheduler", "sync"],
         match="Did you mean 'otsu'", extra={"out": "mkdir"})
@@ -618,24 +617,20 @@ def _cases() -> list[Case]:
                    "--scheduler", "sync"], match="chunk", extra={"out": "mkdir"})
     add("tile-out-under-proc", "tile",
         lambda r: ["tile", str(_npy(r / "i.npy", blobs())), "--method", "otsu", "--out", "/proc/nope/o.zarr",
-                   "--scheduler", "sync", "--quiet"], match="proc", extra={"out": None},
-        xfail="tile's zarr writer does not turn a failed create under /proc into a SeglabError")
+                   "--scheduler", "sync", "--quiet"], match="proc", extra={"out": None})
 
     add("tile-workers-negative", "tile",
         lambda r: ["tile", str(_npy(r / "i.npy", blobs())), "--method", "otsu", "--out", "OUT/o.zarr", "--workers", "-1",
                    "--quiet"], match="workers", extra={"out": "mkdir"})
     add("tile-wide-uint32", "tile",
         lambda r: ["tile", str(_npy(r / "w.npy", RNG.integers(0, 2**32 - 1, (64, 64), dtype=np.uint32))), "--method",
-                   "otsu", "--out", "OUT/o.zarr", "--scheduler", "sync", "--quiet"], match="uint32", extra={"out": "mkdir"},
-        xfail="tile refuses the wide uint32 image only after creating OUT.zarr, which is left behind")
+                   "otsu", "--out", "OUT/o.zarr", "--scheduler", "sync", "--quiet"], match="uint32", extra={"out": "mkdir"})
     add("tile-symlink-loop", "tile",
         lambda r: ["tile", str(_loop(r / "l.npy")), "--method", "otsu", "--out", "OUT/o.zarr", "--scheduler", "sync",
-                   "--quiet"], match="symbolic link loop", extra={"out": "mkdir"},
-        xfail="tile's INPUT is a click.Path(exists=True): a symlink loop is reported as 'does not exist'")
+                   "--quiet"], match="symbolic link loop", extra={"out": "mkdir"})
     add("tile-fifo-input", "tile",
         lambda r: ["tile", str(_fifo(r / "f.npy")), "--method", "otsu", "--out", "OUT/o.zarr", "--scheduler", "sync",
-                   "--quiet"], match="named pipe", needs="fifo", extra={"out": "mkdir", "timeout": 4},
-        xfail="the tiler opens a named pipe given as INPUT and blocks (no stat check before opening)")
+                   "--quiet"], match="named pipe", needs="fifo", extra={"out": "mkdir", "timeout": 4})
 
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",

@@ -8,7 +8,7 @@ from ._common import parse_params
 
 
 @click.command(name="tile")
-@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
+@click.argument("input_path", metavar="INPUT", type=click.Path())  # checked by the reader (loops, FIFOs)
 @click.option("--pipeline", "pipeline_file", type=click.Path(exists=True, dir_okay=False),
               help="Pipeline YAML/JSON file ({pre: [...], method: {name, params}, post: [...]}).")
 @click.option("--method", help="Method name (instead of --pipeline).")

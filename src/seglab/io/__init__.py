@@ -31,6 +31,7 @@ from ._budget import (
     set_pixel_budget,
 )
 from ._collection import ImageCollection, iter_images, natural_key, read_collection
+from ._formats import stat_input
 from ._read import declared_pixels, read
 from ._text import (
     check_json_text,
@@ -70,6 +71,7 @@ __all__ = [
     "set_byte_budget",
     "set_pixel_budget",
     "sha256_file",
+    "stat_input",
     "write",
     "write_json",
     "write_text_atomic",

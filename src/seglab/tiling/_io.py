@@ -110,9 +110,10 @@ def _check_budget(path, shape: tuple[int, ...]) -> None:
 
 
 def _open_raw(path):
+    from seglab.io import stat_input
+
     path = Path(path)
-    if not path.exists():
-        raise ImageReadError(f"input {str(path)!r} does not exist")
+    stat_input(path)  # before any open: FIFOs and devices block, symlink loops get their own message
     suffix = path.suffix.lower()
     try:
         if path.is_dir() and ((path / "zarr.json").exists() or (path / ".zarray").exists()

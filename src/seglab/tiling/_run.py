@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seglab._core.errors import ImageWriteError
+from seglab._core.errors import ImageWriteError, SeglabError
+from seglab.workflows import Cancelled
 
 from ._backends import _execute, _run_thunk, make_client
 from ._dask import global_threshold, spatial_ndim_of
@@ -224,9 +225,11 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
     extra = (slice(None),) * (len(src.shape) - nsp)
     grid = Grid(shape, check_chunks(chunk, shape))
     plan = make_plan(pipeline, spatial_ndim=nsp, allow_inexact=allow_inexact)
+    _check_global_dtype(plan, src.dtype)
     identity = {"pipeline": plan.pipeline, "input": src.describe(), "shape": list(shape),
                 "chunk": list(grid.chunks), "dtype": str(src.dtype)}
     run_file = out / WORK / "run.json"
+    fresh = not out.exists()
     if out.exists():
         if not resume:
             raise ImageWriteError(f"output {str(out)!r} exists; pass resume=True (CLI: --resume) to continue "
@@ -239,7 +242,10 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
             raise ImageWriteError(f"cannot resume into {str(out)!r}: {', '.join(changed)} differ from the "
                                   "interrupted run")
     else:
-        (out / WORK).mkdir(parents=True)
+        try:
+            (out / WORK).mkdir(parents=True)
+        except OSError as exc:
+            raise ImageWriteError(f"cannot create the output {str(out)!r}: {exc.strerror or exc}") from None
         _atomic_write(run_file, lambda h: h.write(json.dumps(identity, indent=1).encode()))
     out_dtype = np.dtype(np.int32) if plan.output == "labels" else plan.dtype
     if plan.dtype is None:
@@ -275,6 +281,14 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
                 _atomic_write(mapping_done, lambda h: h.write(b"ok"))
             todo = [b for b in blocks if grid.key(b) not in _done(out, "final")]
             _execute(client, _final_task, job, todo, "final", progress)
+    except SeglabError as exc:
+        # The input or the pipeline is at fault (a corrupt strip, a refused value): a fresh run leaves nothing
+        # behind. A cancelled run, an interrupted one or a crash keeps its finished tiles for `resume`.
+        if fresh and not isinstance(exc, Cancelled):
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     finally:
         if own is not None:
             client.close()
@@ -333,6 +347,17 @@ def check_tileable(source: Any, pipeline: Pipeline, *, allow_inexact: bool = Fal
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")  # the run itself warns (inexact tiling) once
         make_plan(pipeline, spatial_ndim=spatial_ndim_of(shape), allow_inexact=allow_inexact)
+
+
+def _check_global_dtype(plan, dtype) -> None:
+    """A global statistic sums one histogram bin per level over tiles: refuse wide integers before any output."""
+    dtype = np.dtype(dtype)
+    if plan.global_stat is not None and dtype.kind in "iu" and dtype not in (np.uint8, np.uint16) \
+            and not any(step.kind == "pre" for step in plan.steps):
+        raise TilingError(
+            f"{plan.global_stat.method!r} needs a histogram of the whole image, and {dtype} images have too many "
+            "levels for one bin each; convert the input to uint16 or float32 first (or add a pre-step that does)"
+        )
 
 
 def _check_like_segment(shape, dtype) -> None:

@@ -26,6 +26,10 @@ WORK = "_seglab"
 
 
 # -- atomic files and markers ----------------------------------------------------------------------
+def _region(slices) -> str:
+    return "[" + ", ".join(f"{s.start or 0}:{s.stop}" if isinstance(s, slice) else str(s) for s in slices) + "]"
+
+
 def _atomic_write(path: Path, write) -> None:
     # the one atomic writer (temp file, fsync, rename), with the marker's folder created on demand
     from seglab.io import atomic_write
@@ -127,10 +131,18 @@ class Source:
             raw = cached_raw(self.path)
         else:
             raw = self.array
-        block = raw[slices]
-        if hasattr(block, "compute"):
-            block = block.compute(scheduler="sync")
-        return np.asarray(block)
+        try:
+            block = raw[slices]
+            if hasattr(block, "compute"):
+                block = block.compute(scheduler="sync")
+            return np.asarray(block)
+        except Exception as exc:  # noqa: BLE001 - a corrupt strip or chunk is the input's fault: one line
+            from seglab._core.errors import ImageReadError, SeglabError
+
+            if isinstance(exc, SeglabError):
+                raise
+            raise ImageReadError(f"{self.describe()}: cannot read the region {_region(slices)}: "
+                                 f"{type(exc).__name__}: {str(exc)[:200]}") from None
 
     def describe(self) -> str:
         return self.path if self.path is not None else f"<{type(self.array).__name__} {self.shape}>"
