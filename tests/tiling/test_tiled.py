@@ -247,7 +247,7 @@ def test_inputs_open_lazily(tmp_path, blobs):
     stack = open_array(tmp_path / "slices")
     assert stack.shape == (3,) + blobs.shape and stack.numblocks[0] == 3
     np.testing.assert_array_equal(stack[2].compute(), np.roll(blobs, 2, axis=0))
-    with pytest.raises(seglab.ImageReadError, match="does not exist"):
+    with pytest.raises(seglab.ImageReadError, match="file not found"):
         open_array(tmp_path / "missing.tif")
     pipeline = Pipeline.build("tt_local", pre=["tt_median"])
     out = run_tiled(tmp_path / "big.tif", pipeline, tmp_path / "o.zarr", chunk=100, client="sync")
