@@ -28,11 +28,13 @@ JSON API
 ``GET  /api/files/{name}``                               the file itself
 ``POST /api/run``                                        run on a region (preview) or the whole image
 ``POST /api/compare``  ``{image, truth, pipelines}``     2-4 pipelines scored against a truth
+``POST /api/train``  ``{image, drawing[, region]}``      pixel classifier from scribbles -> ``models/...``
 ``POST /api/jobs``  (as /api/run, whole image)           202 ``{id, state, progress, stage, result_id}``
 ``GET  /api/jobs/{id}``, ``GET /api/jobs/{id}/events``   progress (JSON; server-sent events)
 ``DELETE /api/jobs/{id}``                                cancel (the job's process is terminated)
 ``GET  /api/results/{id}``                               the result's JSON (as /api/run answered)
 ``GET  /api/results/{id}/objects``                       objects table (JSON columns)
+``GET  /api/results/{id}/overlay?[layer=][&row=&col=&height=&width=&scale=]``  transparent layer (PNG)
 ``GET  /api/results/{id}/{file}``                        exports: ``mask.png``, ``mask.tif``, ``labels.tif``,
                                                          ``labels.png``, ``edges.tif``, ``proba.tif``,
                                                          ``overlay.png``, ``objects.csv``, ``pipeline.yaml``,
@@ -44,7 +46,8 @@ A run request is ``{"image": NAME, "pipeline": {"pre": [...], "method": {"name":
 "points": [[row, col], ...], "width": w, "erase": false}], "rect": [row, col, height, width],
 "contour": [[row, col], ...] | {"circle": [row, col, radius]}} (optional), "truth": NAME (optional)}``.
 The answer: ``{id, output, region, shape, info, metrics, overlay (PNG data URL, transparent layer),
-histogram (when the method chose a threshold), n_objects (labels), urls (exports)}``. A region preview
+histogram (threshold family), info.curves (k-means' elbow), layers (per-pixel extras such as the pixel
+classifier's probability and uncertainty), n_objects (labels), urls (exports)}``. A region preview
 reads the halo the pipeline's steps declare around the region, so local methods give the pixels of the
 whole-image result; global statistics (Otsu's threshold) are those of the region until the whole image
 runs. ``pipeline.yaml`` reproduces a whole-image result with ``seglab segment IMAGE --pipeline
