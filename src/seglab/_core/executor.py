@@ -84,18 +84,21 @@ def _output_after(spec: MethodSpec, kind_before: str) -> str:
     return kind_before if spec.output == "image" else spec.output
 
 
-def bind_step(step: Step, kind_before: str = "image") -> BoundStep:
-    """Bind one :class:`~seglab.Step` (imports its function); `kind_before` is the output kind it receives."""
+def bind_step(step: Step, kind_before: str = "image", *, halo: bool = True) -> BoundStep:
+    """Bind one :class:`~seglab.Step` (imports its function); `kind_before` is the output kind it receives.
+
+    ``halo=False`` skips the halo (0): an in-memory run needs none, and it costs a parameter resolution.
+    """
     spec = step.spec
     return BoundStep(
         name=spec.name, kind=step.kind, function=spec.load(), params=dict(step.params),
-        halo=spec.halo_for(step.params), output=_output_after(spec, kind_before),
+        halo=spec.halo_for(step.params) if halo else 0, output=_output_after(spec, kind_before),
         needs_image="image" in spec.inputs and step.kind == "post", dims=tuple(spec.dims), channels=spec.channels,
         target=spec.target, labels_by=spec.labels_by, tiling=spec.tiling,
     )
 
 
-def bind_pipeline(pipeline: Pipeline, *, expand: bool = False) -> list[BoundStep]:
+def bind_pipeline(pipeline: Pipeline, *, expand: bool = False, halo: bool = True) -> list[BoundStep]:
     """Bind every step of `pipeline` in order: pre-steps, the method, post-steps.
 
     With ``expand=True`` a composite method (its spec's ``expands_to``) is bound as its
@@ -116,7 +119,7 @@ def bind_pipeline(pipeline: Pipeline, *, expand: bool = False) -> list[BoundStep
     bound: list[BoundStep] = []
     kind = "image"
     for step in [*pipeline.pre, *parts, *pipeline.post]:
-        bound.append(bind_step(step, kind))
+        bound.append(bind_step(step, kind, halo=halo))
         kind = bound[-1].output
     return bound
 
@@ -171,11 +174,14 @@ def run_step(step: BoundStep, data: np.ndarray, *, image: np.ndarray | None = No
         kwargs.update({k: v for k, v in inputs.items() if v is not None})
     if step.needs_image:
         kwargs["image"] = image
+    function = step.function
     if spec is not None:
         from .limits import check_step_cost
 
         check_step_cost(spec, data, step.params)
-    return split_output(step.function(data, **kwargs))
+        # the registry resolved and checked these parameters already: skip the direct-call check
+        function = getattr(function, "__wrapped__", function)
+    return split_output(function(data, **kwargs))
 
 
 def split_output(out: Any) -> tuple[Any, dict[str, Any]]:

@@ -29,7 +29,7 @@ from .registry import MethodSpec, get_method, get_step
 from .validation import check_image
 
 __all__ = ["Step", "Pipeline", "SegmentationResult", "segment", "parse_step", "apply_step", "as_pipeline",
-           "split_methods", "pipeline_label"]
+           "split_methods", "pipeline_label", "parse_key_values"]
 
 KNOWN_INPUTS = tuple(k for k in INPUT_KINDS if k != "image")
 
@@ -63,7 +63,7 @@ def parse_step(item: Any, kind: str) -> Step:
         name, given = item.name, item.params
     elif isinstance(item, str):
         name, _, rest = item.partition(":")
-        given = _parse_kv(rest, where=f"{kind}-step {name!r}") if rest else {}
+        given = parse_key_values(rest, where=f"{kind}-step {name!r}") if rest else {}
     elif isinstance(item, Mapping):
         unknown = set(item) - {"name", "params"}
         if "name" not in item or unknown:
@@ -79,13 +79,19 @@ def parse_step(item: Any, kind: str) -> Step:
     return Step(spec.name, kind, spec.resolve_params(given))
 
 
-def _parse_kv(text: str, *, where: str) -> dict[str, str]:
+def parse_key_values(chunks, *, where: str) -> dict[str, str]:
+    """``KEY=VALUE`` texts -> a dict of strings (the registry coerces them): the one key=value parser.
+
+    `chunks` is one ``"k=v,k=v"`` string or a sequence of ``"k=v"`` strings (repeated ``--param``).
+    """
+    if isinstance(chunks, str):
+        chunks = chunks.split(",")
     params: dict[str, str] = {}
-    for chunk in text.split(","):
+    for chunk in chunks:
         if not chunk.strip():
             continue
         key, sep, value = chunk.partition("=")
-        if not sep:
+        if not sep or not key.strip():
             raise ParameterError(f"{where}: expected KEY=VALUE, got {chunk!r}")
         params[key.strip()] = value.strip()
     return params
@@ -245,7 +251,7 @@ class Pipeline:
         extras: dict[str, np.ndarray] = {}
         data = array
         steps = [*self.pre, self.method, *self.post]
-        for step, bound in zip(steps, bind_pipeline(self)):
+        for step, bound in zip(steps, bind_pipeline(self, halo=False)):
             if bound.kind != "post":
                 array = check_step_input(bound, array, spatial_ndim)
                 data = array
