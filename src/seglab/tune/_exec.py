@@ -246,19 +246,15 @@ class DaskExecutor:
 
     def __init__(self, payload: Payload, *, address: str | None = None, n: int | None = None):
         try:
-            from distributed import Client, LocalCluster
+            import distributed  # noqa: F401
         except ImportError:  # pragma: no cover - depends on the environment
             from seglab._core.errors import MissingDependencyError
 
             raise MissingDependencyError(
                 'running trials on dask needs distributed: pip install "seglab[scale]"') from None
-        self._cluster = None
-        if address:
-            self._client = Client(address, set_as_default=False)
-        else:
-            self._cluster = LocalCluster(n_workers=int(n or 1), threads_per_worker=1, processes=True,
-                                         dashboard_address=None)
-            self._client = Client(self._cluster, set_as_default=False)
+        from seglab.tiling import make_client  # the tiler's engine: same worker settings, same quiet logs
+
+        self._client, self._cluster = make_client(workers=n if not address else None, scheduler=address)
         self.n_workers = max(len(self._client.scheduler_info().get("workers", {})), 1)
         self._payload = self._client.scatter(payload, broadcast=True)
 
