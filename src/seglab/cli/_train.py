@@ -43,9 +43,9 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
     """
     from seglab._core.errors import ParameterError
 
-    def echo(stage: str, text: str) -> None:
-        prefix = "note: " if stage == "note" else ""
-        click.echo(f"seglab train: {prefix}{text}", err=True)
+    def echo(event) -> None:  # seglab.workflows.Event
+        prefix = "note: " if event.kind == "note" else ""
+        click.echo(f"seglab train: {prefix}{event.message}", err=True)
 
     if model == "pixel_classifier":
         from seglab.learn import DEFAULT_SIGMAS, train_pixel_classifier

@@ -20,13 +20,25 @@ from typing import Any
 import numpy as np
 
 from seglab._core.errors import ParameterError
+from seglab.workflows import Event
 
 from ._features import DEFAULT_SIGMAS, FEATURE_GROUPS
 from ._forest import PixelClassifier, fit_pixel_classifier, labels_from_truth
 
 __all__ = ["train_pixel_classifier", "pair_training_files"]
 
-Progress = Callable[[str, str], None]
+Progress = Callable[[Event], None]
+
+
+def _reporter(progress: Progress | None) -> Callable[[str, str], None]:
+    """``report(stage, text)`` for this module, sent to the caller as one :class:`seglab.workflows.Event`."""
+    if progress is None:
+        return lambda stage, text: None
+
+    def report(stage: str, text: str) -> None:
+        progress(Event("train", item=stage, message=text, kind="note" if stage == "note" else "progress"))
+
+    return report
 
 
 def pair_training_files(images: Sequence[str | os.PathLike[str]], others: Sequence[str | os.PathLike[str]], *,
@@ -34,7 +46,8 @@ def pair_training_files(images: Sequence[str | os.PathLike[str]], others: Sequen
                         progress: Progress | None = None) -> list[tuple[Path, Path]]:
     """Expand files/folders/globs and pair images with truth or scribble files as ``seglab compare`` does.
 
-    Unpaired files are reported through `progress` (``('note', text)``) and left out.
+    Unpaired files are reported through `progress` (an :class:`~seglab.workflows.Event` of kind ``'note'``)
+    and left out.
 
     Raises
     ------
@@ -45,7 +58,7 @@ def pair_training_files(images: Sequence[str | os.PathLike[str]], others: Sequen
 
     image_paths, other_paths = expand_paths(images), expand_paths(others)
     pairs, lonely_images, lonely_others = pair_files(image_paths, other_paths, pair_regex=pair_regex)
-    report = progress or (lambda stage, text: None)
+    report = _reporter(progress)
     for path in lonely_images:
         report("note", f"no {what} for image {path}; skipped")
     for path in lonely_others:
@@ -127,7 +140,8 @@ def train_pixel_classifier(images: Sequence, *, out: str | os.PathLike, truths: 
     pair_regex : str, optional
         Pairing key, as ``seglab compare --pair-regex``.
     progress : callable, optional
-        ``progress(stage, text)``: stages ``note``, ``read``, ``features``, ``fit``, ``validate``, ``saved``.
+        Receives :class:`seglab.workflows.Event` records (stage ``'train'``; ``item`` is the step: ``note``,
+        ``read``, ``features``, ``fit``, ``validate``, ``saved``; ``message`` says what happened).
 
     Returns
     -------
@@ -153,12 +167,11 @@ def train_pixel_classifier(images: Sequence, *, out: str | os.PathLike, truths: 
                              "or neither")
     if not 0.0 <= float(val_fraction) < 1.0:
         raise ParameterError(f"--val-fraction got {val_fraction!r}; expected a number in [0, 1)")
-    report = progress or (lambda stage, text: None)
+    report = _reporter(progress)
     what = "truth" if truths is not None else "scribbles"
     others = truths if truths is not None else scribbles
     assert others is not None  # exactly one of them was given (checked above)
-    pairs = pair_training_files(images, others, what=what,
-                                pair_regex=pair_regex, progress=report)
+    pairs = pair_training_files(images, others, what=what, pair_regex=pair_regex, progress=progress)
     start = time.perf_counter()
     arrays = []
     for image_path, label_path in pairs:
