@@ -85,7 +85,7 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
         n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if timeout is not None:
         # --timeout is the command's: reading the images counted, and writing the outputs needs its moment.
-        reserve = min(5.0, 0.1 * timeout)
+        reserve = min(10.0, 0.15 * timeout)
         timeout = max(timeout - (time.monotonic() - started) - reserve, 0.1 * timeout)
     # Trials done / total, elapsed, estimated time left, then the study, its best score so far and (with --timeout)
     # the time the budget leaves.

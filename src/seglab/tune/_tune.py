@@ -123,9 +123,9 @@ class TuneResult:
         sign = 1 if self.maximize else -1
 
         def value(m: MethodTuning):
-            v = m.heldout[0] if self.folds > 1 else m.best_value
-            if self.stopped and not np.isfinite(v):  # held-out scores not computed in time: the tuning score
-                v = m.best_value
+            # A run stopped by its timeout may lack some held-out scores: then every method is ranked by its
+            # score on all images (the study that ran first), so that like is compared with like.
+            v = m.heldout[0] if self.folds > 1 and not self.stopped else m.best_value
             return -np.inf if not np.isfinite(v) else sign * v
 
         return max(self.methods, key=value)
