@@ -433,7 +433,7 @@ def summarise(rows: list[dict]) -> list[dict]:
         groups.setdefault((row["kind"], row["method"]), []).append(row)
     for (kind, method), group in groups.items():
         default = next((_seconds(r["seglab"]) for r in group if r["corner"] == "default"), None)
-        worst, worst_ratio, worst_peer = None, -1.0, None
+        worst, worst_ratio = None, -1.0
         peer_worst = None
         for row in group:
             ours = _seconds(row["seglab"])
@@ -483,10 +483,11 @@ def render(rows, meta) -> str:
         f"uint8 blobs (RGB methods: three shifted copies; post-steps: the Otsu mask or its labels). Corners: each "
         "tuned numeric parameter at its low and high end, each choice value, all numeric parameters high (with each "
         f"choice value); the others at their defaults. One warm-up, then the median of up to 5 runs; a call over "
-        f"{timeout:.0f} s is killed. `x default` = corner time / the method's default time; `x peer` = seglab / the "
+        f"{timeout:.0f} s is killed. `x default` = corner time / the method's default time; "
+        "`x peer` = seglab / the "
         f"peer's time at the same corner. Goals: x default <= {MAX_CORNER_RATIO:.0f} (a corner under "
-        f"{ABS_FLOOR_S * 1000:.0f} ms meets it whatever the ratio), x peer <= 1 (a loss under {PEER_SLACK_S * 1000:.0f} ms"
-        " or 10 % is counted as a tie: it is call overhead, validation and timer noise).",
+        f"{ABS_FLOOR_S * 1000:.0f} ms meets it whatever the ratio), x peer <= 1 (a loss under "
+        f"{PEER_SLACK_S * 1000:.0f} ms or 10 % is counted as a tie: it is call overhead, validation and timer noise).",
         "",
         "## Worst corner per method",
         "",
