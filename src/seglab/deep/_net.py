@@ -18,9 +18,10 @@ from seglab._core.errors import MissingDependencyError, ParameterError
 __all__ = ["torch_modules", "build_network", "state_to_arrays", "arrays_to_state", "resolve_device",
            "set_determinism", "DEFAULT_FEATURES", "STRIDE_MULTIPLE"]
 
-#: Channels of BasicUNet's five levels and its last up-sampling block. Measured on 2 busy CPU cores
-#: (benchmarks/quality/learned_unet.py): (16, 32, 64, 128, 256, 16) trains about 4x slower than this one
-#: for the same number of patches; this size learns the data sets of RESULTS.md within the time budget.
+#: Channels of BasicUNet's five levels and its last up-sampling block: half of the U-Net paper's widths at each
+#: level, so about 4x fewer multiply-adds than (16, 32, 64, 128, 256, 16); 0.49 M parameters. On 2 shared CPU cores
+#: it trains the RESULTS.md models in 7-11 minutes (benchmarks/quality/learned_unet.py); a wider network is an
+#: option (``features=``) for a GPU or a longer budget.
 DEFAULT_FEATURES = (8, 16, 32, 64, 128, 8)
 #: BasicUNet halves the image four times: window sizes must be multiples of 16.
 STRIDE_MULTIPLE = 16
