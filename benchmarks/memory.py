@@ -49,6 +49,12 @@ def measure(size: int) -> list[dict]:
             continue
         data = image if spec.channels != "color" else np.stack([image, image[::-1], image[:, ::-1]], axis=-1)
         inputs = _inputs(spec, image.shape)
+        try:  # one untraced run first: first-call imports and caches are not the method's temporaries
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                seglab.segment(data, spec.name, **inputs)
+        except Exception:  # noqa: BLE001 - the traced run below reports it
+            pass
         gc.collect()
         tracemalloc.start()
         try:
@@ -80,7 +86,8 @@ def main(argv=None) -> int:
         "# Peak temporary memory per method",
         "",
         f"Input: seeded {args.size}x{args.size} uint8 image (`seglab.data.blobs`), default parameters, through "
-        "`seglab.segment`. `float64 images` = (traced peak - output bytes, extras included) / (one float64 image of the input's size). "
+        "`seglab.segment`, traced on a second call (the first pays imports and caches). `float64 images` = "
+        "(traced peak - output bytes, extras included) / (one float64 image of the input's size). "
         "tracemalloc sees NumPy allocations, not OpenCV's C++ buffers, so cv2-backed paths read low. Policy: <= 2.",
         "",
         "| family | method | peak MiB | float64 images | within policy |",
@@ -88,7 +95,8 @@ def main(argv=None) -> int:
     ]
     for row in sorted(rows, key=lambda r: (r["family"], r["method"])):
         ok = "error: " + row["error"] if row["error"] else ("yes" if row["float64_images"] <= 2.0 else "**no**")
-        lines.append(f"| {row['family']} | {row['method']} | {row['peak_mb']:.1f} | {row['float64_images']:.2f} | {ok} |")
+        lines.append(f"| {row['family']} | {row['method']} | {row['peak_mb']:.1f} | {row['float64_images']:.2f} "
+                     f"| {ok} |")
     over = [r["method"] for r in rows if r["float64_images"] > 2.0 and not r["error"]]
     lines += ["", f"Over the policy: {', '.join(over) if over else 'none'}."]
     Path(args.out).write_text("\n".join(lines) + "\n")
