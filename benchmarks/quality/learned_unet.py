@@ -45,11 +45,14 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+NORM = "batch"
+
+
 def _train(images, truths, folder: Path, task: str, minutes: float, log) -> tuple[Path, float]:
     from seglab.deep import train_unet
 
     start = time.perf_counter()
-    train_unet(images, truths, out=folder, task=task, epochs=200, seed=0, patience=15,
+    train_unet(images, truths, out=folder, task=task, epochs=200, seed=0, patience=15, norm=NORM,
                time_limit=minutes * 60.0, progress=lambda done, total, text: log(f"epoch {done}: {text}"))
     return folder, time.perf_counter() - start
 
@@ -263,6 +266,7 @@ def main(argv=None) -> int:
     parser.add_argument("--case", choices=("nuclei1", "nuclei2", "nuclei3", "kesm", "nih3t3", "isbi", "monai"))
     parser.add_argument("--out", default="/tmp/unet_bench")
     parser.add_argument("--minutes", type=float, default=12.0, help="training time cap per model")
+    parser.add_argument("--norm", default="batch", choices=("batch", "instance"), help="U-Net normalisation layer")
     parser.add_argument("--report", default=None, help="print the RESULTS.md section from the JSON files here")
     args = parser.parse_args(argv)
     if args.report:
@@ -273,6 +277,8 @@ def main(argv=None) -> int:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    global NORM
+    NORM = args.norm
 
     def log(text):
         print(f"[{time.strftime('%H:%M:%S')}] {args.case}: {text}", flush=True)

@@ -276,3 +276,17 @@ def test_contract_with_a_trained_model(method, dtype, semantic_model, make_disks
         seglab.segment(np.stack([image] * 3), method, model=str(semantic_model), channel_axis=None)
     with pytest.raises(InvalidImageError, match="add the pre-step 'grayscale'"):
         seglab.segment(np.stack([image8] * 3, axis=-1), method, model=str(semantic_model))
+
+
+def test_instance_norm_option_is_recorded_and_used_by_prediction(tmp_path, make_disks):
+    from seglab.deep import train_unet
+
+    image, labels = make_disks(6, size=64)
+    folder = train_unet([image], [labels > 0], out=tmp_path / "m", epochs=1, seed=0, norm="instance", **TINY_FAST)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["norm"] == "instance"
+    assert not any("running_mean" in key for key in _weights(folder))  # no BatchNorm statistics were saved
+    result = seglab.segment(image, "unet", model=str(folder), window=32)
+    assert result.mask.shape == image.shape
+    with pytest.raises(ParameterError, match="option `norm` got 'group'"):
+        train_unet([image], [labels > 0], out=tmp_path / "m2", epochs=1, norm="group")

@@ -87,8 +87,20 @@ def build_network(config: dict[str, Any]):
 
     return BasicUNet(spatial_dims=2, in_channels=int(config.get("in_channels", 1)),
                      out_channels=int(config["out_channels"]), features=tuple(config["features"]),
-                     act=("LeakyReLU", {"negative_slope": 0.1, "inplace": True}), norm=("batch", {}),
+                     act=("LeakyReLU", {"negative_slope": 0.1, "inplace": True}), norm=_norm(config),
                      dropout=0.0)
+
+
+def _norm(config: dict[str, Any]):
+    """The normalisation layer a config names (models written before the key existed used BatchNorm)."""
+    name = config.get("norm", "batch")
+    if name == "batch":
+        return ("batch", {})
+    if name == "instance":
+        return ("instance", {"affine": True})
+    from seglab.learn import ModelError
+
+    raise ModelError(f"config.json names norm {name!r}; this seglab builds 'batch' or 'instance'")
 
 
 def state_to_arrays(module) -> dict[str, np.ndarray]:

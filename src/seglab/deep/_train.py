@@ -44,6 +44,7 @@ OPTIONS: dict[str, Any] = {
     "window": 256,  # sliding window of the validation predictions
     "threads": None,  # torch threads; None = torch's default (recorded in the config)
     "max_classes": 16,  # a semantic truth with more distinct values is refused (instance labels?)
+    "norm": "batch",  # "batch" or "instance" (per-window statistics, no running averages)
     "time_limit": None,  # seconds: stop after the first epoch that ends past it (the run is then not repeatable)
 }
 CHECKPOINT = "checkpoint"
@@ -75,6 +76,8 @@ def _options(given: dict[str, Any]) -> dict[str, Any]:
     if not 0.0 < float(options["validation_fraction"]) < 1.0:
         raise ParameterError(f"option `validation_fraction` got {options['validation_fraction']}; "
                              "expected a number in (0, 1)")
+    if options["norm"] not in ("batch", "instance"):
+        raise ParameterError(f"option `norm` got {options['norm']!r}; expected 'batch' or 'instance'")
     if options["time_limit"] is not None and float(options["time_limit"]) <= 0:
         raise ParameterError(f"option `time_limit` got {options['time_limit']}; expected seconds > 0 or None")
     if float(options["learning_rate"]) <= 0:
@@ -285,6 +288,7 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
         "architecture": "monai.networks.nets.BasicUNet",
         "spatial_dims": 2,
         "features": list(options["features"]),
+        "norm": options["norm"],
         "in_channels": 1,
         "out_channels": n_classes,
         "task": task,
