@@ -59,7 +59,7 @@ SPECS = [
         output="mask",
         summary="Morphological Chan-Vese active contour without edges.",
         params=(
-            Param("num_iter", "int", 35, "Iterations.", min=1, max=100_000, tune=(5, 200)),
+            Param("num_iter", "int", 35, "Iterations.", min=1, max=100_000, tune=(5, 100)),
             Param("init_level_set", "str", "checkerboard", "Initial level set without a contour.",
                   choices=("checkerboard", "disk")),
             Param("smoothing", "int", 1, "Smoothing steps per iteration.", min=0, max=4),
@@ -78,10 +78,10 @@ SPECS = [
         output="mask",
         summary="Morphological geodesic active contour on inverse_gaussian_gradient(image).",
         params=(
-            Param("num_iter", "int", 230, "Iterations.", min=1, max=100_000, tune=(25, 1000)),
+            Param("num_iter", "int", 230, "Iterations.", min=1, max=100_000, tune=(25, 500)),
             Param("init_level_set", "str", "disk", "Initial level set without a contour.",
                   choices=("checkerboard", "disk")),
-            Param("smoothing", "int", 1, "Smoothing steps per iteration.", min=0, max=4),
+            Param("smoothing", "int", 1, "Smoothing steps per iteration.", min=0, max=4, tune=(0, 3)),
             Param("threshold", "float", "auto", "Edge-stopping threshold ('auto' or a number).", special=("auto",)),
             Param("balloon", "float", -1.0, "Balloon force (<0 shrinks, >0 inflates)."),
             Param("alpha", "float", 100.0, "inverse_gaussian_gradient steepness.", min=1e-9),
@@ -100,7 +100,7 @@ SPECS = [
         output="mask",
         summary="GrabCut (Rother et al. 2004) from a rectangle, via OpenCV.",
         params=(
-            Param("iter_count", "int", 5, "GrabCut iterations.", min=1, max=1000, tune=(1, 20)),
+            Param("iter_count", "int", 5, "GrabCut iterations.", min=1, max=1000, tune=(1, 10)),
             Param("rng", "int", 0, "Seed for OpenCV's RNG.", min=0, max=2**31 - 1, tune=()),
         ),
         channels="color",
