@@ -33,6 +33,7 @@ import skimage.data
 
 warnings.simplefilter("ignore")
 repeats = int(sys.argv[1])
+only = set(sys.argv[2].split(",")) if len(sys.argv) > 2 and sys.argv[2] else None
 gray = skimage.data.camera()
 color = skimage.data.astronaut()[:512, :512]
 rows, cols = np.indices(gray.shape)
@@ -45,6 +46,8 @@ INPUTS = {"seeds": seeds, "markers": seeds, "contour": circle, "rect": (100, 100
 out = {}
 for spec in seglab.all_specs():
     if spec.kind != "method" or "model" in spec.param_names or 2 not in spec.dims:
+        continue
+    if only is not None and spec.name not in only:
         continue
     image = color if spec.channels == "color" else gray
     inputs = {k: INPUTS[k] for k in spec.inputs if k in INPUTS}
@@ -64,10 +67,10 @@ print(json.dumps(out))
 '''
 
 
-def run_tree(src: Path, repeats: int) -> dict:
+def run_tree(src: Path, repeats: int, only: str = "") -> dict:
     env = dict(os.environ, PYTHONPATH=str(src))
-    done = subprocess.run([sys.executable, "-c", WORKER, str(repeats)], env=env, capture_output=True, text=True,
-                          check=True, cwd="/")
+    done = subprocess.run([sys.executable, "-c", WORKER, str(repeats), only], env=env, capture_output=True,
+                          text=True, check=True, cwd="/")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -77,13 +80,15 @@ def main(argv=None) -> int:
     parser.add_argument("--after", type=Path, default=REPO_SRC, help="src folder of the later tree (default: this one)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated method names (default: all)")
+    parser.add_argument("--output", type=Path, default=HERE / "BEFORE_AFTER.md", help="report file")
     parser.add_argument("--label", default="", help="what 'before' and 'after' are (commits), for the report")
     args = parser.parse_args(argv)
     before: dict[str, list] = {}
     after: dict[str, list] = {}
     for round_index in range(args.rounds):
         for tree, store in ((args.before, before), (args.after, after)):
-            for name, value in run_tree(tree, args.repeats).items():
+            for name, value in run_tree(tree, args.repeats, args.only).items():
                 store.setdefault(name, []).append(value)
         print(f"round {round_index + 1}/{args.rounds} done", file=sys.stderr)
     lines = [
@@ -111,7 +116,7 @@ def main(argv=None) -> int:
             slower.append(name)
         lines.append(f"| {name} | {min(b) * 1e3:.2f} | {min(a) * 1e3:.2f} | {ratio:.2f}{flag} |")
     lines += ["", f"Slower by more than 10 %: {', '.join(slower) if slower else 'none'}."]
-    (HERE / "BEFORE_AFTER.md").write_text("\n".join(lines) + "\n")
+    args.output.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

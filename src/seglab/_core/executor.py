@@ -84,12 +84,13 @@ def _output_after(spec: MethodSpec, kind_before: str) -> str:
     return kind_before if spec.output == "image" else spec.output
 
 
-def bind_step(step: Step, kind_before: str = "image", *, halo: bool = True) -> BoundStep:
+def bind_step(step: Step, kind_before: str = "image", *, halo: bool = True,
+              spec: MethodSpec | None = None) -> BoundStep:
     """Bind one :class:`~seglab.Step` (imports its function); `kind_before` is the output kind it receives.
 
     ``halo=False`` skips the halo (0): an in-memory run needs none, and it costs a parameter resolution.
     """
-    spec = step.spec
+    spec = spec if spec is not None else step.spec
     return BoundStep(
         name=spec.name, kind=step.kind, function=spec.load(), params=dict(step.params),
         halo=spec.halo_for(step.params) if halo else 0, output=_output_after(spec, kind_before),
@@ -98,7 +99,8 @@ def bind_step(step: Step, kind_before: str = "image", *, halo: bool = True) -> B
     )
 
 
-def bind_pipeline(pipeline: Pipeline, *, expand: bool = False, halo: bool = True) -> list[BoundStep]:
+def bind_pipeline(pipeline: Pipeline, *, expand: bool = False, halo: bool = True,
+                  specs: list[MethodSpec] | None = None) -> list[BoundStep]:
     """Bind every step of `pipeline` in order: pre-steps, the method, post-steps.
 
     With ``expand=True`` a composite method (its spec's ``expands_to``) is bound as its
@@ -116,10 +118,12 @@ def bind_pipeline(pipeline: Pipeline, *, expand: bool = False, halo: bool = True
             part = get_method(name) if role == "method" else get_step(name, role)
             given = {k: v for k, v in pipeline.method.params.items() if k in part.param_names}
             parts.append(Step(part.name, role, part.resolve_params(given)))
+    steps = [*pipeline.pre, *parts, *pipeline.post]
+    looked_up = specs if specs is not None and len(specs) == len(steps) else [None] * len(steps)
     bound: list[BoundStep] = []
     kind = "image"
-    for step in [*pipeline.pre, *parts, *pipeline.post]:
-        bound.append(bind_step(step, kind, halo=halo))
+    for step, known in zip(steps, looked_up):
+        bound.append(bind_step(step, kind, halo=halo, spec=known))
         kind = bound[-1].output
     return bound
 

@@ -242,7 +242,9 @@ class Pipeline:
 
     def run(self, image: ArrayLike, *, channel_axis: int | str | None = "auto", **inputs: Any) -> SegmentationResult:
         """Run the pipeline on one image; `inputs` are seeds/contour/rect/markers/model."""
-        method_spec = self.method.spec
+        steps = [*self.pre, self.method, *self.post]
+        specs = [step.spec for step in steps]  # one registry lookup per step for the whole run
+        method_spec = specs[len(self.pre)]
         _check_inputs(method_spec, inputs)
         array, image_info = check_image(image, channel_axis=channel_axis)
         spatial_ndim = image_info.spatial_ndim
@@ -250,13 +252,12 @@ class Pipeline:
         info: dict[str, Any] = {}
         extras: dict[str, np.ndarray] = {}
         data = array
-        steps = [*self.pre, self.method, *self.post]
-        for step, bound in zip(steps, bind_pipeline(self, halo=False)):
+        for step, spec, bound in zip(steps, specs, bind_pipeline(self, halo=False, specs=specs)):
             if bound.kind != "post":
                 array = check_step_input(bound, array, spatial_ndim)
                 data = array
             start = time.perf_counter()
-            data, step_info = run_step(bound, data, image=array, spec=step.spec,
+            data, step_info = run_step(bound, data, image=array, spec=spec,
                                        inputs=inputs if bound.kind == "method" else None)
             if bound.kind == "pre":
                 array = data
@@ -270,7 +271,7 @@ class Pipeline:
                 info.setdefault(bound.kind, {})[step.name] = step_info
         info["seconds"] = timings
         info["pipeline"] = self.to_dict()
-        return SegmentationResult(data=data, output=self.output, info=info, extras=extras, pipeline=self,
+        return SegmentationResult(data=data, output=bound.output, info=info, extras=extras, pipeline=self,
                                   image=array)
 
     def _index(self, step: Step) -> int:
