@@ -106,3 +106,13 @@ def test_strip_wise_niblack_sauvola_equal_skimage(name, dtype, monkeypatch):
             np.testing.assert_array_equal(mask, image <= expected if invert else image > expected)
             assert info["threshold_min"] == float(expected.min()) and info["threshold_max"] == float(expected.max())
             assert info["threshold_mean"] == pytest.approx(float(expected.astype(np.float64).mean()), rel=1e-6)
+
+
+def test_threaded_histogram_of_a_multi_chunk_image_is_exact():
+    # Above two 4 Mi-pixel chunks the histogram is counted on cv2's threads; the sum of exact chunk counts is exact.
+    from seglab.threshold._histogram import full_histogram
+
+    image = np.random.default_rng(5).integers(0, 256, (3000, 3001), dtype=np.uint8)
+    np.testing.assert_array_equal(full_histogram(image), np.bincount(image.ravel(), minlength=256))
+    wide = np.random.default_rng(6).integers(0, 65536, (3000, 3001), dtype=np.uint16)
+    np.testing.assert_array_equal(full_histogram(wide), np.bincount(wide.ravel(), minlength=65536))
