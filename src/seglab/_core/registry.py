@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import math
 import pkgutil
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -240,6 +241,10 @@ class Param:
         return out
 
 
+#: target -> the imported function (a pipeline run binds every step; importlib's lookup is the slow part)
+_LOADED: dict[tuple[str, int], Callable] = {}
+
+
 def _no_halo(params: Mapping[str, Any]) -> int:
     return 0
 
@@ -383,10 +388,15 @@ class MethodSpec:
         return resolved
 
     def load(self) -> Callable:
-        """Import and return the function behind this entry."""
+        """Import and return the function behind this entry (imported once per target and process)."""
         module_name, _, attr = self.target.partition(":")
-        module = importlib.import_module(module_name)
-        return getattr(module, attr)
+        module = sys.modules.get(module_name)
+        key = (self.target, id(module))  # a module replaced in sys.modules (tests) is looked up again
+        function = _LOADED.get(key) if module is not None else None
+        if function is None:
+            function = getattr(module if module is not None else importlib.import_module(module_name), attr)
+            _LOADED[(self.target, id(sys.modules.get(module_name)))] = function
+        return function
 
     def halo_for(self, params: Mapping[str, Any]) -> int:
         return int(self.halo(self.resolve_params(params)))
