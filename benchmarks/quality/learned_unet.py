@@ -46,6 +46,7 @@ def _peak_mib() -> float:
 
 
 NORM = "batch"
+LEARNING_RATE = 2e-3
 
 
 def _train(images, truths, folder: Path, task: str, minutes: float, log) -> tuple[Path, float]:
@@ -53,6 +54,7 @@ def _train(images, truths, folder: Path, task: str, minutes: float, log) -> tupl
 
     start = time.perf_counter()
     train_unet(images, truths, out=folder, task=task, epochs=200, seed=0, patience=15, norm=NORM,
+               learning_rate=LEARNING_RATE,
                time_limit=minutes * 60.0, progress=lambda done, total, text: log(f"epoch {done}: {text}"))
     return folder, time.perf_counter() - start
 
@@ -267,6 +269,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="/tmp/unet_bench")
     parser.add_argument("--minutes", type=float, default=12.0, help="training time cap per model")
     parser.add_argument("--norm", default="batch", choices=("batch", "instance"), help="U-Net normalisation layer")
+    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
     parser.add_argument("--report", default=None, help="print the RESULTS.md section from the JSON files here")
     args = parser.parse_args(argv)
     if args.report:
@@ -277,8 +280,8 @@ def main(argv=None) -> int:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    global NORM
-    NORM = args.norm
+    global NORM, LEARNING_RATE
+    NORM, LEARNING_RATE = args.norm, args.lr
 
     def log(text):
         print(f"[{time.strftime('%H:%M:%S')}] {args.case}: {text}", flush=True)
