@@ -6,18 +6,12 @@ from pathlib import Path
 
 import click
 
-from seglab._core.errors import ParameterError
-
 
 def parse_params(items: tuple[str, ...]) -> dict[str, str]:
     """Parse repeated ``--param KEY=VALUE`` options into a dict (values stay strings; the registry coerces)."""
-    params: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ParameterError(f"--param expects KEY=VALUE; got {item!r}")
-        params[key.strip()] = value.strip()
-    return params
+    from seglab._core.pipeline import parse_key_values
+
+    return parse_key_values(items, where="--param")
 
 
 def ensure_out_dir(path: str | Path) -> Path:
