@@ -46,7 +46,7 @@ def _peak_mib() -> float:
 
 
 NORM = "batch"
-LEARNING_RATE = 5e-4
+LEARNING_RATE = 2e-3
 
 
 def _train(images, truths, folder: Path, task: str, minutes: float, log) -> tuple[Path, float]:
@@ -269,7 +269,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="/tmp/unet_bench")
     parser.add_argument("--minutes", type=float, default=12.0, help="training time cap per model")
     parser.add_argument("--norm", default="batch", choices=("batch", "instance"), help="U-Net normalisation layer")
-    parser.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
     parser.add_argument("--report", default=None, help="print the RESULTS.md section from the JSON files here")
     args = parser.parse_args(argv)
     if args.report:
