@@ -55,7 +55,7 @@ def _train(images, truths, folder: Path, task: str, minutes: float, log) -> tupl
     start = time.perf_counter()
     train_unet(images, truths, out=folder, task=task, epochs=200, seed=0, patience=15, norm=NORM,
                learning_rate=LEARNING_RATE,
-               time_limit=minutes * 60.0, progress=lambda done, total, text: log(f"epoch {done}: {text}"))
+               time_limit=minutes * 60.0, progress=lambda event: log(f"epoch {event.done}: {event.message}"))
     return folder, time.perf_counter() - start
 
 

@@ -107,7 +107,7 @@ def test_progress_reports_the_validation_score_each_epoch(tmp_path, make_disks):
     image, labels = make_disks(4, size=64)
     events = []
     train_unet([image], [labels > 0], out=tmp_path / "m", epochs=2, seed=0,
-               progress=lambda done, total, text: events.append((done, total, text)), **TINY_FAST)
+               progress=lambda event: events.append((event.done, event.total, event.message)), **TINY_FAST)
     assert [e[:2] for e in events] == [(1, 2), (2, 2)]
     assert all("validation F1" in e[2] for e in events)
 

@@ -84,8 +84,8 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
 
     pairs = pair_training_files(list(images), list(truths), what="truth", pair_regex=pair_regex, progress=echo)
 
-    def epoch_progress(epoch: int, total: int, text: str) -> None:
-        click.echo(f"seglab train: epoch {epoch}/{total} {text}", err=True)
+    def epoch_progress(event) -> None:  # seglab.workflows.Event
+        click.echo(f"seglab train: epoch {event.done}/{event.total} {event.message}", err=True)
 
     folder = train_unet([p[0] for p in pairs], [p[1] for p in pairs], out=out, task=task, epochs=epochs,
                         device=device, seed=seed, resume=resume, progress=epoch_progress,

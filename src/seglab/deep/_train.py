@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from seglab._core.errors import InvalidImageError, ParameterError, close_matches_hint
+from seglab.workflows import Event
 
 from ._data import (
     PERCENTILES,
@@ -171,7 +172,7 @@ def _load_state(network, optimizer, arrays: dict[str, np.ndarray], optim_config:
 
 def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str], task: str = "semantic", epochs: int,
                device: str = "auto", seed: int = 0, resume: bool = False,
-               progress: Callable[[int, int, str], None] | None = None, **options: Any) -> Path:
+               progress: Callable[[Event], None] | None = None, **options: Any) -> Path:
     """Train a 2-D U-Net (MONAI BasicUNet) on image / truth pairs and write a model folder.
 
     Parameters
@@ -195,8 +196,8 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
     resume : bool
         Continue from ``out/checkpoint`` (same data and options) up to `epochs`.
     progress : callable, optional
-        ``progress(epoch, epochs, description)`` after each epoch; the description has the mean training loss
-        and the validation score (``"loss 0.2134, validation F1 0.9120 (best)"``).
+        Receives a :class:`seglab.workflows.Event` after each epoch (stage ``'train'``, ``done`` = epoch,
+        ``total`` = epochs, ``message`` = ``"loss 0.2134, validation F1 0.9120 (best)"``, ``data`` = the score).
     **options
         See :data:`OPTIONS`: ``patch``, ``batch_size``, ``steps_per_epoch``, ``learning_rate``,
         ``features``, ``patience``, ``validation_fraction``, ``window``, ``threads``, ``max_classes``.
@@ -380,7 +381,9 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
         if progress is not None:
             metric = "AP@0.5" if task == "instance" else ("F1" if n_classes == 2 else "mean Dice")
             note = " (best)" if improved else f" (no gain for {state['bad_epochs']})"
-            progress(epoch + 1, int(epochs), f"loss {np.mean(losses):.4f}, validation {metric} {score:.4f}{note}")
+            progress(Event("train", epoch + 1, int(epochs), item=f"epoch {epoch + 1}",
+                           message=f"loss {np.mean(losses):.4f}, validation {metric} {score:.4f}{note}",
+                           data={"validation": float(score), "metric": metric}))
     _finish(out, state, stopped_early=int(state["epoch"]) < int(epochs))
     return out
 
