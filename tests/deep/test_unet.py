@@ -290,3 +290,14 @@ def test_instance_norm_option_is_recorded_and_used_by_prediction(tmp_path, make_
     assert result.mask.shape == image.shape
     with pytest.raises(ParameterError, match="option `norm` got 'group'"):
         train_unet([image], [labels > 0], out=tmp_path / "m2", epochs=1, norm="group")
+
+
+def test_tiling_without_a_fixed_intensity_range_is_refused_with_the_reason(instance_model, make_disks):
+    from seglab import Pipeline
+    from seglab.tiling import TilingError, make_plan
+
+    pipeline = Pipeline.build("unet_instance", {"model": str(instance_model), "window": 64})
+    with pytest.raises(TilingError, match=r"give intensity_range=LO,HI"):
+        make_plan(pipeline)
+    make_plan(Pipeline.build("unet_instance", {"model": str(instance_model), "window": 64,
+                                                "intensity_range": "0,255"}))

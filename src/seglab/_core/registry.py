@@ -245,6 +245,10 @@ class Param:
 _LOADED: dict[tuple[str, int], Callable] = {}
 
 
+def _no_tile_check(params: Mapping[str, Any]) -> str | None:
+    return None
+
+
 def _no_halo(params: Mapping[str, Any]) -> int:
     return 0
 
@@ -304,6 +308,10 @@ class MethodSpec:
         object; the tiler gives each object to the one tile that owns it).
         None: labels of another kind (stitched at faces, with a
         ``StitchWarning`` when an object reaches the halo).
+    tile_check : callable
+        ``tile_check(params) -> str | None``: why the step cannot be tiled exactly with these
+        parameters (a whole-image statistic they leave to the image, a border rule a tile cannot
+        see), or None. The tiler refuses the pipeline with that reason before any tile runs.
     model : str, optional
         The kind of trained model artefact the method loads (``"unet"``,
         ``"pixel_classifier"``; see ``seglab train``). The folder is passed as
@@ -335,6 +343,7 @@ class MethodSpec:
     stat_target: str | None = None
     apply_target: str | None = None
     labels_by: str | None = None
+    tile_check: Callable[[Mapping[str, Any]], str | None] = field(default=_no_tile_check, compare=False)
     model: str | None = None
     expands_to: tuple[str, ...] = ()
     references: tuple[str, ...] = ()

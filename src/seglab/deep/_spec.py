@@ -57,6 +57,14 @@ _WINDOW = (
           help="Intensities mapped to 0 and 1; none: the image's 1st/99.8th percentiles (set it for tiling)."),
     Param("device", "str", "auto", choices=("auto", "cpu", "cuda"), tune=(), help="Where the network runs."),
 )
+def _tile_check(params):
+    # per-image percentiles are a whole-image statistic: each tile would normalise differently
+    if params.get("intensity_range") is None:
+        return ("the default normalisation uses the whole image's 1st/99.8th percentiles, which a tile cannot "
+                "see; give intensity_range=LO,HI (the image's own percentiles, or the training config's)")
+    return None
+
+
 _REFERENCES = ("Ronneberger, Fischer & Brox (2015), U-Net, doi:10.1007/978-3-319-24574-4_28",
                "MONAI BasicUNet and sliding_window_inference (Gaussian importance map)")
 
@@ -75,6 +83,7 @@ SPECS = [
         dims=(2,),
         channels="gray",
         halo=_mask_halo,
+        tile_check=_tile_check,
         tiling="local",
         references=_REFERENCES,
     ),
@@ -96,6 +105,7 @@ SPECS = [
         dims=(2,),
         channels="gray",
         halo=_labels_halo,
+        tile_check=_tile_check,
         tiling="local",
         references=_REFERENCES + ("Caicedo et al. (2019), 3-class U-Net for nuclei, doi:10.1002/cyto.a.23863",),
     ),

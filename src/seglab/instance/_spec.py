@@ -16,6 +16,13 @@ _SPLIT_PARAMS = (
 )
 
 
+def _split_tile_check(params):
+    if params.get("exclude_border"):
+        return ("exclude_border=True drops peaks near the image border, and a tile does not know how far the "
+                "border is; run it in memory or set exclude_border=False")
+    return None
+
+
 def _split_halo(params):
     # Each object is split from its own pixels only, so a tile that holds an object whole labels it exactly:
     # the halo is the largest object extent the user accepts (objects reaching it raise a StitchWarning).
@@ -33,6 +40,7 @@ SPECS = [
         dims=(2, 3),
         channels="gray",
         halo=_split_halo,
+        tile_check=_split_tile_check,
         # = the global Otsu threshold, then the split_touching post-step (per object, halo max_object_size)
         tiling="global",
         expands_to=("method:otsu", "post:split_touching"),
@@ -52,6 +60,7 @@ SPECS = [
         dims=(2, 3),
         channels="any",
         halo=_split_halo,
+        tile_check=_split_tile_check,
         tiling="local",  # exact with halo >= max_object_size (objects are split independently)
         labels_by="objects",
         references=("Beucher & Lantuejoul (1979), Use of watersheds in contour detection",),

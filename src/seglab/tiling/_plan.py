@@ -197,8 +197,9 @@ def make_plan(pipeline: Pipeline, *, spatial_ndim: int = 2, allow_inexact: bool 
                     "allow_inexact=True (CLI: --allow-inexact) to run it tile by tile"
                 )
             inexact = True
-        if step.labels_by == "objects":
-            _check_per_object(step.name, step.kind, step.params)
+        reason = _spec_of(step).tile_check(step.params)
+        if reason:
+            raise TilingError(f"{step.kind} {step.name!r} cannot be tiled exactly with these parameters: {reason}")
     # Labels are stitched from the first step that makes instance labels. A global method's labels
     # (multi_otsu classes) are per-pixel values, exact in every tile: they are cropped, not stitched.
     method_step = next(step for step in steps if step.kind == "method")
@@ -233,15 +234,6 @@ def _spec_of(step: BoundStep):
     from seglab._core.registry import get_method, get_step
 
     return get_method(step.name) if step.kind == "method" else get_step(step.name, step.kind)
-
-
-def _check_per_object(name, role, params) -> None:
-    if params.get("exclude_border"):
-        raise TilingError(
-            f"{role} {name!r} with exclude_border=True cannot be tiled exactly: a tile does not know how far "
-            "the image border is, so it cannot drop the same peaks as the whole-image run; run it in memory "
-            "or set exclude_border=False"
-        )
 
 
 def check_chunks(chunk, shape) -> tuple[int, ...]:
