@@ -180,7 +180,7 @@ def test_sha256_file(tmp_path):
 def test_public_names_are_locked():
     assert sorted(seglab.io.__all__) == [
         "DEFAULT_MAX_BYTES", "DEFAULT_MAX_PIXELS", "ImageCollection", "apply_umask_mode", "atomic_write",
-        "check_json_text", "check_text_file", "declared_pixels", "get_byte_budget", "get_pixel_budget", "iter_images",
+        "check_json_text", "check_text_file", "declared_pixels", "fsync_dir", "get_byte_budget", "get_pixel_budget", "iter_images",
         "natural_key", "parse_json", "parse_yaml", "read", "read_collection", "read_config", "read_json",
         "read_pipeline", "read_truths", "set_byte_budget", "set_pixel_budget", "sha256_file", "stat_input", "write", "write_json",
         "write_text_atomic",

@@ -45,7 +45,7 @@ from ._text import (
     write_json,
     write_text_atomic,
 )
-from ._write import apply_umask_mode, atomic_write, write
+from ._write import apply_umask_mode, atomic_write, fsync_dir, write
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -53,6 +53,7 @@ __all__ = [
     "ImageCollection",
     "apply_umask_mode",
     "atomic_write",
+    "fsync_dir",
     "check_json_text",
     "check_text_file",
     "declared_pixels",

@@ -315,7 +315,7 @@ def atomic_write(path: str | os.PathLike[str], write_fn: Callable[[BinaryIO], ob
             os.fsync(fh.fileno())
         _commit(temp, path, overwrite)
         temp = None
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return path
     except SeglabError:
         raise
@@ -343,8 +343,8 @@ def _commit(temp: Path, path: Path, overwrite: bool) -> None:
     os.unlink(temp)
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable (POSIX); a no-op where folders cannot be opened."""
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """Make a rename into `folder` durable (POSIX); a no-op where folders cannot be opened."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -390,7 +390,7 @@ def _write_zarr(path: Path, array: np.ndarray, *, overwrite: bool) -> None:
                 old = None
             raise
         temp = None
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except SeglabError:
         raise
     except Exception as exc:

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from seglab._core.errors import ImageWriteError, SeglabError
+from seglab.io import atomic_write, fsync_dir
 
 __all__ = ["ModelError", "save_model", "load_model", "read_config", "hash_arrays", "hash_files",
            "FORMAT", "FORMAT_VERSION", "WEIGHTS_FILE", "CONFIG_FILE"]
@@ -182,33 +183,6 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    """Write `data` to a hidden temporary file beside `path`, fsync it, and rename it over `path`."""
-    temp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        _write_synced(temp, data)
-        os.replace(temp, path)
-        temp = None
-        _fsync_dir(path.parent)
-    finally:
-        if temp is not None and temp.exists():
-            temp.unlink()
-
-
 def _write_failed(folder: Path, exc: OSError) -> ImageWriteError:
     reason = exc.strerror or str(exc)
     if isinstance(exc, FileNotFoundError):
@@ -274,8 +248,9 @@ def save_model(folder: str | os.PathLike, *, kind: str, arrays: Mapping[str, np.
         # Weights first: a reader between the two renames sees new weights with the old config's hash and
         # gets a clear "weights do not match" error, never a silently mixed model.
         try:
-            _replace_file(folder / WEIGHTS_FILE, weights)
-            _replace_file(folder / CONFIG_FILE, text)
+            # seglab's one atomic writer: temporary file, fsync, rename, folder fsync
+            atomic_write(folder / WEIGHTS_FILE, lambda fh: fh.write(weights))
+            atomic_write(folder / CONFIG_FILE, lambda fh: fh.write(text))
         except OSError as exc:
             raise _write_failed(folder, exc) from exc
         return folder
@@ -284,10 +259,10 @@ def save_model(folder: str | os.PathLike, *, kind: str, arrays: Mapping[str, np.
         temp.mkdir()
         _write_synced(temp / WEIGHTS_FILE, weights)
         _write_synced(temp / CONFIG_FILE, text)
-        _fsync_dir(temp)
+        fsync_dir(temp)
         os.rename(temp, folder)
         temp = None
-        _fsync_dir(folder.parent)
+        fsync_dir(folder.parent)
     except SeglabError:
         raise
     except OSError as exc:
