@@ -136,3 +136,21 @@ def run_case(case: Case) -> dict[str, Any]:
     fastest = min((e["seconds"] for e in row["peers"].values()), default=None)
     row["ratio_to_fastest_peer"] = ours_s / fastest if fastest else None
     return row
+
+
+def synthetic_inputs(spec, shape) -> dict:
+    """Seeds, a contour and a rectangle for methods that need user input (the same for every benchmark)."""
+    from seglab.interactive.inputs import circle_contour
+
+    rows, cols = shape
+    inputs: dict = {}
+    if "seeds" in spec.inputs:
+        seeds = np.zeros(shape, np.int32)
+        seeds[rows // 2 - 5: rows // 2 + 5, cols // 2 - 5: cols // 2 + 5] = 1
+        seeds[:4, :4] = 2
+        inputs["seeds"] = seeds
+    if "contour" in spec.inputs:
+        inputs["contour"] = circle_contour(rows / 2, cols / 2, rows / 3)
+    if "rect" in spec.inputs:
+        inputs["rect"] = (rows // 8, cols // 8, rows * 3 // 4, cols * 3 // 4)
+    return inputs

@@ -17,24 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ._harness import synthetic_inputs
+
 HERE = Path(__file__).resolve().parent
-
-
-def _inputs(spec, shape):
-    from seglab.interactive.inputs import circle_contour
-
-    rows, cols = shape
-    inputs = {}
-    if "seeds" in spec.inputs:
-        seeds = np.zeros(shape, np.int32)
-        seeds[rows // 2 - 5: rows // 2 + 5, cols // 2 - 5: cols // 2 + 5] = 1
-        seeds[:4, :4] = 2
-        inputs["seeds"] = seeds
-    if "contour" in spec.inputs:
-        inputs["contour"] = circle_contour(rows / 2, cols / 2, rows / 3)
-    if "rect" in spec.inputs:
-        inputs["rect"] = (rows // 8, cols // 8, rows * 3 // 4, cols * 3 // 4)
-    return inputs
 
 
 def measure(size: int) -> list[dict]:
@@ -48,7 +33,7 @@ def measure(size: int) -> list[dict]:
         if spec.kind != "method":
             continue
         data = image if spec.channels != "color" else np.stack([image, image[::-1], image[:, ::-1]], axis=-1)
-        inputs = _inputs(spec, image.shape)
+        inputs = synthetic_inputs(spec, image.shape)
         try:  # one untraced run first: first-call imports and caches are not the method's temporaries
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

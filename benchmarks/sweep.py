@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from ._harness import synthetic_inputs
+
 HERE = Path(__file__).resolve().parent
 MAX_CORNER_RATIO = 10.0
 # Below these, a miss is noise or fixed overhead a user cannot perceive: a corner under ABS_FLOOR_S seconds meets the
@@ -54,23 +56,6 @@ def _image(size: int):
 
 def _color(image):
     return np.stack([image, image[::-1], image[:, ::-1]], axis=-1)
-
-
-def _user_inputs(spec, shape) -> dict[str, Any]:
-    from seglab.interactive.inputs import circle_contour
-
-    rows, cols = shape
-    inputs: dict[str, Any] = {}
-    if "seeds" in spec.inputs:
-        seeds = np.zeros(shape, np.int32)
-        seeds[rows // 2 - 5: rows // 2 + 5, cols // 2 - 5: cols // 2 + 5] = 1
-        seeds[:4, :4] = 2
-        inputs["seeds"] = seeds
-    if "contour" in spec.inputs:
-        inputs["contour"] = circle_contour(rows / 2, cols / 2, rows / 3)
-    if "rect" in spec.inputs:
-        inputs["rect"] = (rows // 8, cols // 8, rows * 3 // 4, cols * 3 // 4)
-    return inputs
 
 
 def _post_input(spec, image):
@@ -298,7 +283,7 @@ def _data_for(spec, size):
             data = image
         extra = {"image": image} if "image" in spec.inputs and spec.kind == "post" else {}
         _STATE.clear()
-        _STATE[key] = (data, {**_user_inputs(spec, image.shape), **extra})
+        _STATE[key] = (data, {**synthetic_inputs(spec, image.shape), **extra})
     return _STATE[key]
 
 
