@@ -19,7 +19,11 @@ def toys(monkeypatch):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.install(monkeypatch)
-    return module
+    from seglab.testing import isolated_registry
+
+    with isolated_registry() as registry:
+        module.register_into(registry)
+        yield module
 
 
 def test_tune_cli_beats_defaults_held_out_and_writes_a_runnable_best_yaml(toys, tmp_path, capsys):

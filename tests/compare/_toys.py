@@ -1,7 +1,8 @@
 """Toy registry entries for compare/tune tests: small, exact, and independent of the real families.
 
-``install(monkeypatch)`` adds them to the registry catalogue for one test (real entries win on a
-name clash, so a real 'grayscale' pre-step is used when the preprocess family is present).
+``install(monkeypatch)`` makes their module importable for one test and ``register_into(registry)`` adds
+them to a test's own registry (``seglab.testing.isolated_registry``); real entries win on a name clash, so a
+real 'grayscale' pre-step is used when the preprocess family is present.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import sys
 import numpy as np
 from scipy import ndimage as ndi
 
-from seglab._core import registry
 from seglab._core.registry import MethodSpec, Param
 
 MODULE = "seglab_test_toys"
@@ -90,17 +90,11 @@ def install(monkeypatch) -> None:
                  "median", "remove_small"):
         setattr(module, name, globals()[name])
     monkeypatch.setitem(sys.modules, MODULE, module)
-    if hasattr(registry, "use_registry"):
-        # A copy of the registry in use, with the toys, made current for this test only.
-        sandbox = registry.current_registry().copy()
-        sandbox.register(*SPECS, replace=True)
-        monkeypatch.setattr(registry, "_ACTIVE", [*registry._ACTIVE, sandbox])
-        return
-    catalogue = dict(registry._catalogue())
-    for spec in SPECS:
-        key = ("method" if spec.kind == "method" else spec.kind, spec.name)
-        catalogue.setdefault(key, spec)
-    monkeypatch.setattr(registry, "_CATALOGUE", catalogue)
+
+
+def register_into(registry) -> None:
+    """Add the toy entries that do not clash with a real one to `registry` (a test's isolated copy)."""
+    registry.register(*[s for s in SPECS if (s.kind, s.name) not in registry], origin="test")
 
 
 def two_level_images(n=4, seed=0, shape=(48, 64), fg=100, bg=40, noise=6.0):

@@ -18,6 +18,10 @@ def _load_toys():
 @pytest.fixture
 def toys(monkeypatch):
     """The toy registry entries of _toys.py, installed for one test."""
+    from seglab.testing import isolated_registry
+
     module = _load_toys()
     module.install(monkeypatch)
-    return module
+    with isolated_registry() as registry:
+        module.register_into(registry)
+        yield module

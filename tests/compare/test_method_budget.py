@@ -8,7 +8,6 @@ import types
 
 import numpy as np
 
-from seglab._core import registry
 from seglab._core.registry import MethodSpec, Param
 from seglab.compare import compare
 
@@ -20,24 +19,17 @@ def _slow(image, *, threshold=100.0):
     return np.asarray(image) > threshold
 
 
-def _install(monkeypatch):
+def _install(monkeypatch, seglab_registry):
     module = types.ModuleType(MODULE)
     module.slow = _slow
     monkeypatch.setitem(sys.modules, MODULE, module)
     spec = MethodSpec("toy_slow", "toy", f"{MODULE}:slow", "mask", "sleeps a minute",
                       params=(Param("threshold", "float", 100.0, min=0.0, max=255.0),))
-    if hasattr(registry, "use_registry"):
-        sandbox = registry.current_registry().copy()
-        sandbox.register(spec, replace=True)
-        monkeypatch.setattr(registry, "_ACTIVE", [*registry._ACTIVE, sandbox])
-    else:
-        catalogue = dict(registry._catalogue())
-        catalogue[("method", spec.name)] = spec
-        monkeypatch.setattr(registry, "_CATALOGUE", catalogue)
+    seglab_registry.register(spec, replace=True)
 
 
-def test_a_method_over_its_budget_becomes_error_rows(monkeypatch):
-    _install(monkeypatch)
+def test_a_method_over_its_budget_becomes_error_rows(monkeypatch, seglab_registry):
+    _install(monkeypatch, seglab_registry)
     truth = np.zeros((32, 32), bool)
     truth[8:20, 6:24] = True
     image = np.where(truth, 180, 30).astype(np.uint8)

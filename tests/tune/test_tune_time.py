@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import yaml
 
-from seglab._core import registry
 from seglab._core.errors import ParameterError
 from seglab._core.registry import MethodSpec, Param
 from seglab.tune import tune, write_tune_outputs
@@ -24,21 +23,14 @@ def _sleepy_threshold(image, *, threshold=128.0, nap=0.0):
     return np.asarray(image) > threshold
 
 
-def _install_sleepy(monkeypatch, tune_range=(0.0, 255.0)):
+def _install_sleepy(monkeypatch, seglab_registry, tune_range=(0.0, 255.0)):
     module = types.ModuleType(SLEEPY)
     module.sleepy = _sleepy_threshold
     monkeypatch.setitem(sys.modules, SLEEPY, module)
     spec = MethodSpec("toy_sleepy", "toy", f"{SLEEPY}:sleepy", "mask", "image > threshold, slowly",
                       params=(Param("threshold", "float", 128.0, min=0.0, max=255.0, tune=tune_range),
                               Param("nap", "float", 0.0, min=0.0, tune=())))
-    if hasattr(registry, "use_registry"):
-        sandbox = registry.current_registry().copy()
-        sandbox.register(spec, replace=True)
-        monkeypatch.setattr(registry, "_ACTIVE", [*registry._ACTIVE, sandbox])
-    else:
-        catalogue = dict(registry._catalogue())
-        catalogue[("method", spec.name)] = spec
-        monkeypatch.setattr(registry, "_CATALOGUE", catalogue)
+    seglab_registry.register(spec, replace=True)
 
 
 def _trials(result):
@@ -67,8 +59,8 @@ def test_trials_worse_than_the_median_are_pruned(toys):
     assert pruned.methods[0].best_value == pytest.approx(full.methods[0].best_value, abs=0.02)
 
 
-def test_trial_timeout_stops_a_slow_trial_and_the_study_goes_on(monkeypatch):
-    _install_sleepy(monkeypatch)
+def test_trial_timeout_stops_a_slow_trial_and_the_study_goes_on(monkeypatch, seglab_registry):
+    _install_sleepy(monkeypatch, seglab_registry)
     rng = np.random.default_rng(0)
     truths = [rng.random((24, 24)) > 0.5 for _ in range(2)]
     images = [np.where(t, 150, 60).astype(np.uint8) for t in truths]
@@ -82,8 +74,8 @@ def test_trial_timeout_stops_a_slow_trial_and_the_study_goes_on(monkeypatch):
     assert method.best_value == 1.0 and 60 <= method.best.method.params["threshold"] < 150
 
 
-def test_timeout_stops_the_run_and_the_best_so_far_is_written(monkeypatch, tmp_path):
-    _install_sleepy(monkeypatch, tune_range=(0.0, 200.0))
+def test_timeout_stops_the_run_and_the_best_so_far_is_written(monkeypatch, tmp_path, seglab_registry):
+    _install_sleepy(monkeypatch, seglab_registry, tune_range=(0.0, 200.0))
     rng = np.random.default_rng(1)
     truths = [rng.random((24, 24)) > 0.5 for _ in range(3)]
     images = [np.where(t, 150, 60).astype(np.uint8) for t in truths]
@@ -119,12 +111,12 @@ def test_dask_local_cluster_equals_serial_run():
     assert _trials(serial) == _trials(on_dask)
 
 
-def test_cli_timeout_writes_the_best_pipeline_so_far(monkeypatch, tmp_path, capsys):
+def test_cli_timeout_writes_the_best_pipeline_so_far(monkeypatch, tmp_path, capsys, seglab_registry):
     from PIL import Image
 
     from seglab.cli.main import main
 
-    _install_sleepy(monkeypatch, tune_range=(0.0, 200.0))
+    _install_sleepy(monkeypatch, seglab_registry, tune_range=(0.0, 200.0))
     rng = np.random.default_rng(3)
     for k in range(3):
         truth = rng.random((24, 24)) > 0.5
