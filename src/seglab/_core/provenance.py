@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
@@ -12,10 +13,10 @@ LIBRARIES = ("seglab", "numpy", "scipy", "scikit-image", "opencv-contrib-python-
              "dask", "zarr", "tifffile", "optuna", "pyamg")
 
 
-def versions() -> dict[str, str]:
-    """Installed versions of seglab and the libraries it calls (read from metadata, nothing imported)."""
+def versions(names: Iterable[str] = LIBRARIES) -> dict[str, str]:
+    """Installed versions of `names` (default: seglab and the libraries it calls), read from metadata."""
     found: dict[str, str] = {}
-    for name in LIBRARIES:
+    for name in names:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -113,16 +113,6 @@ def _sha256_bytes(data: bytes) -> str:
 
 
 # -- saving ---------------------------------------------------------------------------------------
-def _library_versions() -> dict[str, str]:
-    found = {}
-    for name in _LIBRARIES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
-
-
 def _seglab_version() -> str:
     try:
         return metadata.version("seglab")
@@ -148,7 +138,7 @@ def _check_arrays(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def _config_text(kind: str, config: Mapping[str, Any], weights_sha: str, arrays: Mapping[str, np.ndarray]) -> str:
-    from seglab._core.provenance import jsonable
+    from seglab._core.provenance import jsonable, versions
 
     if not isinstance(kind, str) or not kind.strip():
         raise ModelError(f"`kind` must be a registry key such as 'pixel_classifier'; got {kind!r}")
@@ -163,7 +153,7 @@ def _config_text(kind: str, config: Mapping[str, Any], weights_sha: str, arrays:
         "format_version": FORMAT_VERSION,
         "kind": kind,
         "seglab_version": _seglab_version(),
-        "libraries": _library_versions(),
+        "libraries": versions(_LIBRARIES),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "weights": {
             "file": WEIGHTS_FILE,
