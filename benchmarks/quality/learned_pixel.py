@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._scoring import binary_summary, isbi_scores
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 SCRIBBLES = Path(__file__).with_name("kesm_scribbles_top.png")
@@ -145,13 +147,6 @@ def make_scribbles(truth_top: np.ndarray, *, seed: int = 0, strokes: int = 12) -
     return scribbles
 
 
-def _scores(truth, mask) -> dict:
-    from seglab.metrics.binary import binary_scores
-
-    s = binary_scores(truth, mask)
-    return {k: float(s[k]) for k in ("f1", "iou", "mcc", "precision", "recall")}
-
-
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -186,7 +181,7 @@ def kesm_cases(log) -> dict:
         clear_feature_cache()
         model, seconds, _ = _timed(lambda: fit_pixel_classifier(top, labels, seed=0))
         (mask, _), predict_seconds, _ = _timed(lambda: model.segment(bottom))
-        scores = _scores(truth[half:], mask)
+        scores = binary_summary(truth[half:], mask)
         out.setdefault(name, {}).update({"scores": scores, "train_seconds": seconds,
                      "train_detail": model.info["seconds"],
                      "training_samples": model.info["training_samples"], "predict_seconds": predict_seconds,
@@ -263,22 +258,6 @@ def interactive(log) -> dict:
             "nodes": int(model.arrays["tree_offsets"][-1]), "n_features": model.n_features}
 
 
-def _isbi_scores(truth_label, interior_mask) -> dict:
-    """Membrane F1, adapted Rand error and VI of the cells (as benchmarks/quality/learned_unet.py scores ISBI)."""
-    from scipy import ndimage as ndi
-
-    from seglab.metrics.region import adapted_rand_error, variation_of_information
-
-    scores = _scores(truth_label == 0, ~interior_mask)
-    regions_true = ndi.label(truth_label > 0)[0]
-    regions_pred = ndi.label(interior_mask)[0]
-    are = adapted_rand_error(regions_true, regions_pred)
-    are = are[0] if isinstance(are, tuple) else are
-    vi = variation_of_information(regions_true, regions_pred)
-    vi = float(sum(vi)) if isinstance(vi, tuple) else float(vi)
-    return {"membrane_f1": scores["f1"], "adapted_rand_error": float(are), "vi": vi}
-
-
 def isbi(log) -> dict:
     """ISBI 2012: trained on slices 0-19 (full truth), scored on slices 20-29; a classical sweep beside it."""
     import seglab
@@ -298,7 +277,7 @@ def isbi(log) -> dict:
     for i in test:
         (mask, _), dt, _ = _timed(lambda: model.segment(images[i]))
         predict_seconds += dt
-        rows.append({"slice": i, **_isbi_scores(labels[i], mask)})
+        rows.append({"slice": i, **isbi_scores(labels[i], mask)})
     keys = ("membrane_f1", "adapted_rand_error", "vi")
     mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
     log("ISBI pixel classifier: " + ", ".join(f"{k} {v:.3f}" for k, v in mean.items()))
@@ -309,11 +288,11 @@ def isbi(log) -> dict:
     for name, params in candidates:
         if name not in seglab.list_methods():
             continue
-        f1 = float(np.mean([_scores(labels[i] == 0, ~seglab.segment(images[i], name, **params).mask)["f1"]
+        f1 = float(np.mean([binary_summary(labels[i] == 0, ~seglab.segment(images[i], name, **params).mask)["f1"]
                             for i in train[:6]]))
         if f1 > best_f1:
             best, best_f1 = (name, params), f1
-    classical = [_isbi_scores(labels[i], seglab.segment(images[i], best[0], **best[1]).mask) for i in test]
+    classical = [isbi_scores(labels[i], seglab.segment(images[i], best[0], **best[1]).mask) for i in test]
     classical_mean = {k: float(np.mean([r[k] for r in classical])) for k in keys}
     log(f"ISBI classical {best}: " + ", ".join(f"{k} {v:.3f}" for k, v in classical_mean.items()))
     return {"rows": rows, "mean": mean, "train_seconds": train_seconds, "train_cpu_seconds": cpu[0],

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._scoring import binary_summary, isbi_scores
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 
@@ -101,13 +103,6 @@ def case_nuclei(fold: int, out: Path, minutes: float, log) -> dict:
             "megapixels_per_second": pixels / predict_seconds / 1e6, "peak_mib": _peak_mib()}
 
 
-def _binary(truth, pred) -> dict:
-    from seglab.metrics.binary import binary_scores
-
-    s = binary_scores(truth, pred)
-    return {k: float(s[k]) for k in ("f1", "iou", "mcc", "precision", "recall")}
-
-
 def case_kesm(out: Path, minutes: float, log) -> dict:
     import seglab
 
@@ -117,7 +112,7 @@ def case_kesm(out: Path, minutes: float, log) -> dict:
     folder, seconds = _train([image[:half]], [truth[:half]], out / "model_kesm", "semantic", minutes, log)
     # The bottom half is scored as the article's pipeline was: on the bottom half image alone.
     result, dt = _timed_predict("unet", image[half:], folder)
-    scores = _binary(truth[half:], result.mask)
+    scores = binary_summary(truth[half:], result.mask)
     log(f"KESM bottom half F1 {scores['f1']:.3f}")
     config = json.loads((folder / "config.json").read_text())
     return {"case": "kesm", "scores": scores, "train_seconds": seconds,
@@ -141,7 +136,7 @@ def case_nih3t3(out: Path, minutes: float, log) -> dict:
         result, dt = _timed_predict("unet", image, folder)
         pixels += image.size
         dt_total += dt
-        rows.append({"image": images[i].name, **_binary(truth, result.mask)})
+        rows.append({"image": images[i].name, **binary_summary(truth, result.mask)})
     config = json.loads((folder / "config.json").read_text())
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("f1", "iou", "precision", "recall")}
     log(f"NIH3T3 held-out F1 {mean['f1']:.3f}")
@@ -149,22 +144,6 @@ def case_nih3t3(out: Path, minutes: float, log) -> dict:
             "rows": rows, "mean": mean, "train_seconds": seconds, "epochs": config["validation"]["epochs_run"],
             "best_epoch": config["validation"]["best_epoch"], "megapixels_per_second": pixels / dt_total / 1e6,
             "peak_mib": _peak_mib()}
-
-
-def _isbi_scores(truth_label, interior_mask) -> dict:
-    from scipy import ndimage as ndi
-
-    from seglab.metrics.region import adapted_rand_error, variation_of_information
-
-    membrane_true, membrane_pred = truth_label == 0, ~interior_mask
-    scores = _binary(membrane_true, membrane_pred)
-    regions_true = ndi.label(truth_label > 0)[0]
-    regions_pred = ndi.label(interior_mask)[0]
-    are = adapted_rand_error(regions_true, regions_pred)
-    are = are[0] if isinstance(are, tuple) else are
-    vi = variation_of_information(regions_true, regions_pred)
-    vi = float(sum(vi)) if isinstance(vi, tuple) else float(vi)
-    return {"membrane_f1": scores["f1"], "adapted_rand_error": float(are), "vi": vi}
 
 
 def case_isbi(out: Path, minutes: float, log) -> dict:
@@ -182,7 +161,7 @@ def case_isbi(out: Path, minutes: float, log) -> dict:
         result, dt = _timed_predict("unet", image, folder)
         dt_total += dt
         pixels += image.size
-        rows.append({"slice": i, **_isbi_scores(label, result.mask)})
+        rows.append({"slice": i, **isbi_scores(label, result.mask)})
     # Best classical method: a small sweep on the 20 training slices, chosen by membrane F1, scored on the 10.
     candidates = [("otsu", {}), ("li", {}), ("sauvola", {"window_size": 25}), ("local", {"block_size": 25}),
                   ("local", {"block_size": 51}), ("local", {"block_size": 101})]
@@ -204,7 +183,7 @@ def case_isbi(out: Path, minutes: float, log) -> dict:
     classical = []
     for i in test:
         image, label = seglab.read(images[i]), seglab.read(labels[i])
-        classical.append(_isbi_scores(label, seglab.segment(image, best[0], **best[1]).mask))
+        classical.append(isbi_scores(label, seglab.segment(image, best[0], **best[1]).mask))
     config = json.loads((folder / "config.json").read_text())
     keys = ("membrane_f1", "adapted_rand_error", "vi")
     return {"case": "isbi", "rows": rows, "mean": {k: float(np.mean([r[k] for r in rows])) for k in keys},
