@@ -76,14 +76,6 @@ class BoundStep:
     tiling: str = "local"
 
 
-def _output_after(spec: MethodSpec, kind_before: str) -> str:
-    if spec.kind == "pre":
-        return "image"
-    if spec.kind == "method":
-        return spec.output
-    return kind_before if spec.output == "image" else spec.output
-
-
 def bind_step(step: Step, kind_before: str = "image", *, halo: bool = True,
               spec: MethodSpec | None = None) -> BoundStep:
     """Bind one :class:`~seglab.Step` (imports its function); `kind_before` is the output kind it receives.
@@ -93,7 +85,7 @@ def bind_step(step: Step, kind_before: str = "image", *, halo: bool = True,
     spec = spec if spec is not None else step.spec
     return BoundStep(
         name=spec.name, kind=step.kind, function=spec.load(), params=dict(step.params),
-        halo=spec.halo_for(step.params) if halo else 0, output=_output_after(spec, kind_before),
+        halo=spec.halo_for(step.params) if halo else 0, output=spec.output_after(kind_before),
         needs_image="image" in spec.inputs and step.kind == "post", dims=tuple(spec.dims), channels=spec.channels,
         target=spec.target, labels_by=spec.labels_by, tiling=spec.tiling,
     )

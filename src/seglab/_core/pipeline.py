@@ -210,7 +210,7 @@ class Pipeline:
         """Output kind of the whole pipeline (after post-steps)."""
         kind = self.method.spec.output
         for step in self.post:
-            kind = _post_output(step.spec, kind)
+            kind = step.spec.output_after(kind)
         return kind
 
     def check_chain(self) -> None:
@@ -223,7 +223,7 @@ class Pipeline:
                     f"post-step {spec.name!r} takes {' or '.join(spec.accepts)} outputs, but it follows a "
                     f"{kind!r} output (method {self.method.name!r})"
                 )
-            kind = _post_output(spec, kind)
+            kind = spec.output_after(kind)
 
     def run_pre(self, image: ArrayLike, *, channel_axis: int | str | None = "auto") -> np.ndarray:
         """Return `image` after this pipeline's pre-steps only (what the method would see).
@@ -277,10 +277,6 @@ class Pipeline:
     def _index(self, step: Step) -> int:
         group = self.pre if step.kind == "pre" else self.post
         return next(i for i, s in enumerate(group) if s is step)
-
-
-def _post_output(spec: MethodSpec, kind_before: str) -> str:
-    return kind_before if spec.output == "image" else spec.output
 
 
 def _as_list(items) -> list:

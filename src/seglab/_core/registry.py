@@ -386,6 +386,15 @@ class MethodSpec:
             f"{', '.join(self.param_names) or '(none)'}." + close_matches_hint(name, self.param_names)
         )
 
+    def output_after(self, kind_before: str) -> str:
+        """The output kind after this entry runs on a `kind_before` input (``'image'`` after a pre-step;
+        a post-step declared ``output='image'`` keeps the kind it receives)."""
+        if self.kind == "pre":
+            return "image"
+        if self.kind == "method":
+            return self.output
+        return kind_before if self.output == "image" else self.output
+
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 
