@@ -135,9 +135,13 @@ def _skip_slow(candidates, first_image, max_seconds):
                    "first image). Default: 20 with --methods all, else no limit; 0 runs every method.")
 @click.option("--method-timeout", type=click.FloatRange(0, None, min_open=True), default=None, metavar="SECONDS",
               help="Time each method may take over all images; a run past it is stopped and the method's remaining "
-                   "images become error rows (the comparison goes on).")
+                   "images become error rows (the comparison goes on). Holds on dask workers too.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the image x method jobs on a running dask.distributed scheduler (tcp://host:8786).")
+@click.option("--workers", default=None, type=click.IntRange(1, None),
+              help="Run the jobs on a local dask cluster of N worker processes (results as without it).")
 def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind, overlays, pre, post, max_seconds,
-            method_timeout):
+            method_timeout, scheduler, workers):
     """Run METHODS on IMAGES, score each against --truth, write results.csv, results.json and report.html.
 
     \b
@@ -192,7 +196,8 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
 
         rows = compare([p[1] for p in pairs], [p[2] for p in pairs], methods=None, pipelines=[],
                        metric_kind=metric_kind, names=[p[1].stem for p in pairs], progress=progress,
-                       on_prediction=collector, _candidates=candidates, method_timeout=method_timeout)
+                       on_prediction=collector, _candidates=candidates, method_timeout=method_timeout,
+                       scheduler=scheduler, workers=workers)
     ranking = rank(rows)
     write_results(rows, ranking, out, extra={"pairs": [[k, str(i), str(t)] for k, i, t in pairs]})
     write_report(rows, ranking, out, overlays=collector)

@@ -146,9 +146,6 @@ _WARM: set[str] = set()
 
 def _run_with_budget(pipeline: Pipeline, image: np.ndarray, measure_memory: bool, left: float, budget: float):
     """:func:`run_pipeline_measured` in a forked child that is killed after `left` seconds."""
-    import multiprocessing as mp
-    import sys
-
     if left <= 0:
         raise MethodTimeoutError(f"over the method time budget ({budget:g} s, --method-timeout) on earlier images")
     if not _WARM:
@@ -164,39 +161,99 @@ def _run_with_budget(pipeline: Pipeline, image: np.ndarray, measure_memory: bool
         _WARM.add("libraries")
     for step in (*pipeline.pre, pipeline.method, *pipeline.post):
         step.spec.load()
-    context = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context("spawn")
-    parent, child = context.Pipe(duplex=False)
-    process = context.Process(target=_budget_child, args=(child, pipeline, image, measure_memory), daemon=True)
     start = time.perf_counter()
-    process.start()
-    child.close()
     try:
-        if not parent.poll(left):
-            raise MethodTimeoutError(f"over the method time budget ({budget:g} s, --method-timeout): stopped after "
-                                     f"{time.perf_counter() - start:.1f} s on this image")
-        status, payload = parent.recv()
+        status, payload = _call_in_child(run_pipeline_measured, (pipeline, image),
+                                         {"measure_memory": measure_memory}, left)
+    except TimeoutError:
+        raise MethodTimeoutError(f"over the method time budget ({budget:g} s, --method-timeout): stopped after "
+                                 f"{time.perf_counter() - start:.1f} s on this image") from None
     except EOFError:
         raise MethodTimeoutError("the method's process ended without a result (out of memory?)") from None
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
-        parent.close()
     if status == "error":
         raise payload
     return payload
 
 
-def _budget_child(connection, pipeline, image, measure_memory) -> None:
+def _call_in_child(function, args, kwargs, timeout: float):
+    """``function(*args, **kwargs)`` in a child process; ``("ok", value)`` or ``("error", exception)``.
+
+    Raises ``TimeoutError`` (the child is killed) after `timeout` seconds and ``EOFError`` when the child dies
+    without an answer. On POSIX the child is a plain ``os.fork`` (it inherits the imported libraries and the
+    registry in use), not a ``multiprocessing.Process``: dask.distributed's worker processes are daemonic, and
+    multiprocessing refuses children there, while compare's budget must hold on a dask worker too.
+    """
+    import os
+    import pickle
+
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows: a spawned child (registered toys are not there)
+        import multiprocessing as mp
+
+        context = mp.get_context("spawn")
+        parent, child = context.Pipe(duplex=False)
+        process = context.Process(target=_child_main, args=(child, function, args, kwargs), daemon=True)
+        process.start()
+        try:
+            if not parent.poll(timeout):
+                raise TimeoutError
+            return pickle.loads(parent.recv_bytes())
+        finally:
+            process.kill()
+            process.join()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code (no finalisers, no atexit, no pytest)
+        code = 1
+        try:
+            os.close(read_fd)
+            _child_main(write_fd, function, args, kwargs)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    import select
+
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
     try:
-        connection.send(("ok", run_pipeline_measured(pipeline, image, measure_memory=measure_memory)))
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_fd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        try:
+            os.kill(pid, 9)  # SIGKILL; the child has usually exited already
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+    if not chunks:
+        raise EOFError("the child ended without a result")
+    return pickle.loads(b"".join(chunks))
+
+
+def _child_main(sink, function, args, kwargs) -> None:
+    import os
+    import pickle
+
+    try:
+        data = pickle.dumps(("ok", function(*args, **kwargs)), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:  # noqa: BLE001 - re-raised in the parent, where compare records it
         try:
-            connection.send(("error", exc))
+            data = pickle.dumps(("error", exc))
         except Exception:  # noqa: BLE001 - an exception that does not pickle
-            connection.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
-    finally:
-        connection.close()
+            data = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    if not isinstance(sink, int):  # a multiprocessing Connection (the spawned child)
+        sink.send_bytes(data)
+        return
+    view = memoryview(data)
+    while view:
+        view = view[os.write(sink, view):]
+    os.close(sink)
 
 
 def load_input(item: Any, name: str) -> NDArray[Any]:
@@ -225,6 +282,8 @@ def compare(
     on_prediction: Callable[..., None] | None = None,
     measure_memory: bool = True,
     method_timeout: float | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
     _candidates: Sequence[Candidate] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every method (or pipeline) on every image and score it against the truth.
@@ -256,7 +315,17 @@ def compare(
     method_timeout : float, optional
         Seconds each method may take over all images. Each run then happens in a child process that is
         stopped when the method's time is spent: that run and the method's later images become error rows
-        (``"over the method time budget ..."``) and the comparison goes on.
+        (``"over the method time budget ..."``) and the comparison goes on. A method's images then run
+        one after another (each gets what is left of its budget), on dask too, so the rows do not depend
+        on where they ran.
+    scheduler : str, optional
+        Address of a running ``dask.distributed`` scheduler (``"tcp://host:8786"``): every image x method
+        run happens on its workers (which need seglab and the methods; images are sent from here).
+    workers : int, optional
+        Start a ``LocalCluster`` of this many single-threaded worker processes for the runs (the cluster
+        :func:`seglab.tiling.make_client` starts, as ``seglab tile`` and ``seglab tune`` do) and close
+        it at the end. Rows, scores and their order are those of a run in this process; only
+        ``seconds`` and ``peak_mb`` (measured on the worker) differ.
 
     Returns
     -------
@@ -276,6 +345,8 @@ def compare(
     """
     if metric_kind not in METRIC_KINDS:
         raise ParameterError(f"metric_kind got {metric_kind!r}; expected one of {', '.join(METRIC_KINDS)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ParameterError(f"workers got {workers!r}; expected an integer >= 1 (or None: no dask)")
     images, truths = list(images), list(truths)
     if len(images) != len(truths):
         raise ParameterError(f"got {len(images)} images but {len(truths)} truths; give one truth per image")
@@ -283,69 +354,231 @@ def compare(
         names = [Path(i).stem if isinstance(i, (str, Path)) else f"image{k}" for k, i in enumerate(images)]
     candidates = list(_candidates) if _candidates is not None else resolve_candidates(methods, pipelines)
     runnable = [c for c in candidates if c.pipeline is not None]
-    rows: list[dict[str, Any]] = [
-        _row(name="", label=c.label, kind="", error=f"skipped: {c.skipped}") for c in candidates if c.skipped
-    ]
-    total = len(images) * len(runnable)
-    done = 0
-    budget_spent: dict[str, float] = {}  # method -> seconds used of `method_timeout`
+    skipped = [_row(name="", label=c.label, kind="", error=f"skipped: {c.skipped}") for c in candidates if c.skipped]
+    run = _Run(runnable, len(images), metric_kind, measure_memory, method_timeout, progress, on_prediction)
+    prepared = _prepared(images, truths, names)
+    if scheduler or workers:
+        _run_on_dask(run, prepared, scheduler, workers)
+    else:
+        for image in prepared:
+            run.add_image(image)
+            for j in range(len(runnable)):
+                if image.error is None:
+                    job = run.job(image, j)
+                    run.finish(image, j, _job(*job, ready=image.ready))
+            run.flush()
+    return skipped + run.rows
+
+
+@dataclass
+class _Image:
+    """One image of the comparison, loaded and checked (or the error that stopped it)."""
+
+    index: int
+    name: str
+    image: Any = None
+    truth: Any = None
+    truth_kind: str = ""
+    error: str | None = None
+    ready: dict | None = None  # metric kind -> truth prepared for it, filled by local runs
+
+
+def _prepared(images, truths, names):
+    """Yield each image with its truth, loaded and checked, one at a time (only the ones in use are held)."""
+    from seglab._core.validation import check_image
+
     for index, (image_item, truth_item, name) in enumerate(zip(images, truths, names)):
         try:
             image = load_input(image_item, "image")
             truth = load_input(truth_item, "truth")
-            from seglab._core.validation import check_image
-
             _, info = check_image(image)
             if tuple(truth.shape) != tuple(info.spatial_shape):
                 raise ParameterError(
                     f"truth has shape {tuple(truth.shape)}; expected {tuple(info.spatial_shape)}, the image's "
                     "spatial shape"
                 )
-            tkind = infer_metric_kind(truth)
-            ready: dict[str, Any] = {}  # metric kind -> truth prepared for it (the rule may differ per output)
+            yield _Image(index, name, image, truth, infer_metric_kind(truth), ready={})
         except (SeglabError, ValueError, TypeError, OSError) as exc:
-            for c in runnable:
-                rows.append(_row(name=name, label=c.label, kind="", error=f"{type(exc).__name__}: {exc}"))
-                done += 1
-                if progress:
-                    progress(Event("compare", done, total, item=f"{name}: {c.label}", message=f"{name}: {c.label}"))
-            continue
-        for c in runnable:
-            assert c.pipeline is not None  # runnable: candidates with a pipeline
-            pipeline, auto_pre = auto_gray(c.pipeline, image)
-            row = _row(name=name, label=c.label, kind="", auto_pre=auto_pre, pipeline=pipeline)
-            try:
-                if method_timeout is None:
-                    result, seconds, peak, caught = run_pipeline_measured(pipeline, image,
-                                                                          measure_memory=measure_memory)
-                else:
-                    spent = budget_spent.get(c.label, 0.0)
-                    budget_spent[c.label] = math.inf  # until it returns in time: a stopped run spends the budget
-                    result, seconds, peak, caught = _run_with_budget(pipeline, image, measure_memory,
-                                                                     method_timeout - spent, method_timeout)
-                    budget_spent[c.label] = spent + seconds
-                row.update(seconds=seconds, peak_mb=peak, warnings=" | ".join(caught))
-                # The one scoring rule (seglab.metrics._rule): the kind follows truth kind x output kind.
-                kind = metric_kind_for(tkind, result.output, metric_kind)
-                row["metric_kind"] = kind
-                if kind not in ready:
-                    ready[kind] = prepare_truth(truth, kind, truth_kind_=tkind)
-                truth_ready = ready[kind]
-                prediction = prediction_for(result.data, result.output, kind)
-                row.update(score(truth_ready, prediction, kind))
-                from seglab.metrics.diagnostics import diagnose
+            yield _Image(index, name, error=f"{type(exc).__name__}: {exc}")
 
-                row["notes"] = " | ".join(diagnose(truth_ready, prediction, kind))
-                if on_prediction is not None:
-                    on_prediction(index=index, name=name, label=c.label, image=image, truth=truth_ready,
-                                  prediction=prediction, kind=kind)
-            except Exception as exc:  # noqa: BLE001 - one failing method must not stop the comparison
-                row["error"] = f"{type(exc).__name__}: {exc}"
-            rows.append(row)
-            done += 1
-            if progress:
-                progress(Event("compare", done, total, item=f"{name}: {c.label}", message=f"{name}: {c.label}"))
-    return rows
+
+def _job(pipeline, image, truth, truth_kind, metric_kind, measure_memory, left, budget, want_prediction,
+         ready=None):
+    """Run one pipeline on one image and score it: the work behind one row, in this process or on a worker.
+
+    Returns ``(row values, prediction or None, metric kind, truth as scored or None)``; a failure is the
+    row's ``error``, never an exception.
+    """
+    values: dict[str, Any] = {}
+    prediction = truth_ready = kind = None
+    try:
+        if budget is None:
+            result, seconds, peak, caught = run_pipeline_measured(pipeline, image, measure_memory=measure_memory)
+        else:
+            result, seconds, peak, caught = _run_with_budget(pipeline, image, measure_memory, left, budget)
+        values.update(seconds=seconds, peak_mb=peak, warnings=" | ".join(caught))
+        # The one scoring rule (seglab.metrics._rule): the kind follows truth kind x output kind.
+        kind = metric_kind_for(truth_kind, result.output, metric_kind)
+        values["metric_kind"] = kind
+        ready = {} if ready is None else ready
+        if kind not in ready:
+            ready[kind] = prepare_truth(truth, kind, truth_kind_=truth_kind)
+        truth_ready = ready[kind]
+        prediction = prediction_for(result.data, result.output, kind)
+        values.update(score(truth_ready, prediction, kind))
+        from seglab.metrics.diagnostics import diagnose
+
+        values["notes"] = " | ".join(diagnose(truth_ready, prediction, kind))
+    except Exception as exc:  # noqa: BLE001 - one failing method must not stop the comparison
+        values["error"] = f"{type(exc).__name__}: {exc}"
+        values["timed_out"] = isinstance(exc, MethodTimeoutError)
+    if not want_prediction or "error" in values:
+        prediction = truth_ready = None
+    return values, prediction, kind, truth_ready
+
+
+class _Run:
+    """Rows of one comparison in their fixed order (image, then method), whatever order the jobs finish in.
+
+    Holds the per-method time budget (``method_timeout``): a method's images run one after another, each
+    given what is left of the budget, so the rows are the same on any executor.
+    """
+
+    def __init__(self, runnable, n_images, metric_kind, measure_memory, method_timeout, progress, on_prediction):
+        self.runnable = runnable
+        self.metric_kind = metric_kind
+        self.measure_memory = measure_memory
+        self.budget = method_timeout
+        self.spent = [0.0] * len(runnable)  # seconds of the budget each method used
+        self.progress = progress
+        self.on_prediction = on_prediction
+        self.total = n_images * len(runnable)
+        self.done = 0
+        self.rows: list[dict[str, Any]] = []
+        self._open: dict[int, tuple[_Image, list]] = {}  # image index -> (image, results per method)
+        self._next = 0  # the next image whose rows are appended
+
+    def add_image(self, image: _Image) -> None:
+        self._open[image.index] = (image, [None] * len(self.runnable))
+        if image.error is not None:
+            for j in range(len(self.runnable)):
+                self.finish(image, j, ({"error": image.error}, None, "", None))
+
+    def job(self, image: _Image, j: int) -> tuple:
+        """The arguments of :func:`_job` for method `j` on `image` (call when the method's earlier images are done)."""
+        pipeline = self.runnable[j].pipeline
+        left = None if self.budget is None else self.budget - self.spent[j]
+        return (auto_gray(pipeline, image.image)[0], image.image, image.truth, image.truth_kind, self.metric_kind,
+                self.measure_memory, left, self.budget, self.on_prediction is not None)
+
+    def finish(self, image: _Image, j: int, outcome) -> None:
+        values = outcome[0]
+        if self.budget is not None and image.error is None:
+            # a stopped run spends the whole budget; a method that failed for another reason keeps what it had
+            self.spent[j] = math.inf if values.get("timed_out") else self.spent[j] + values.get("seconds", 0.0)
+        self._open[image.index][1][j] = outcome
+        self.done += 1
+        if self.progress:
+            label = f"{image.name}: {self.runnable[j].label}"
+            self.progress(Event("compare", self.done, self.total, item=label, message=label))
+
+    def flush(self) -> None:
+        """Append the rows of every leading image whose methods are all done (and hand out their predictions)."""
+        while self._next in self._open and all(o is not None for o in self._open[self._next][1]):
+            image, outcomes = self._open.pop(self._next)
+            self._next += 1
+            for c, (values, prediction, kind, truth_ready) in zip(self.runnable, outcomes):
+                pipeline, auto_pre = (None, "") if image.error else auto_gray(c.pipeline, image.image)
+                row = _row(name=image.name, label=c.label, kind="", auto_pre=auto_pre, pipeline=pipeline)
+                row.update({k: v for k, v in values.items() if k != "timed_out"})
+                self.rows.append(row)
+                if self.on_prediction is not None and prediction is not None:
+                    self.on_prediction(index=image.index, name=image.name, label=c.label, image=image.image,
+                                       truth=truth_ready, prediction=prediction, kind=kind)
+
+
+def _run_on_dask(run: _Run, prepared, scheduler: str | None, workers: int | None) -> None:
+    """Run the comparison's jobs on dask.distributed (see :func:`compare`'s `scheduler` and `workers`)."""
+    from collections import deque
+
+    from seglab.tiling import make_client  # the one way seglab gets a cluster (tile and tune use it too)
+
+    client, cluster = make_client(workers=None if scheduler else workers, scheduler=scheduler)
+    try:
+        from distributed import as_completed
+
+        n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        # Jobs in flight, and images held (here and on the cluster): enough to keep every worker busy, few
+        # enough that memory does not grow with the number of images.
+        cap = 2 * n_workers
+        queue: deque[tuple[_Image, int]] = deque()  # jobs not yet submitted, in row order
+        on_cluster: dict[int, tuple[Any, Any]] = {}  # image index -> (image future, truth future)
+        busy: set[int] = set()  # methods with a job in flight (chained under a time budget)
+        left_per_image: dict[int, int] = {}
+        futures = as_completed()
+        jobs: dict[Any, tuple[_Image, int]] = {}  # future key -> (image, method)
+        in_flight = 0
+        exhausted = False
+
+        def submit_ready() -> None:
+            nonlocal in_flight, exhausted
+            while in_flight < cap:
+                job = next(((image, j) for image, j in queue
+                            if run.budget is None or (j not in busy and not _earlier_in(queue, image, j))), None)
+                if job is None:
+                    if exhausted or len(left_per_image) >= cap:
+                        return
+                    image = next(prepared, None)
+                    if image is None:
+                        exhausted = True
+                        return
+                    run.add_image(image)
+                    if image.error is None:
+                        left_per_image[image.index] = len(run.runnable)
+                        queue.extend((image, j) for j in range(len(run.runnable)))
+                    run.flush()
+                    continue
+                image, j = job
+                queue.remove(job)
+                if image.index not in on_cluster:
+                    on_cluster[image.index] = (client.scatter(image.image, hash=False),
+                                               client.scatter(image.truth, hash=False))
+                image_f, truth_f = on_cluster[image.index]
+                args = list(run.job(image, j))
+                args[1], args[2] = image_f, truth_f
+                future = client.submit(_job, *args, pure=False)
+                jobs[future.key] = (image, j)
+                futures.add(future)
+                busy.add(j)
+                in_flight += 1
+
+        submit_ready()
+        while in_flight:
+            future = next(futures)
+            image, j = jobs.pop(future.key)
+            in_flight -= 1
+            busy.discard(j)
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker: that row's error, the run goes on
+                outcome = ({"error": f"{type(exc).__name__}: {exc}"}, None, "", None)
+            run.finish(image, j, outcome)
+            left_per_image[image.index] -= 1
+            if not left_per_image[image.index]:
+                del left_per_image[image.index]
+                on_cluster.pop(image.index, None)  # dropping the futures frees the cluster's copies
+            run.flush()
+            submit_ready()
+        run.flush()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _earlier_in(queue, image: _Image, j: int) -> bool:
+    """Whether method `j` still has an image before `image` waiting in `queue`."""
+    return any(other.index < image.index and k == j for other, k in queue)
 
 
 def _row(*, name, label, kind, error="", auto_pre="", pipeline: Pipeline | None = None) -> dict[str, Any]:

@@ -29,6 +29,10 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None,
                 processes: bool = True) -> tuple[Client, LocalCluster | None]:
     """A dask.distributed client: connect to `scheduler`, or start a LocalCluster (one worker per core).
 
+    The one way seglab gets a cluster: the tiler, ``seglab tune`` and ``seglab compare`` all call it, so
+    ``--scheduler`` / ``--workers`` mean the same everywhere (single-threaded workers, malloc settings kept).
+    `processes=False` runs the workers as threads of this process (tests; methods registered at run time).
+
     Returns ``(client, cluster_or_None)``; close both when done (the cluster only if it was started here).
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -37,7 +41,12 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None,
         raise ParameterError(f"`workers` must be an integer >= 1; got {str(workers)[:40]!r}")
     import logging
 
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - depends on the environment
+        from seglab._core.errors import MissingDependencyError
+
+        raise MissingDependencyError('running on dask needs distributed: pip install "seglab[scale]"') from None
 
     if scheduler:
         return Client(scheduler), None
