@@ -183,3 +183,46 @@ def save_screenshot(page, path: Path) -> Path:
     shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     assert path.stat().st_size > 10_000  # a real picture, not a blank page
     return path
+
+
+# -- U-Net training from the page ----------------------------------------------------------------
+#: A real BasicUNet small enough to train in a few seconds on two busy cores (F1 ~0.97 on the disks below).
+TINY_UNET = {"features": [4, 8, 16, 32, 64, 4], "patch": 32, "batch_size": 4, "steps_per_epoch": 6, "window": 64,
+             "learning_rate": 0.01, "threads": 1}
+
+
+def disks(seed: int, size: int = 64, n: int = 4):
+    """Bright, separate disks on a noisy background: ``(uint8 image, uint8 0/255 mask)``."""
+    import numpy as np
+
+    gen = np.random.default_rng(seed)
+    rows, cols = np.indices((size, size))
+    mask = np.zeros((size, size), bool)
+    placed: list[tuple[float, float, float]] = []
+    for _ in range(500):
+        if len(placed) == n:
+            break
+        radius = float(gen.integers(6, 9))
+        r, c = gen.uniform(radius + 2, size - radius - 2, 2)
+        if all((r - r2) ** 2 + (c - c2) ** 2 > (radius + q + 3) ** 2 for r2, c2, q in placed):
+            placed.append((r, c, radius))
+            mask |= (rows - r) ** 2 + (cols - c) ** 2 <= radius**2
+    image = np.clip(np.where(mask, 170.0, 50.0) + gen.normal(0, 18, mask.shape), 0, 255).astype(np.uint8)
+    return image, mask.astype(np.uint8) * 255
+
+
+@pytest.fixture
+def train_workspace(tmp_path):
+    """A workspace with ``train/`` (three disk images and their ``.truth.png``) and a held-out ``held-out.png``."""
+    import seglab
+
+    folder = tmp_path / "workspace"
+    (folder / "train").mkdir(parents=True)
+    for seed in range(3):
+        image, truth = disks(seed)
+        seglab.write(folder / "train" / f"d{seed}.png", image)
+        seglab.write(folder / "train" / f"d{seed}.truth.png", truth)
+    image, truth = disks(99)
+    seglab.write(folder / "held-out.png", image)
+    seglab.write(folder / "held-out.truth.png", truth)
+    return folder

@@ -29,8 +29,10 @@ JSON API
 ``POST /api/run``                                        run on a region (preview) or the whole image
 ``POST /api/compare``  ``{image, truth, pipelines}``     2-4 pipelines scored against a truth
 ``POST /api/train``  ``{image, drawing[, region]}``      pixel classifier from scribbles -> ``models/...``
-``POST /api/jobs``  (as /api/run, whole image)           202 ``{id, state, progress, stage, result_id}``
-``GET  /api/jobs/{id}``, ``GET /api/jobs/{id}/events``   progress (JSON; server-sent events)
+``POST /api/train/unet``  ``{images[, truths, task, ...]}``  U-Net training job (202, as /api/jobs) -> ``models/NAME``
+``GET  /api/models``                                     ``{models: [{name, kind, task, methods, metric, best}]}``
+``POST /api/jobs``  (as /api/run, whole image[, chunk])  202 ``{id, kind, state, progress, stage, result_id, ...}``
+``GET  /api/jobs/{id}``, ``GET /api/jobs/{id}/events``   progress (JSON; server-sent events, every step)
 ``DELETE /api/jobs/{id}``                                cancel (the job's process is terminated)
 ``GET  /api/results/{id}``                               the result's JSON (as /api/run answered)
 ``GET  /api/results/{id}/objects``                       objects table (JSON columns)
@@ -38,7 +40,9 @@ JSON API
 ``GET  /api/results/{id}/{file}``                        exports: ``mask.png``, ``mask.tif``, ``labels.tif``,
                                                          ``labels.png``, ``edges.tif``, ``proba.tif``,
                                                          ``overlay.png``, ``objects.csv``, ``pipeline.yaml``,
-                                                         ``seeds.tif``, ``result.json``; ``confusion.png``
+                                                         ``seeds.tif``, ``result.json``, ``mask.zarr.zip``,
+                                                         ``labels.zarr.zip``; ``confusion.png``
+``POST /api/results/{id}/save``  ``{file: "mask.zarr"}``  write a mask/labels export into ``exports/``
 =======================================================  ==============================================
 
 A run request is ``{"image": NAME, "pipeline": {"pre": [...], "method": {"name": ..., "params": {...}},
@@ -52,6 +56,22 @@ reads the halo the pipeline's steps declare around the region, so local methods 
 whole-image result; global statistics (Otsu's threshold) are those of the region until the whole image
 runs. ``pipeline.yaml`` reproduces a whole-image result with ``seglab segment IMAGE --pipeline
 pipeline.yaml`` bit for bit (interactive methods: add ``--seeds seeds.tif``).
+
+Jobs. A whole-image job on an image over 4096 x 4096 pixels (or with ``"chunk": N`` in the request) runs
+through :func:`seglab.tiling.run_tiled` in N-pixel tiles (2048 by default) and reports every tile
+(``stage`` ``"segmenting: tile 3/16"``); the tiler's merge of global statistics and labels keeps the
+result equal to the in-memory one. Pipelines that cannot be tiled, and those with drawn inputs, run in
+memory. The event stream (``text/event-stream``) sends every state the job went through, in order, each
+a JSON job object as ``GET /api/jobs/{id}`` answers.
+
+Training a U-Net. ``POST /api/train/unet`` with ``{"images": "FOLDER" | [NAMES], "truths": "FOLDER" |
+[NAMES] (optional: the ``NAME.truth.EXT`` files beside the images), "task": "semantic" | "instance",
+"epochs": N, "seed": 0, "options": {patch, batch_size, steps_per_epoch, features, learning_rate, patience,
+window, ...}, "name": "NAME", "pair_regex": "..."}`` pairs images with truths as ``seglab train --model
+unet`` and ``seglab compare`` do, and starts :func:`seglab.deep.train_unet` as a job whose ``detail``
+holds ``epoch``, ``epochs``, ``metric``, ``validation`` and the ``history``; when it is done, ``model``
+names the folder (``models/NAME``, written whole at the end; cancelling leaves nothing), which the
+``unet`` and ``unet_instance`` methods take as their ``model`` parameter.
 """
 
 from __future__ import annotations

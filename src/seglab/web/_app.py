@@ -396,23 +396,40 @@ def create_app(workspace: str | os.PathLike[str], *, token: str, max_upload_mb: 
         import asyncio
 
         job = _job(job_id)
+        final = ("done", "failed", "cancelled")
 
         async def stream():
-            last = None
+            # every recorded state, in order (each tile, each epoch), then the final one
+            sent, last = 0, None
             while True:
                 if await request.is_disconnected():
                     return  # the job goes on; its result stays available
-                state = job.to_dict()
-                key = (state["state"], state["progress"], state["stage"])
-                if key != last:
-                    last = key
-                    yield f"data: {json.dumps(state)}\n\n"
-                if state["state"] in ("done", "failed", "cancelled"):
+                events = job.events
+                while sent < len(events):
+                    last = events[sent]
+                    sent += 1
+                    yield f"data: {json.dumps(last)}\n\n"
+                if job.state in final and sent >= len(job.events):
+                    if last is None or last["state"] not in final:
+                        yield f"data: {json.dumps(job.to_dict())}\n\n"
                     return
-                await asyncio.sleep(0.15)
+                await asyncio.sleep(0.1)
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    # -- U-Net training ------------------------------------------------------------------------
+    @app.post("/api/train/unet")
+    async def train_unet(request: Request):
+        body = await body_json(request)
+        job = await run_in_threadpool(jobs.submit_training, body)
+        return JSONResponse(job.to_dict(), status_code=202)
+
+    @app.get("/api/models")
+    def models():
+        from ._train import list_models
+
+        return {"models": list_models(ws)}
 
     # -- results -----------------------------------------------------------------------------
     def _result(result_id):
@@ -476,6 +493,19 @@ def create_app(workspace: str | os.PathLike[str], *, token: str, max_upload_mb: 
         from ._run import confusion_picture
 
         return Response(encode_png(confusion_picture(ws, _result(result_id))), media_type="image/png")
+
+    @app.post("/api/results/{result_id}/save")
+    async def result_save(result_id: str, request: Request):
+        from ._run import save_export
+
+        body = await body_json(request)
+        name = body.get("file") if isinstance(body, dict) else None
+        if not isinstance(name, str):
+            from seglab._core.errors import ParameterError
+
+            raise ParameterError("the request body must be {\"file\": \"mask.zarr\"} (or labels.zarr, mask.png, ...)")
+        saved = await run_in_threadpool(save_export, _result(result_id), name, ws)
+        return {"name": saved}
 
     @app.get("/api/results/{result_id}/{filename}")
     def result_export(result_id: str, filename: str):

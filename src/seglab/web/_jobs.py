@@ -1,11 +1,14 @@
-"""Whole-image runs as cancellable jobs, each in its own process.
+"""Whole-image runs and U-Net trainings as cancellable jobs, each in its own process.
 
-A job runs :func:`seglab.web._run.run_request` in a child process (``python -m seglab.web._jobs``):
+A run job runs :func:`seglab.web._run.run_request` in a child process (``python -m seglab.web._jobs``);
+a training job runs :func:`seglab.deep.train_unet` (what ``seglab train --model unet`` runs) there:
 the server stays responsive while NumPy/OpenCV work holds the cores, and cancelling really stops
 the work (the process is terminated; a thread cannot be). One spare child waits with its imports
 done, so a job starts at once. The server and the child speak JSON lines over the child's stdin
-and stdout; the child leaves its arrays as ``.npy`` files (``allow_pickle=False``) in a scratch
-folder. Nothing is pickled either way.
+and stdout (``[kind, fraction, stage, detail]``); the child leaves its arrays as ``.npy`` files
+(``allow_pickle=False``) in a scratch folder. Nothing is pickled either way. Every progress line is
+kept in the job's event list, so the page's server-sent event stream shows each tile and each epoch,
+not a sample of them.
 """
 
 from __future__ import annotations
@@ -41,11 +44,25 @@ class Job:
     started: float = field(default_factory=time.time)
     finished: float | None = None
     process: Any = None
+    kind: str = "run"  # "run" (a whole image) or "train" (a U-Net)
+    detail: dict = field(default_factory=dict)  # what the work reports beside the fraction (epoch, score...)
+    model: str | None = None  # a finished training: the model folder, relative to the workspace
+    partial: Path | None = None  # a training's folder until it is complete (removed if it is not)
+    events: list = field(default_factory=list)  # every state the job went through, in order
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "image": self.image, "state": self.state, "progress": round(self.progress, 3),
-                "stage": self.stage, "error": self.error, "result_id": self.result_id,
+        return {"id": self.id, "kind": self.kind, "image": self.image, "state": self.state,
+                "progress": round(self.progress, 3), "stage": self.stage, "error": self.error,
+                "result_id": self.result_id, "model": self.model, "detail": dict(self.detail),
                 "elapsed": round((self.finished or time.time()) - self.started, 3)}
+
+    def record(self) -> None:
+        """Append the current state to :attr:`events` (the stream reads them in order)."""
+        if len(self.events) < MAX_EVENTS:
+            self.events.append(self.to_dict())
+
+
+MAX_EVENTS = 5000  # events kept per job: a 140-megapixel image in 2048-pixel tiles has a few hundred
 
 
 def _child(body: dict, root: str, out_dir: str, send, budget) -> None:
@@ -61,7 +78,7 @@ def _child(body: dict, root: str, out_dir: str, send, budget) -> None:
             set_pixel_budget(budget)
         workspace = Workspace(root)
         request = parse_request(body, whole=True, workspace=workspace)
-        result = run_request(workspace, request, progress=lambda f, s: send("progress", f, s))
+        result = run_request(workspace, request, progress=lambda f, s: send("progress", f, s, None))
         out = Path(out_dir)
         np.save(out / "data.npy", result.data, allow_pickle=False)
         if result.seen is not None:
@@ -76,12 +93,31 @@ def _child(body: dict, root: str, out_dir: str, send, budget) -> None:
                 "pipeline": result.pipeline, "metrics": jsonable(result.metrics), "truth": result.truth,
                 "seconds": result.seconds}
         (out / "meta.json").write_text(json.dumps(meta))
-        send("done", 1.0, "done")
+        send("done", 1.0, "done", None)
     except SeglabError as exc:
-        send("failed", 0.0, str(exc).strip() or type(exc).__name__)
+        send("failed", 0.0, str(exc).strip() or type(exc).__name__, None)
     except Exception as exc:  # noqa: BLE001 - the job reports any failure in one line, the server goes on
-        send("failed", 0.0, f"unexpected {type(exc).__name__}: {exc}")
+        send("failed", 0.0, f"unexpected {type(exc).__name__}: {exc}", None)
         traceback.print_exc()
+
+
+def _train_child(task: dict, send) -> None:
+    """Entry point of a training job's process: :func:`seglab.deep.train_unet`, then the folder into place."""
+    from seglab._core.errors import SeglabError
+
+    try:
+        from ._train import run_training
+
+        run_training(task, send)
+    except SeglabError as exc:
+        send("failed", 0.0, str(exc).strip() or type(exc).__name__, None)
+    except Exception as exc:  # noqa: BLE001 - one line to the page, the server goes on
+        send("failed", 0.0, f"unexpected {type(exc).__name__}: {exc}", None)
+        traceback.print_exc()
+    finally:
+        partial = Path(task["partial"])
+        if partial.is_dir():  # a training that did not finish leaves no half model in the workspace
+            shutil.rmtree(partial, ignore_errors=True)
 
 
 def _worker_main() -> None:
@@ -89,8 +125,8 @@ def _worker_main() -> None:
     out = sys.stdout
     sys.stdout = sys.stderr  # library prints must not mix with the JSON lines
 
-    def send(kind, fraction, stage):
-        out.write(json.dumps([kind, fraction, stage]) + "\n")
+    def send(kind, fraction, stage, detail=None):
+        out.write(json.dumps([kind, fraction, stage, detail]) + "\n")
         out.flush()
 
     from seglab._core.registry import all_specs
@@ -103,7 +139,10 @@ def _worker_main() -> None:
     if not line.strip():
         return
     task = json.loads(line)
-    _child(task["body"], task["root"], task["scratch"], send, task["budget"])
+    if task.get("kind") == "train":
+        _train_child(task, send)
+    else:
+        _child(task["body"], task["root"], task["scratch"], send, task["budget"])
 
 
 class JobManager:
@@ -155,16 +194,32 @@ class JobManager:
         job = Job(new_id(), body["image"])
         scratch = tempfile.mkdtemp(prefix="seglab-job-")
         budget = get_pixel_budget()
+        task = {"body": dict(body), "root": str(self.workspace.root), "scratch": scratch,
+                "budget": None if budget is None else float(budget)}
+        return self._start(job, task, scratch)
+
+    def submit_training(self, body: dict) -> Job:
+        """Start a U-Net training job (see :func:`seglab.web._train.parse_training`)."""
+        from ._train import parse_training
+
+        task = parse_training(body, self.workspace)  # a bad request is refused now, with its message
+        job = Job(new_id(), task["images_label"], kind="train")
+        job.partial = Path(task["partial"])
+        job.detail = {"pairs": len(task["images"]), "epochs": task["epochs"], "task": task["task"]}
+        scratch = tempfile.mkdtemp(prefix="seglab-job-")
+        task = {**task, "kind": "train", "scratch": scratch}
+        return self._start(job, task, scratch)
+
+    def _start(self, job: Job, task: dict, scratch: str) -> Job:
         with self._lock:
             self._jobs[job.id] = job
             done = [j for j in self._jobs.values() if j.finished is not None]
             for old in sorted(done, key=lambda j: j.finished or 0.0)[: max(0, len(self._jobs) - self.max_jobs)]:
                 self._jobs.pop(old.id, None)
         job.state, job.stage = "running", "starting"
+        job.record()
         process = self._take()
         job.process = process
-        task = {"body": dict(body), "root": str(self.workspace.root), "scratch": scratch,
-                "budget": None if budget is None else float(budget)}
         assert process.stdin is not None  # opened with stdin=PIPE
         process.stdin.write(json.dumps(task) + "\n")
         process.stdin.flush()
@@ -182,6 +237,7 @@ class JobManager:
         if job.finished is None:
             job.state, job.stage = "cancelled", "cancelled"
             job.finished = time.time()
+            job.record()
             if job.process is not None and job.process.poll() is None:
                 job.process.terminate()
         return job
@@ -203,29 +259,44 @@ class JobManager:
                 if job.state == "cancelled":
                     return
                 try:
-                    kind, fraction, stage = json.loads(line)
+                    kind, fraction, stage, detail = (json.loads(line) + [None])[:4]
                 except (ValueError, TypeError):
                     continue  # not one of ours
+                if isinstance(detail, dict):
+                    job.detail.update(detail)
                 if kind == "progress":
-                    job.progress, job.stage = float(fraction), str(stage)
+                    # a fraction never goes back: the bar only moves forward
+                    job.progress, job.stage = max(job.progress, float(fraction)), str(stage)
+                    job.record()
                 elif kind == "failed":
                     job.state, job.stage, job.error = "failed", "failed", str(stage)
                     job.finished = time.time()
+                    job.record()
                     return
                 elif kind == "done":
-                    self._collect(job, scratch)
+                    if job.kind == "train":
+                        job.model = str(job.detail.get("model"))
+                        job.progress, job.stage, job.state = 1.0, "done", "done"
+                        job.finished = time.time()
+                        job.record()
+                    else:
+                        self._collect(job, scratch)
                     return
             if job.state != "cancelled" and job.finished is None:
                 process.wait(timeout=5)
                 job.state, job.stage = "failed", "failed"
                 job.error = f"the job's process ended unexpectedly (exit code {process.returncode})"
                 job.finished = time.time()
+                job.record()
         finally:
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 process.kill()
             shutil.rmtree(scratch, ignore_errors=True)
+            if job.partial is not None and job.state != "done":
+                # a cancelled or failed training leaves no half model in the workspace
+                shutil.rmtree(job.partial, ignore_errors=True)
 
     def _collect(self, job: Job, scratch: Path) -> None:
         meta = json.loads((scratch / "meta.json").read_text())
@@ -243,6 +314,7 @@ class JobManager:
         job.result_id = result.id
         job.progress, job.stage, job.state = 1.0, "done", "done"
         job.finished = time.time()
+        job.record()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ __all__ = ["Result", "ResultStore", "RunRequest", "parse_request", "rasterize_st
 
 # Largest preview region (pixels): a preview is interactive, the whole image is a job.
 MAX_PREVIEW_PIXELS = 2048 * 2048
+# Whole-image jobs on images larger than this run through seglab's tiler (tile by tile, with progress per
+# tile, the tiler's exact merge of global statistics and labels) in TILE_CHUNK-pixel tiles.
+TILE_PIXELS = 4096 * 4096
+TILE_CHUNK = 2048
 
 
 @dataclass
@@ -43,6 +47,7 @@ class RunRequest:
     truth: str | None = None
     style: str = "fill"
     with_overlay: bool = True
+    chunk: int | None = None  # whole-image runs: tile side (None: tiles only for images over TILE_PIXELS)
 
 
 @dataclass
@@ -109,7 +114,7 @@ def parse_request(body: Mapping[str, Any], *, whole: bool = False, workspace=Non
 
     if not isinstance(body, Mapping):
         raise ParameterError("the request body must be a JSON object with `image` and `pipeline`")
-    allowed = ("image", "pipeline", "region", "drawing", "truth", "style", "overlay")
+    allowed = ("image", "pipeline", "region", "drawing", "truth", "style", "overlay", "chunk")
     unknown = [k for k in body if k not in allowed]
     if unknown:
         raise ParameterError(f"unknown request key {unknown[0]!r}; allowed keys: {', '.join(allowed)}")
@@ -144,8 +149,14 @@ def parse_request(body: Mapping[str, Any], *, whole: bool = False, workspace=Non
     style = body.get("style", "fill")
     if style not in ("fill", "outline"):
         raise ParameterError(f"`style` got {style!r}; expected 'fill' or 'outline'")
+    chunk = body.get("chunk")
+    if chunk is not None:
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or not 64 <= chunk <= 16384:
+            raise ParameterError(f"`chunk` got {chunk!r}; expected a tile side in pixels, 64..16384")
+        if region is not None:
+            raise ParameterError("`chunk` applies to whole-image jobs (POST /api/jobs), not to a region preview")
     return RunRequest(image, pipeline, pipeline.to_dict(), region, dict(drawing), truth, style,  # type: ignore[arg-type]
-                      bool(body.get("overlay", True)))
+                      bool(body.get("overlay", True)), chunk)
 
 
 def _models_in_workspace(data, workspace):
@@ -289,6 +300,8 @@ def run_request(workspace, request: RunRequest, *, progress=None) -> Result:
     report = progress or (lambda fraction, stage: None)
     source = workspace.source(request.image)
     spec = request.pipeline.method.spec
+    if request.region is None and _tiled(request, source):
+        return _run_tiled(workspace, request, source, report, started)
     report(0.05, "reading image")
     if request.region is None:
         pixels = workspace.read_whole(request.image)
@@ -337,6 +350,80 @@ def run_request(workspace, request: RunRequest, *, progress=None) -> Result:
     return Result(id=new_id(), image=request.image, output=result.output, data=data, region=tuple(inner),
                   info=info, pipeline=request.pipeline_dict, seen=seen, seeds=seeds, extras=extras, metrics=metrics,
                   truth=request.truth, seconds=time.perf_counter() - started)
+
+
+def _tiled(request: RunRequest, source) -> bool:
+    """Run this whole-image request through the tiler? (asked by `chunk`, or a large image that can be tiled)"""
+    wanted = request.chunk is not None or source.shape[0] * source.shape[1] > TILE_PIXELS
+    if not wanted:
+        return False
+    # drawn inputs are whole-image arrays the tiler does not cut: those runs stay in memory
+    uses_drawing = any(request.drawing.get(key) for key in ("strokes", "rect", "contour"))
+    if uses_drawing or any(step.spec.inputs for step in [*request.pipeline.pre, request.pipeline.method,
+                                                         *request.pipeline.post]):
+        if request.chunk is not None:
+            raise ParameterError(f"`chunk`: {request.pipeline.method.name!r} with drawn inputs runs on the whole "
+                                 "image in memory; leave `chunk` out")
+        return False
+    import warnings
+
+    from seglab.tiling import TilingError, make_plan
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make_plan(request.pipeline)
+    except TilingError as exc:
+        if request.chunk is not None:  # asked for explicitly: say why not
+            raise ParameterError(f"`chunk`: this pipeline cannot run tile by tile ({exc})") from None
+        return False  # in memory, exactly as `seglab segment`
+    return True
+
+
+# the tiler's passes and the part of the progress bar each one fills
+_TILE_STAGES = {"stage": ("staging the input", 0.05, 0.15), "stats": ("histogram", 0.15, 0.4),
+                "write": ("segmenting", 0.4, 0.85), "pairs": ("stitching", 0.85, 0.9),
+                "final": ("relabelling", 0.9, 0.95)}
+
+
+def _run_tiled(workspace, request: RunRequest, source, report, started: float) -> Result:
+    """A whole-image run through :func:`seglab.tiling.run_tiled`, reporting each tile."""
+    import tempfile
+    from pathlib import Path
+
+    from seglab import evaluate
+    from seglab.tiling import run_tiled
+
+    chunk = request.chunk or TILE_CHUNK
+
+    def tile_event(event) -> None:  # seglab.workflows.Event: (stage, done, total) after every tile
+        label, lo, hi = _TILE_STAGES.get(event.stage, (event.stage, 0.4, 0.85))
+        fraction = lo + (hi - lo) * (event.done / event.total if event.total else 0.0)
+        report(fraction, f"{label}: tile {event.done}/{event.total}")
+
+    report(0.05, f"tiles of {chunk} px")
+    # a lazy (large TIFF/zarr) image is read by the tiler tile by tile; a small one is already in memory
+    image = source.path if source.lazy else source.array
+    with tempfile.TemporaryDirectory(prefix="seglab-tiled-") as tmp:
+        out = run_tiled(image, request.pipeline, Path(tmp) / "out.zarr", chunk=chunk, client="threads",
+                        progress=tile_event)
+        data = np.asarray(out[...])
+        provenance = dict(out.attrs.get("provenance", {}))
+        output = str(out.attrs.get("output", request.pipeline.output))
+    if output in ("mask", "contour"):
+        data = data.astype(bool)
+    info: dict[str, Any] = {"tiled": {"chunk": chunk, "tiles": int(np.prod([-(-n // chunk) for n in data.shape[:2]]))}}
+    if provenance.get("threshold") is not None:
+        info["threshold"] = provenance["threshold"]
+    metrics = None
+    inner = (0, 0, source.shape[0], source.shape[1])
+    if request.truth:
+        report(0.96, "scoring")
+        metrics = evaluate(truth_region(workspace, request.truth, inner), data)
+    report(0.98, "saving")
+    return Result(id=new_id(), image=request.image, output=output, data=data, region=inner, info=info,
+                  pipeline=request.pipeline_dict, metrics=metrics, truth=request.truth,
+                  seconds=time.perf_counter() - started)
 
 
 def truth_region(workspace, name: str, region) -> np.ndarray:
@@ -403,9 +490,9 @@ def _family(pipeline: dict) -> str | None:
 
 
 EXPORTS = {
-    "mask": ("mask.png", "mask.tif"),
-    "contour": ("mask.png", "mask.tif"),
-    "labels": ("labels.tif", "labels.png"),
+    "mask": ("mask.png", "mask.tif", "mask.zarr.zip"),
+    "contour": ("mask.png", "mask.tif", "mask.zarr.zip"),
+    "labels": ("labels.tif", "labels.png", "labels.zarr.zip"),
     "edges": ("edges.tif",),
     "proba": ("proba.tif",),
     "image": ("image.tif",),
@@ -450,22 +537,76 @@ def export(result: Result, name: str, workspace) -> tuple[bytes, str]:
             table = measure(objects_of(result), _intensity(result))
             write_csv(table, path)
             return path.read_bytes(), "text/csv"
+        if name.endswith(".zarr.zip"):
+            # a zarr store is a folder: written by seglab.io (atomically), sent as one uncompressed zip
+            # (the chunks are compressed already); unzipped, seglab.read reads it
+            store = write(Path(tmp) / name[: -len(".zip")], export_array(result, name))
+            return _zip_folder(store), "application/zip"
         if name == "overlay.png":
             write(path, overlay_picture(result, workspace))
-        elif name.startswith("mask."):
-            write(path, np.asarray(result.data, bool).astype(np.uint8) * 255)
-        elif name.startswith("labels."):
-            labels = np.asarray(result.data)
-            top = int(labels.max()) if labels.size else 0
-            if name.endswith(".png") and top >= 2**16:
-                raise ParameterError("more than 65535 labels do not fit a 16-bit PNG; export labels.tif")
-            write(path, labels.astype(np.uint16 if top < 2**16 else np.uint32))
+        elif name.startswith(("mask.", "labels.")):
+            write(path, export_array(result, name))
         elif name == "seeds.tif" and result.seeds is not None:
             write(path, result.seeds.astype(np.uint16))
         else:
             write(path, np.asarray(result.data, np.float32))
         media = "image/png" if name.endswith(".png") else "image/tiff"
         return path.read_bytes(), media
+
+
+def export_array(result: Result, name: str) -> np.ndarray:
+    """The array a mask or labels export holds: the same values in every format (PNG, TIFF, zarr).
+
+    Masks are uint8 0/255 (what a viewer shows as white objects); labels are uint16, or uint32 above
+    65535 labels (not for PNG).
+    """
+    if name.startswith("mask."):
+        return np.asarray(result.data, bool).astype(np.uint8) * 255
+    labels = np.asarray(result.data)
+    top = int(labels.max()) if labels.size else 0
+    if name.endswith(".png") and top >= 2**16:
+        raise ParameterError("more than 65535 labels do not fit a 16-bit PNG; export labels.tif or labels.zarr.zip")
+    return labels.astype(np.uint16 if top < 2**16 else np.uint32)
+
+
+def _zip_folder(folder) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, (folder.name / path.relative_to(folder)).as_posix())
+    return buffer.getvalue()
+
+
+def save_export(result: Result, name: str, workspace) -> str:
+    """Write a mask/labels export into the workspace's ``exports/`` folder (atomically); return its name.
+
+    ``mask.zarr`` and ``labels.zarr`` (a zarr store, for images too big to download comfortably), or
+    any other mask/labels format (``mask.png``, ``labels.tif``...). The file is listed with the
+    workspace's images and read by :func:`seglab.read`.
+    """
+    from pathlib import Path, PurePosixPath
+
+    from seglab.io import write
+
+    kinds = {"mask": ("mask", "contour"), "labels": ("labels",)}
+    stem, _, suffix = name.partition(".")
+    if stem not in kinds or suffix not in ("zarr", "png", "tif"):
+        raise ParameterError(f"`file` got {name!r}; expected mask.zarr, labels.zarr, mask.png, mask.tif, labels.tif "
+                             "or labels.png")
+    if result.output not in kinds[stem]:
+        raise ParameterError(f"this result is {result.output!r}; it has no {stem} export")
+    if workspace.read_only:
+        raise ParameterError("this workspace is read-only; start seglab serve with --workspace DIR to save into it")
+    image_stem = PurePosixPath(result.image).name.split(".")[0]
+    folder = Path(workspace.root) / "exports"
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{image_stem}-{result.id[:8]}.{name}"
+    write(target, export_array(result, name), overwrite=True)
+    return target.relative_to(workspace.root).as_posix()
 
 
 def objects_of(result: Result) -> np.ndarray:
