@@ -49,16 +49,76 @@ def _peak_mib() -> float:
 
 NORM = "batch"
 LEARNING_RATE = 2e-3
+TUNE_POST = False
+TUNE_ON = "validation"
+#: Training recipe of this run (set from the command line in main()). ``epochs`` is the length of the cosine
+#: schedule; ``chunk`` (minutes) trains at most that long per process and resumes from the checkpoint next time.
+RECIPE: dict = {"epochs": 200, "patience": 15, "schedule": "constant", "chunk": None, "options": {}}
+
+
+class MoreToDo(Exception):
+    """This process trained one chunk; run the same command again to resume."""
+
+
+def _checkpoint_state(folder: Path) -> dict | None:
+    path = folder / "checkpoint" / "config.json"
+    return json.loads(path.read_text())["state"] if path.is_file() else None
 
 
 def _train(images, truths, folder: Path, task: str, minutes: float, log) -> tuple[Path, float]:
+    """Train (or resume) one model; return its folder and its training wall time (seconds, all chunks)."""
     from seglab.deep import train_unet
 
-    start = time.perf_counter()
-    train_unet(images, truths, out=folder, task=task, epochs=200, seed=0, patience=15, norm=NORM,
-               learning_rate=LEARNING_RATE,
-               time_limit=minutes * 60.0, progress=lambda event: log(f"epoch {event.done}: {event.message}"))
-    return folder, time.perf_counter() - start
+    epochs, patience = int(RECIPE["epochs"]), int(RECIPE["patience"])
+    state = _checkpoint_state(folder)
+    finished = state is not None and (state["epoch"] >= epochs or state["bad_epochs"] >= patience)
+    if not finished:
+        limit = (RECIPE["chunk"] if RECIPE["chunk"] is not None else minutes) * 60.0
+        train_unet(images, truths, out=folder, task=task, epochs=epochs, seed=0, patience=patience, norm=NORM,
+                   learning_rate=LEARNING_RATE, schedule=RECIPE["schedule"], time_limit=limit,
+                   resume=state is not None, **RECIPE["options"],
+                   progress=lambda event: log(f"epoch {event.done}: {event.message}"))
+        state = _checkpoint_state(folder)
+        done = state["epoch"] >= epochs or state["bad_epochs"] >= patience
+        if RECIPE["chunk"] is not None and not done:
+            raise MoreToDo(f"{folder.name}: {state['epoch']} of {epochs} epochs, "
+                           f"{state['train_seconds'] / 60:.1f} min so far")
+    return folder, float(state["train_seconds"])
+
+
+def _tune_post(folder: Path, images: list, truths: list, log) -> dict:
+    """Choose the watershed's threshold / seed_threshold / min_size (and, with ``--tune-on validation``,
+    test-time flips) on images of the fold's training side only: the model's own validation images, or
+    (``--tune-on training``) all the fold's training images, the validation image included."""
+    import seglab
+    from seglab.deep import predict_probabilities
+    from seglab.deep._data import labels_from_probabilities
+    from seglab.metrics.instance import instance_scores
+
+    config = json.loads((folder / "config.json").read_text())
+    if TUNE_ON == "validation":
+        index = config["training"]["split"]["validation_index"]
+        grid = {"tta": (False, True), "threshold": (0.3, 0.4, 0.5, 0.6),
+                "seed_threshold": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), "min_size": (0, 25, 50, 100, 200, 300, 500)}
+    else:
+        index = list(range(len(images)))
+        grid = {"tta": (False,), "threshold": (0.3, 0.4, 0.5), "seed_threshold": (0.3, 0.5, 0.7),
+                "min_size": (0, 50, 100, 150, 200, 300)}
+    val = [(seglab.read(images[i]), seglab.read(truths[i])) for i in index]
+    best = {"ap50": -1.0}
+    for tta in grid["tta"]:
+        probas = [predict_probabilities(image, str(folder), tta=tta)[0] for image, _ in val]
+        for threshold in grid["threshold"]:
+            for seed_threshold in grid["seed_threshold"]:
+                for min_size in grid["min_size"]:
+                    ap = float(np.mean([instance_scores(truth, labels_from_probabilities(
+                        p[1], 1.0 - p[0], threshold=threshold, seed_threshold=seed_threshold,
+                        min_size=min_size))["ap50"] for p, (_, truth) in zip(probas, val)]))
+                    if ap > best["ap50"]:
+                        best = {"ap50": ap, "tta": tta, "threshold": threshold, "seed_threshold": seed_threshold,
+                                "min_size": min_size}
+        log(f"post-processing tuned on {TUNE_ON} images {index} (tta up to {tta}): {best}")
+    return {**best, "tuned_on": TUNE_ON, "images": [str(images[i]) for i in index]}
 
 
 _WARM: set = set()
@@ -84,9 +144,10 @@ def case_nuclei(fold: int, out: Path, minutes: float, log) -> dict:
     pairs = _nuclei_pairs()
     test = NUCLEI_FOLDS[fold]
     train = [k for k in pairs if k not in test]
-    folder, seconds = _train([pairs[k][0] for k in train], [pairs[k][1] for k in train],
-                             out / f"model_nuclei{fold}", "instance", minutes, log)
-    rows, pixels, predict_seconds = [], 0, 0.0
+    images, truths = [pairs[k][0] for k in train], [pairs[k][1] for k in train]
+    folder, seconds = _train(images, truths, out / f"model_nuclei{fold}", "instance", minutes, log)
+    post = _tune_post(folder, images, truths, log) if TUNE_POST else None
+    rows, tuned_rows, pixels, predict_seconds = [], [], 0, 0.0
     for key in test:
         image, truth = seglab.read(pairs[key][0]), seglab.read(pairs[key][1])
         result, dt = _timed_predict("unet_instance", image, folder)
@@ -95,12 +156,25 @@ def case_nuclei(fold: int, out: Path, minutes: float, log) -> dict:
         scores = instance_scores(truth, result.labels)
         rows.append({"image": key, **{k: scores[k] for k in ("ap50", "ap75", "map", "pq", "f1", "n_true", "n_pred")}})
         log(f"{key}: AP50 {scores['ap50']:.3f} AP75 {scores['ap75']:.3f} mAP {scores['map']:.3f} PQ {scores['pq']:.3f}")
+        if post is not None:
+            params = {k: post[k] for k in ("threshold", "seed_threshold", "min_size", "tta")}
+            scores = instance_scores(truth, seglab.segment(image, "unet_instance", model=str(folder), **params).labels)
+            tuned_rows.append({"image": key, **{k: scores[k] for k in ("ap50", "ap75", "map", "pq", "f1", "n_true",
+                                                                        "n_pred")}})
+            log(f"{key} tuned post: AP50 {scores['ap50']:.3f} AP75 {scores['ap75']:.3f} mAP {scores['map']:.3f} "
+                f"PQ {scores['pq']:.3f}")
     config = json.loads((folder / "config.json").read_text())
-    return {"case": f"nuclei{fold}", "train": train, "test": test, "rows": rows,
-            "mean": {k: float(np.mean([r[k] for r in rows])) for k in ("ap50", "ap75", "map", "pq", "f1")},
-            "train_seconds": seconds, "epochs": config["validation"]["epochs_run"],
-            "best_epoch": config["validation"]["best_epoch"], "validation": config["validation"]["best"],
-            "megapixels_per_second": pixels / predict_seconds / 1e6, "peak_mib": _peak_mib()}
+    keys = ("ap50", "ap75", "map", "pq", "f1")
+    result = {"case": f"nuclei{fold}", "train": train, "test": test, "rows": rows,
+              "mean": {k: float(np.mean([r[k] for r in rows])) for k in keys},
+              "train_seconds": seconds, "epochs": config["validation"]["epochs_run"],
+              "best_epoch": config["validation"]["best_epoch"], "validation": config["validation"]["best"],
+              "history": config["validation"]["history"], "recipe": dict(RECIPE),
+              "megapixels_per_second": pixels / predict_seconds / 1e6, "peak_mib": _peak_mib()}
+    if post is not None:
+        result.update(post=post, tuned_rows=tuned_rows,
+                      tuned_mean={k: float(np.mean([r[k] for r in tuned_rows])) for k in keys})
+    return result
 
 
 def case_kesm(out: Path, minutes: float, log) -> dict:
@@ -249,6 +323,18 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=12.0, help="training time cap per model")
     parser.add_argument("--norm", default="batch", choices=("batch", "instance"), help="U-Net normalisation layer")
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate")
+    parser.add_argument("--epochs", type=int, default=200, help="epochs (the cosine schedule's length)")
+    parser.add_argument("--patience", type=int, default=15, help="early-stopping patience (epochs)")
+    parser.add_argument("--schedule", default="constant", choices=("constant", "cosine"))
+    parser.add_argument("--chunk", type=float, default=None,
+                        help="minutes of training per process; rerun the same command to resume (exit code 3)")
+    parser.add_argument("--option", action="append", default=[],
+                        help="extra train_unet option as key=JSON value, e.g. batch_size=16")
+    parser.add_argument("--tune-post", action="store_true",
+                        help="nuclei: also choose the watershed settings and flips on the validation images")
+    parser.add_argument("--tune-on", default="validation", choices=("validation", "training"),
+                        help="images the post-processing is chosen on (never the held-out ones)")
+    parser.add_argument("--result-suffix", default="", help="appended to the result file's name")
     parser.add_argument("--report", default=None, help="print the RESULTS.md section from the JSON files here")
     args = parser.parse_args(argv)
     if args.report:
@@ -259,12 +345,24 @@ def main(argv=None) -> int:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    global NORM, LEARNING_RATE
-    NORM, LEARNING_RATE = args.norm, args.lr
+    global NORM, LEARNING_RATE, TUNE_POST, TUNE_ON
+    NORM, LEARNING_RATE, TUNE_POST, TUNE_ON = args.norm, args.lr, args.tune_post, args.tune_on
+    RECIPE.update(epochs=args.epochs, patience=args.patience, schedule=args.schedule, chunk=args.chunk,
+                  options={k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)})
 
     def log(text):
         print(f"[{time.strftime('%H:%M:%S')}] {args.case}: {text}", flush=True)
 
+    try:
+        result = _run_case(args, out, log)
+    except MoreToDo as more:
+        log(f"chunk done, run again to resume: {more}")
+        return 3
+    (out / f"{args.case}{args.result_suffix}.json").write_text(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def _run_case(args, out: Path, log) -> dict:
     if args.case.startswith("nuclei"):
         result = case_nuclei(int(args.case[-1]), out, args.minutes, log)
     elif args.case == "kesm":
@@ -275,8 +373,7 @@ def main(argv=None) -> int:
         result = case_isbi(out, args.minutes, log)
     else:
         result = case_monai(out, log)
-    (out / f"{args.case}.json").write_text(json.dumps(result, indent=2, default=str))
-    return 0
+    return result
 
 
 def report(folder: Path) -> str:  # pragma: no cover - formatting of measured numbers

@@ -147,6 +147,16 @@ def test_demo_writes_an_html_report(tmp_path):
     text = page.read_text()
     assert "<table>" in text and "otsu" in text and "Error" not in text
     assert len(list((tmp_path / "demo").glob("*.overlay.png"))) >= 8
+    # the learned methods are trained during the demo (on other seeded samples) and scored beside the classical
+    summary = json.loads((tmp_path / "demo" / "scores.json").read_text())
+    assert all(case["error"] is None for case in summary)
+    cases = {(case["sample"], case["method"]): case for case in summary}
+    pixel = cases["vessels", "pixel_classifier"]["scores"]["f1"]
+    assert pixel >= 0.95 and pixel > cases["vessels", "otsu"]["scores"]["f1"]  # 0.981 vs 0.965 when measured
+    unet = cases["nuclei", "unet_instance"]
+    assert unet["metric_kind"] == "instance" and unet["train_seconds"] > 0
+    # 1.0 when measured; Otsu + connected components merges the touching nuclei
+    assert unet["scores"]["ap50"] >= 0.9 > cases["nuclei", "otsu"]["scores"]["ap50"]
 
 
 def test_evaluate_against_all_bsds_annotators(tmp_path, shared_data):

@@ -87,7 +87,8 @@ def test_resume_continues_exactly_as_the_uninterrupted_run(tmp_path, make_disks)
     from seglab.deep import train_unet
 
     image, labels = make_disks(2, size=64)
-    options = dict(TINY_FAST, patience=50)
+    # a constant rate: a finished run can be extended (the cosine schedule's own case is the next test)
+    options = dict(TINY_FAST, patience=50, schedule="constant")
     train_unet([image], [labels > 0], out=tmp_path / "full", epochs=3, seed=0, **options)
     train_unet([image], [labels > 0], out=tmp_path / "part", epochs=1, seed=0, **options)
     train_unet([image], [labels > 0], out=tmp_path / "part", epochs=3, seed=0, resume=True, **options)
@@ -99,6 +100,56 @@ def test_resume_continues_exactly_as_the_uninterrupted_run(tmp_path, make_disks)
     assert [h["epoch"] for h in history] == [1, 2, 3]
     with pytest.raises(ModelError, match="other data, seed, task or options"):
         train_unet([image], [labels > 0], out=tmp_path / "part", epochs=4, seed=1, resume=True, **options)
+
+
+def test_an_interrupted_cosine_run_resumes_exactly_and_keeps_its_epochs(tmp_path, make_disks):
+    from seglab.deep import train_unet
+
+    image, labels = make_disks(3, size=64)
+    options = dict(TINY_FAST, patience=50)  # the default schedule: warm-up, then cosine decay over the 3 epochs
+    train_unet([image], [labels > 0], out=tmp_path / "full", epochs=3, seed=0, **options)
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_first_epoch(event):
+        raise Interrupted(f"stopped after epoch {event.done}")  # as a Ctrl-C would, once the checkpoint is written
+
+    with pytest.raises(Interrupted, match="stopped after epoch 1"):
+        train_unet([image], [labels > 0], out=tmp_path / "part", epochs=3, seed=0, progress=stop_after_first_epoch,
+                   **options)
+    with pytest.raises(ModelError, match="other epochs"):
+        train_unet([image], [labels > 0], out=tmp_path / "part", epochs=5, seed=0, resume=True, **options)
+    train_unet([image], [labels > 0], out=tmp_path / "part", epochs=3, seed=0, resume=True, **options)
+    full = _weights(tmp_path / "full" / "checkpoint")
+    part = _weights(tmp_path / "part" / "checkpoint")
+    for key in full:
+        np.testing.assert_array_equal(full[key], part[key], err_msg=key)
+
+
+def test_learning_rate_schedule_warms_up_then_decays_to_one_percent():
+    from seglab.deep._train import learning_rate_at
+
+    rates = [learning_rate_at(step, 100, peak=1e-2, schedule="cosine", warmup=0.05) for step in range(100)]
+    assert rates[:5] == pytest.approx([2e-3, 4e-3, 6e-3, 8e-3, 1e-2])  # linear warm-up over 5 % of the steps
+    assert rates[5] == pytest.approx(1e-2) and rates[-1] == pytest.approx(1e-4)  # peak, then 1 % of it
+    assert all(a >= b for a, b in zip(rates[5:], rates[6:]))  # never rises after the warm-up
+    assert rates[52] == pytest.approx(1e-4 + 0.5 * (1e-2 - 1e-4), rel=0.05)  # half-way: half-way down
+    assert learning_rate_at(77, 100, peak=3e-3, schedule="constant", warmup=0.05) == 3e-3
+
+
+def test_flip_test_time_augmentation_is_the_mean_over_flipped_inputs(semantic_model, make_disks):
+    from seglab.deep import predict_probabilities
+
+    image, _ = make_disks(77)  # 96 x 96 = one window: flipping the image flips the window
+    plain = predict_probabilities(image, semantic_model, window=96)[0]
+    expected = np.mean([np.flip(predict_probabilities(np.flip(image, axes), semantic_model, window=96)[0],
+                                tuple(a + 1 for a in axes)) for axes in ((), (0,), (1,), (0, 1))], axis=0)
+    augmented = predict_probabilities(image, semantic_model, window=96, tta=True)[0]
+    np.testing.assert_allclose(augmented, expected, atol=1e-6)
+    assert np.abs(augmented - plain).max() > 1e-4  # the flips do change the answer
+    mask = seglab.segment(image, "unet", model=str(semantic_model), window=96, tta=True).mask
+    np.testing.assert_array_equal(mask, (1.0 - augmented[0]) > 0.5)
 
 
 def test_progress_reports_the_validation_score_each_epoch(tmp_path, make_disks):
@@ -191,6 +242,8 @@ def test_tiled_run_equals_in_memory(method, instance_model, make_disks, tmp_path
     params = {"model": str(instance_model), "window": 64, "overlap": 0.5, "intensity_range": bounds}
     if method == "unet_instance":
         params["max_object_size"] = 40
+    else:
+        params["tta"] = True  # flips inside each window keep tiling exact
     memory = seglab.segment(image, method, **params).data
     pipeline = Pipeline.build(method, params)
     tiled = np.asarray(run_tiled(image, pipeline, tmp_path / "out.zarr", chunk=96, client="sync")[:])

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from seglab._core.errors import ParameterError
+from seglab._core.registry import validated
 from seglab._core.validation import check_image
 
 from ._data import PERCENTILES, labels_from_probabilities, normalize, percentile_range, window_starts
@@ -164,24 +165,35 @@ def sliding_window(image: np.ndarray, predictor, *, window: int, overlap: float,
     return total[:, :h, :w]
 
 
-def _predictor(loaded: LoadedUNet, window: int, *, frozen: bool = True):
+def _predictor(loaded: LoadedUNet, window: int, *, frozen: bool = True, tta: bool = False):
     torch = __import__("torch")
     device = torch.device(loaded.device)
     network = loaded.runner(window) if frozen else loaded.network
 
-    def run(patch: np.ndarray) -> np.ndarray:
+    def once(patch: np.ndarray) -> np.ndarray:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a frozen graph's first calls may warn about its profiling runs
             x = torch.from_numpy(np.ascontiguousarray(patch, dtype=np.float32))[None, None].to(device)
             return torch.softmax(network(x), dim=1)[0].float().cpu().numpy()
 
-    return run
+    if not tta:
+        return once
+
+    def flipped(patch: np.ndarray) -> np.ndarray:
+        # test-time augmentation inside each window: the window and its three flips, flipped back and
+        # averaged in a fixed order, so a window's output still depends on that window alone (tiling stays exact)
+        total = once(patch)
+        for axes in ((0,), (1,), (0, 1)):
+            total += np.flip(once(np.flip(patch, axes)), tuple(a + 1 for a in axes))
+        return total / np.float32(4.0)
+
+    return flipped
 
 
 def predict_probabilities(image: ArrayLike, model: str | os.PathLike[str] | None, *, window: int = 256,
                           overlap: float = 0.5,
                           intensity_range: tuple[float, float] | None = None,
-                          device: str = "auto") -> tuple[np.ndarray, dict]:
+                          device: str = "auto", tta: bool = False) -> tuple[np.ndarray, dict]:
     """Return per-class probabilities ``(K, M, N)`` of a U-Net model over `image`, and its config.
 
     Parameters
@@ -197,6 +209,9 @@ def predict_probabilities(image: ArrayLike, model: str | os.PathLike[str] | None
     intensity_range : (float, float), optional
         Intensities mapped to 0 and 1. None: the image's own (1, 99.8) percentiles, as at training.
     device : {'auto', 'cpu', 'cuda'}
+    tta : bool
+        Test-time augmentation: each window is also run flipped up-down, left-right and both, and the four
+        outputs are averaged (4x the inference time).
     """
     _check_window(window, overlap)
     array, info = check_image(image, channel_axis=None)
@@ -210,14 +225,15 @@ def predict_probabilities(image: ArrayLike, model: str | os.PathLike[str] | None
     elif len(intensity_range) != 2:
         raise ParameterError(f"`intensity_range` got {intensity_range!r}; expected two numbers (low, high)")
     x = normalize(array, intensity_range)
-    proba = sliding_window(x, _predictor(loaded, int(window)), window=int(window), overlap=float(overlap),
-                           n_out=int(loaded.config["out_channels"]))
+    proba = sliding_window(x, _predictor(loaded, int(window), tta=bool(tta)), window=int(window),
+                           overlap=float(overlap), n_out=int(loaded.config["out_channels"]))
     return proba, {"config": loaded.config, "intensity_range": tuple(float(v) for v in intensity_range)}
 
 
+@validated
 def unet(image: ArrayLike, *, model: str | None = None, threshold: float = 0.5, min_size: int = 0, window: int = 256,
          overlap: float = 0.5, intensity_range: tuple[float, float] | None = None,
-         device: str = "auto") -> tuple[np.ndarray, dict]:
+         device: str = "auto", tta: bool = False) -> tuple[np.ndarray, dict]:
     """Segment `image` with a trained U-Net: foreground mask where the foreground probability > `threshold`.
 
     Parameters
@@ -236,20 +252,22 @@ def unet(image: ArrayLike, *, model: str | None = None, threshold: float = 0.5, 
     intensity_range : (float, float), optional
         Intensities mapped to [0, 1]; None uses the image's (1, 99.8) percentiles. Set it for tiled runs.
     device : {'auto', 'cpu', 'cuda'}
+    tta : bool
+        Average each window with its flipped copies (test-time augmentation, 4x the inference time).
 
     Returns
     -------
     mask : (M, N) bool ndarray
-    info : dict
-        ``probability`` (float32 foreground probability, an array -> ``result.extras``), ``task``,
-        ``classes`` (a K-class model's argmax class map, K > 2 only), ``intensity_range``.
+        ``seglab.segment(image, "unet").info`` holds the values it chose: ``probability`` (float32
+        foreground probability, an array -> ``result.extras``), ``task``, ``classes`` (a K-class
+        model's argmax class map, K > 2 only), ``intensity_range``.
 
     References
     ----------
     Ronneberger et al. (2015), doi:10.1007/978-3-319-24574-4_28; MONAI ``sliding_window_inference``.
     """
     proba, meta = predict_probabilities(image, model, window=window, overlap=overlap,
-                                        intensity_range=intensity_range, device=device)
+                                        intensity_range=intensity_range, device=device, tta=tta)
     config = meta["config"]
     foreground = (1.0 - proba[0]).astype(np.float32)
     mask = foreground > threshold
@@ -272,10 +290,11 @@ def _remove_small(mask: np.ndarray, min_size: int) -> np.ndarray:
     return mask & ~small[labels]
 
 
+@validated
 def unet_instance(image: ArrayLike, *, model: str | None = None, threshold: float = 0.5, seed_threshold: float = 0.5,
                   min_size: int = 0, window: int = 256, overlap: float = 0.5,
                   intensity_range: tuple[float, float] | None = None, device: str = "auto",
-                  max_object_size: int = 256) -> tuple[np.ndarray, dict]:
+                  tta: bool = False, max_object_size: int = 256) -> tuple[np.ndarray, dict]:
     """Label the objects of `image` with a trained U-Net (one label per object, touching objects apart).
 
     An instance model predicts interior / boundary / background; interiors above `seed_threshold` seed a
@@ -294,7 +313,7 @@ def unet_instance(image: ArrayLike, *, model: str | None = None, threshold: floa
         Interior probability above which pixels seed an object.
     min_size : int
         Remove objects smaller than this (pixels).
-    window, overlap, intensity_range, device
+    window, overlap, intensity_range, device, tta
         As in :func:`unet`.
     max_object_size : int
         Tiled runs only: the largest object extent a tile's halo holds (objects are labelled from their own
@@ -303,8 +322,8 @@ def unet_instance(image: ArrayLike, *, model: str | None = None, threshold: floa
     Returns
     -------
     labels : (M, N) int32 ndarray
-    info : dict
-        ``probability`` (foreground), ``interior`` (instance models), ``n_objects``, ``intensity_range``.
+        ``seglab.segment(image, "unet_instance").info`` holds the values it chose: ``probability``
+        (foreground), ``interior`` (instance models), ``n_objects``, ``intensity_range``.
 
     References
     ----------
@@ -312,7 +331,7 @@ def unet_instance(image: ArrayLike, *, model: str | None = None, threshold: floa
     doi:10.1007/978-3-030-00934-2_30.
     """
     proba, meta = predict_probabilities(image, model, window=window, overlap=overlap,
-                                        intensity_range=intensity_range, device=device)
+                                        intensity_range=intensity_range, device=device, tta=tta)
     config = meta["config"]
     foreground = (1.0 - proba[0]).astype(np.float32)
     info: dict[str, Any] = {"probability": foreground, "task": config.get("task"),

@@ -56,6 +56,8 @@ _WINDOW = (
     Param("intensity_range", "floats", None, nullable=True, length=2, tune=(),
           help="Intensities mapped to 0 and 1; none: the image's 1st/99.8th percentiles (set it for tiling)."),
     Param("device", "str", "auto", choices=("auto", "cpu", "cuda"), tune=(), help="Where the network runs."),
+    Param("tta", "bool", False, tune=(),
+          help="Test-time augmentation: average each window with its flipped copies (4x the inference time)."),
 )
 def _tile_check(params):
     # per-image percentiles are a whole-image statistic: each tile would normalise differently

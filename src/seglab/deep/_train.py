@@ -38,9 +38,14 @@ OPTIONS: dict[str, Any] = {
     "patch": 128,  # training patch side (multiple of 16)
     "batch_size": 8,
     "steps_per_epoch": 25,  # optimiser steps per epoch
-    "learning_rate": 2e-3,  # nuclei 3-fold AP@0.5 0.607 at 2e-3 vs 0.584 at 5e-4 (benchmarks/quality/RESULTS.md)
+    "learning_rate": 2e-3,  # peak rate (after the warm-up); see "schedule"
+    # "cosine": linear warm-up over `warmup` of the steps, then a cosine decay to 1 % of the peak at the last
+    # epoch (`epochs`), so the last epochs train at a small rate and BatchNorm's running statistics settle;
+    # "constant": the peak rate throughout (the recipe before; its validation AP jumped between epochs)
+    "schedule": "cosine",
+    "warmup": 0.05,  # fraction of all steps (cosine schedule only)
     "features": None,  # BasicUNet channels; None = seglab.deep._net.DEFAULT_FEATURES
-    "patience": 10,  # epochs without a better validation score before stopping early
+    "patience": 20,  # epochs without a better validation score before stopping early
     "validation_fraction": 0.2,  # of the images (several), or of the rows (one image)
     "window": 256,  # sliding window of the validation predictions
     "threads": None,  # torch threads; None = torch's default (recorded in the config)
@@ -81,6 +86,10 @@ def _options(given: dict[str, Any]) -> dict[str, Any]:
         raise ParameterError(f"option `norm` got {options['norm']!r}; expected 'batch' or 'instance'")
     if options["time_limit"] is not None and float(options["time_limit"]) <= 0:
         raise ParameterError(f"option `time_limit` got {options['time_limit']}; expected seconds > 0 or None")
+    if options["schedule"] not in ("cosine", "constant"):
+        raise ParameterError(f"option `schedule` got {options['schedule']!r}; expected 'cosine' or 'constant'")
+    if not 0.0 <= float(options["warmup"]) < 1.0:
+        raise ParameterError(f"option `warmup` got {options['warmup']}; expected a fraction in [0, 1)")
     if float(options["learning_rate"]) <= 0:
         raise ParameterError(f"option `learning_rate` got {options['learning_rate']}; expected > 0")
     return options
@@ -142,6 +151,21 @@ def _score(task: str, n_classes: int, proba: np.ndarray, truth_target: np.ndarra
     return float(np.mean(scores))
 
 
+def learning_rate_at(step: int, total: int, *, peak: float, schedule: str, warmup: float) -> float:
+    """The learning rate of optimiser step `step` (0-based) of `total`: warm-up then cosine, or constant.
+
+    A pure function of the step, so a run resumed from its checkpoint follows the same schedule.
+    """
+    if schedule == "constant":
+        return float(peak)
+    n_warm = int(round(float(warmup) * total))
+    if step < n_warm:
+        return float(peak) * (step + 1) / n_warm
+    progress = (step - n_warm) / max(1, total - n_warm - 1)
+    floor = 0.01 * float(peak)
+    return floor + 0.5 * (float(peak) - floor) * (1.0 + np.cos(np.pi * min(1.0, progress)))
+
+
 def _state_arrays(network, optimizer) -> tuple[dict[str, np.ndarray], dict]:
     from ._net import state_to_arrays
 
@@ -194,13 +218,18 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
     seed : int
         Same seed, same machine (and thread count): same weights.
     resume : bool
-        Continue from ``out/checkpoint`` (same data and options) up to `epochs`.
+        Continue from ``out/checkpoint`` (same data and options) up to `epochs`. The cosine schedule spans
+        `epochs`, so with it a run resumes only with the `epochs` it started with (and then continues exactly
+        as the uninterrupted run); with ``schedule='constant'`` a finished run can be extended.
     progress : callable, optional
         Receives a :class:`seglab.workflows.Event` after each epoch (stage ``'train'``, ``done`` = epoch,
         ``total`` = epochs, ``message`` = ``"loss 0.2134, validation F1 0.9120 (best)"``, ``data`` = the score).
     **options
-        See :data:`OPTIONS`: ``patch``, ``batch_size``, ``steps_per_epoch``, ``learning_rate``,
-        ``features``, ``patience``, ``validation_fraction``, ``window``, ``threads``, ``max_classes``.
+        See :data:`OPTIONS`: ``patch``, ``batch_size``, ``steps_per_epoch``, ``learning_rate`` (the peak),
+        ``schedule`` (``'cosine'``: linear warm-up over the first ``warmup`` fraction of the steps, then a
+        cosine decay to 1 % of the peak at the last epoch; ``'constant'``), ``warmup``, ``features``,
+        ``patience``, ``validation_fraction``, ``window``, ``threads``, ``max_classes``, ``norm``,
+        ``time_limit``. The kept weights are those of the epoch with the best validation score.
 
     Returns
     -------
@@ -268,7 +297,7 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
         val_index = sorted(split_rng.permutation(len(items))[:n_val].tolist())
         train = [(x, t, (0, x.shape[0])) for i, (_, x, t, _) in enumerate(items) if i not in val_index]
         val = [(x, t, g) for i, (_, x, t, g) in enumerate(items) if i in val_index]
-        split = {"by": "image", "validation": [items[i][0] for i in val_index]}
+        split = {"by": "image", "validation": [items[i][0] for i in val_index], "validation_index": val_index}
     else:
         _, x, t, g = items[0]
         cut = int(round(x.shape[0] * (1.0 - options["validation_fraction"])))
@@ -306,6 +335,8 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
     }
     identity = {"data": config["training"]["data"], "seed": int(seed), "task": task,
                 "options": config["training"]["options"]}
+    if options["schedule"] == "cosine":
+        identity["epochs"] = int(epochs)  # the schedule spans them: a resumed run must keep them to continue exactly
     # -- network, optimiser, resume ----------------------------------------------------------------
     network = build_network(config).to(torch.device(device))
     optimizer = torch.optim.Adam(network.parameters(), lr=float(options["learning_rate"]))
@@ -316,7 +347,8 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
         arrays, saved = load_model(checkpoint_dir, kind="unet_checkpoint")
         if saved.get("identity") != identity:
             raise ModelError(f"{checkpoint_dir}: the checkpoint was written by a training run with other data, "
-                             "seed, task or options; resume with the same arguments, or train into a new folder")
+                             "seed, task or options (or, with the cosine schedule, other epochs); resume with the "
+                             "same arguments, or train into a new folder")
         _load_state(network, optimizer, arrays, saved["optimizer"])
         state = saved["state"]
     out.mkdir(parents=True, exist_ok=True)
@@ -334,7 +366,12 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
         rng = np.random.default_rng([int(seed), epoch])
         network.train()
         losses = []
-        for _ in range(options["steps_per_epoch"]):
+        for step in range(options["steps_per_epoch"]):
+            rate = learning_rate_at(epoch * options["steps_per_epoch"] + step, int(epochs) * options["steps_per_epoch"],
+                                    peak=float(options["learning_rate"]), schedule=options["schedule"],
+                                    warmup=float(options["warmup"]))
+            for group in optimizer.param_groups:
+                group["lr"] = rate
             xs, ys = [], []
             for _ in range(batch):
                 x, t, rows = train[int(rng.choice(len(train), p=weights_area))]
