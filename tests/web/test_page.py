@@ -415,3 +415,55 @@ def test_open_a_140_megapixel_image_and_pan(browser, launch_server, large_worksp
               f"whole-image job {whole:.2f} s")
     finally:
         context.close()
+
+
+def test_train_a_unet_from_the_page_and_use_it(browser, launch_server, train_workspace, screenshot):
+    pytest.importorskip("torch", reason="U-Net training needs seglab[deep] (torch, MONAI)")
+    pytest.importorskip("monai", reason="U-Net training needs seglab[deep] (torch, MONAI)")
+    from seglab.metrics.binary import binary_scores
+
+    server = launch_server(train_workspace)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        open_image(page, "held-out.png")
+        # pick the training folder (truths beside the images), a quick network, 4 epochs, and train
+        page.select_option("#train-images", "train")
+        page.select_option("#train-size", "quick")
+        page.fill("#train-epochs", "4")
+        page.click("#train-start")
+        page.wait_for_selector("body[data-train='running']")
+        page.wait_for_selector("body[data-train='done']", timeout=180_000)
+        # the progress bar went to the end through the epochs, and the page says how good the model is
+        assert page.evaluate("document.body.dataset.trainEpoch") == "4"
+        assert page.evaluate("document.getElementById('train-progress').value") == 1
+        stage = page.inner_text("#train-stage")
+        assert stage.startswith("done: models/unet-semantic-") and "best validation F1" in stage
+        model = page.evaluate("document.getElementById('train-model').value")
+        assert (train_workspace / model / "config.json").is_file()
+        # use it: the unet method with the model in its form, and the held-out image segmented
+        previous = current_result_id(page)
+        page.click("#train-use")
+        result = wait_new_result(page, previous, timeout=120_000)
+        assert page.evaluate("document.getElementById('method').value") == "unet"
+        assert page.input_value("#params input[name='model']") == model
+        assert result["pipeline"]["method"]["name"] == "unet"
+        assert result["pipeline"]["method"]["params"]["model"] == str((train_workspace / model).resolve())
+        with server.client() as client:
+            mask = served_mask(client, result)
+        truth = seglab.read(train_workspace / "held-out.truth.png") > 0
+        assert binary_scores(truth, mask)["f1"] > 0.85
+        # the truth beside the image was picked: the page shows the same score
+        assert result["metrics"]["f1"] == pytest.approx(binary_scores(truth, mask)["f1"])
+        expected = seglab.segment(seglab.read(train_workspace / "held-out.png"), "unet",
+                                  params={"model": str(train_workspace / model)})
+        assert np.array_equal(mask, expected.mask)
+        page.evaluate("document.getElementById('train-unet').scrollIntoView()")
+        screenshot(page, "workbench-unet")
+        assert not errors, f"JavaScript errors on the page: {errors}"
+    finally:
+        context.close()

@@ -64,6 +64,7 @@ async function loadImages(select) {
     truth.appendChild(option);
   }
   truth.value = keep;
+  fillTrainFolders(data.images);
   if (select) openImage(select);
 }
 
@@ -180,6 +181,7 @@ function buildForm(form, spec, params) {
       const text = document.createElement("input"); text.type = "text"; text.name = p.name; text.title = p.help || "";
       text.value = value === null ? "None" : Array.isArray(value) ? value.join(",") : String(value);
       text.placeholder = p.special ? p.special.join("/") : p.nullable ? "None" : "";
+      if (p.name === "model") text.setAttribute("list", "model-list");
       text.oninput = () => changed(text.value);
       ctl.appendChild(text);
     }
@@ -530,6 +532,11 @@ function renderInfo(result) {
     const a = document.createElement("a"); a.href = url; a.textContent = name; a.download = ""; a.dataset.export = name;
     exports.appendChild(a);
   }
+  for (const name of Object.keys(result.urls || {}).filter((n) => n.endsWith(".zarr.zip"))) {
+    const button = document.createElement("button"); const file = name.replace(/\.zip$/, "");
+    button.textContent = `save ${file} in workspace`; button.title = "Write the store into the workspace's exports/ folder";
+    button.onclick = () => saveZarr(file); button.dataset.save = file; exports.appendChild(button);
+  }
 }
 
 function drawHistogram(result) {
@@ -641,6 +648,106 @@ function cancelJob() {
   fetch(`/api/jobs/${state.job.id}`, { method: "DELETE", credentials: "same-origin" });
 }
 
+// -- training a U-Net on a workspace folder ------------------------------------------------------------
+// "quick": a tiny network that trains in seconds (to try the data and the page); "default": seglab train's
+const TRAIN_PRESETS = {
+  quick: { features: [4, 8, 16, 32, 64, 4], patch: 32, batch_size: 4, steps_per_epoch: 6, window: 64, learning_rate: 0.01 },
+  default: {},
+};
+
+function fillTrainFolders(images) {
+  const folders = new Set();
+  for (const item of images) {
+    const cut = item.name.lastIndexOf("/");
+    folders.add(cut < 0 ? "." : item.name.slice(0, cut));
+  }
+  const sorted = [...folders].sort();
+  for (const [id, first] of [["train-images", null], ["train-truths", "beside them (NAME.truth.EXT)"]]) {
+    const select = $(id); const keep = select.value; select.innerHTML = "";
+    if (first) select.appendChild(new Option(first, ""));
+    for (const f of sorted) select.appendChild(new Option(f === "." ? "(workspace)" : f + "/", f));
+    if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+  }
+}
+
+async function loadModels(pick) {
+  const data = await api("/api/models");
+  state.models = data.models;
+  const select = $("train-model"); const keep = pick || select.value; select.innerHTML = "";
+  if (!data.models.length) select.appendChild(new Option("(none yet)", ""));
+  for (const m of data.models) {
+    const score = m.best === null || m.best === undefined ? "" : ` (${m.metric} ${Number(m.best).toFixed(3)})`;
+    select.appendChild(new Option(`${m.name.replace(/^models\//, "")} — ${m.methods[0] || m.kind}${score}`, m.name));
+  }
+  if (data.models.some((m) => m.name === keep)) select.value = keep;
+  $("train-use").disabled = !select.value;
+  // every model-taking parameter offers the workspace's models
+  let list = $("model-list");
+  if (!list) { list = document.createElement("datalist"); list.id = "model-list"; document.body.appendChild(list); }
+  list.innerHTML = "";
+  for (const m of data.models) list.appendChild(new Option(m.name, m.name));
+}
+
+async function startTraining() {
+  const body = { images: $("train-images").value || ".", task: $("train-task").value,
+                 epochs: Number($("train-epochs").value), options: TRAIN_PRESETS[$("train-size").value] || {} };
+  if ($("train-truths").value) body.truths = $("train-truths").value;
+  let job;
+  try { job = await postJSON("/api/train/unet", body); } catch (error) { showError(error.message); return; }
+  showError("");
+  state.trainJob = job; document.body.dataset.train = "running";
+  $("train-job").hidden = false; $("train-progress").value = 0;
+  $("train-stage").textContent = `${job.detail.pairs} image/truth pairs; starting…`;
+  $("train-start").disabled = true; $("train-cancel").disabled = false;
+  const source = new EventSource(`/api/jobs/${job.id}/events`);
+  source.onmessage = async (event) => {
+    const s = JSON.parse(event.data);
+    $("train-progress").value = s.progress;
+    $("train-stage").textContent = s.state === "done"
+      ? `done: ${s.model}, best validation ${s.detail.metric} ${Number(s.detail.best).toFixed(4)} at epoch ${s.detail.best_epoch} (${s.elapsed.toFixed(1)} s)`
+      : `${s.stage} (${s.elapsed.toFixed(1)} s)`;
+    if (s.detail && s.detail.epoch) document.body.dataset.trainEpoch = String(s.detail.epoch);
+    if (s.state === "done" || s.state === "failed" || s.state === "cancelled") {
+      source.close();
+      $("train-start").disabled = false; $("train-cancel").disabled = true;
+      if (s.state === "failed") showError(s.error);
+      if (s.state === "done") { await loadModels(s.model); setStatus(`trained ${s.model}`); }
+      document.body.dataset.train = s.state;
+    }
+  };
+  source.onerror = () => { /* the browser reconnects; the job goes on */ };
+}
+
+function cancelTraining() {
+  if (!state.trainJob) return;
+  fetch(`/api/jobs/${state.trainJob.id}`, { method: "DELETE", credentials: "same-origin" });
+}
+
+// segment with a model: its method (unet / unet_instance / pixel_classifier) gets it as the `model` parameter
+function useModel() {
+  const name = $("train-model").value;
+  const model = (state.models || []).find((m) => m.name === name);
+  if (!model || !model.methods.length) return;
+  const method = model.methods[0];
+  $("method").value = method;
+  setMethod(method);
+  state.pipeline.method.params.model = name;
+  const input = document.querySelector('#params input[name="model"]');
+  if (input) input.value = name;
+  document.body.dataset.model = name;
+  pipelineChanged();
+}
+
+async function saveZarr(file) {
+  const result = state.result;
+  if (!result) return;
+  try {
+    const answer = await postJSON(`/api/results/${result.id}/save`, { file });
+    setStatus(`saved ${answer.name}`); document.body.dataset.saved = answer.name;
+    await loadImages();
+  } catch (error) { showError(error.message); }
+}
+
 // -- compare and objects --------------------------------------------------------------------------
 async function compare() {
   const truth = $("truth").value;
@@ -739,6 +846,10 @@ function wire() {
   $("measure").onclick = () => measureObjects();
   $("truth").onchange = () => { if ($("live").checked) schedulePreview(); };
   $("upload").onchange = () => { if ($("upload").files.length) uploadFile($("upload").files[0]); };
+  $("train-start").onclick = () => startTraining();
+  $("train-cancel").onclick = () => cancelTraining();
+  $("train-use").onclick = () => useModel();
+  $("train-model").onchange = () => { $("train-use").disabled = !$("train-model").value; };
   const swatch = () => { $("class-swatch").style.background = CLASS_COLOURS[$("brush-class").value]; };
   $("brush-class").onchange = swatch; swatch();
   document.addEventListener("keydown", (e) => {
@@ -755,6 +866,7 @@ function wire() {
   try {
     await loadMethods();
     await loadImages();
+    await loadModels();
     document.body.dataset.ready = "1";
   } catch (error) { showError(error.message); }
 })();
