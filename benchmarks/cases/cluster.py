@@ -28,7 +28,7 @@ def _colour_image():
 
 
 def _inertia_ratio(ours, peer):
-    return "inertia ratio", ours[1]["inertia"] / peer.inertia_
+    return "inertia ratio", ours.info["inertia"] / peer.inertia_
 
 
 def _synthetic(shape, seed=0):
@@ -44,13 +44,13 @@ def cases(quick: bool) -> list[Case]:
     from skimage import data
     from sklearn.cluster import KMeans
 
-    from seglab.cluster import kmeans
+    from seglab import segment  # the registry path: the inertia comes back in .info
 
     out = []
     camera = data.camera()
     out.append(Case(
         method="kmeans", input_name="camera 512x512 uint8, k=4",
-        seglab=lambda: kmeans(camera, n_clusters=4),
+        seglab=lambda: segment(camera, "kmeans", n_clusters=4),
         peers={"sklearn KMeans(n_init=10)": lambda: KMeans(4, n_init=10, random_state=0).fit(
             camera.reshape(-1, 1).astype(np.float64))},
         agreement=_inertia_ratio, repeats=3 if quick else 5,
@@ -59,7 +59,7 @@ def cases(quick: bool) -> list[Case]:
     colour, name = _colour_image()
     out.append(Case(
         method="kmeans", input_name=f"{name}, k=4",
-        seglab=lambda: kmeans(colour, n_clusters=4),
+        seglab=lambda: segment(colour, "kmeans", n_clusters=4),
         peers={"sklearn KMeans(n_init=10)": lambda: KMeans(4, n_init=10, random_state=0).fit(
             colour.reshape(-1, 3).astype(np.float64))},
         agreement=_inertia_ratio, repeats=3 if quick else 5,
@@ -69,7 +69,7 @@ def cases(quick: bool) -> list[Case]:
         crop = _synthetic((4096, 4096))
         out.append(Case(
             method="kmeans", input_name="synthetic 4096x4096 uint8 crop, k=4",
-            seglab=lambda: kmeans(crop, n_clusters=4),
+            seglab=lambda: segment(crop, "kmeans", n_clusters=4),
             peers={"sklearn KMeans(n_init=10)": lambda: KMeans(4, n_init=10, random_state=0).fit(
                 crop.reshape(-1, 1).astype(np.float64))},
             agreement=_inertia_ratio, repeats=1, nbytes=crop.size * 5,
@@ -78,7 +78,7 @@ def cases(quick: bool) -> list[Case]:
         big = _synthetic((17480, 8026))
         out.append(Case(
             method="kmeans", input_name="synthetic 17480x8026 uint8, k=4 (seglab only)",
-            seglab=lambda: kmeans(big, n_clusters=4), peers={}, repeats=3, nbytes=big.size * 5,
+            seglab=lambda: segment(big, "kmeans", n_clusters=4), peers={}, repeats=3, nbytes=big.size * 5,
             note="no peer: see the 4096x4096 row",
         ))
     return out

@@ -42,7 +42,7 @@ def cases(quick: bool) -> list[Case]:
     from skimage.segmentation import active_contour as sk_active_contour
     from skimage.segmentation import random_walker as sk_random_walker
 
-    from seglab.interactive._contours import active_contour
+    from seglab import segment as seglab_segment
     from seglab.interactive._random_walker import random_walker
 
     def quiet(function):
@@ -72,7 +72,7 @@ def cases(quick: bool) -> list[Case]:
     init = np.array([100 + 100 * np.sin(s), 220 + 100 * np.cos(s)]).T
     out.append(Case(
         method="active_contour", input_name="astronaut gray 512x512, circle (100, 220, 100)",
-        seglab=lambda: active_contour(gray, contour=init, alpha=0.06, beta=0.3)[1]["contour"],
+        seglab=lambda: seglab_segment(gray, "active_contour", contour=init, alpha=0.06, beta=0.3).contour,
         peers={"skimage": lambda: sk_active_contour(gaussian(gray, sigma=3, preserve_range=False), init,
                                                     alpha=0.06, beta=0.3)},
         agreement=lambda ours, peer: ("max abs diff px", float(np.max(np.abs(ours - peer)))),

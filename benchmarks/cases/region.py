@@ -64,12 +64,12 @@ def _cases_for(image: np.ndarray, name: str, repeats: int) -> list[Case]:
         return cv2.watershed(cv2.merge([image, image, image]), markers.copy())
 
     def ours():
-        return watershed(image, low=low, high=high)[0]
+        return watershed(image, low=low, high=high)
 
     def ours_cv():
-        return watershed(image, low=low, high=high, backend="opencv")[0]
+        return watershed(image, low=low, high=high, backend="opencv")
 
-    labels = split_touching(image, min_distance=7)[0]
+    labels = split_touching(image, min_distance=7)
 
     def ours_measure():
         return measure(labels, image)
@@ -116,7 +116,7 @@ def _cases_for(image: np.ndarray, name: str, repeats: int) -> list[Case]:
              repeats=repeats, note="cv2 floods its own elevation, ties differ, -1 lines; not the default"),
         Case("watershed backend=opencv", name, ours_cv, {"skimage watershed(sobel)": sk_watershed}, _frac_same,
              repeats=repeats, note="opt-in fast path; -1 lines filled from neighbours"),
-        Case("watershed_distance", name, lambda: watershed_distance(image)[0], {"OpenCV tutorial": tutorial},
+        Case("watershed_distance", name, lambda: watershed_distance(image), {"OpenCV tutorial": tutorial},
              _equal, repeats=repeats),
         Case("measure (all columns)", f"{name}, {n_objects} objects", ours_measure,
              {"regionprops_table": sk_measure}, _table_agreement, repeats=repeats,

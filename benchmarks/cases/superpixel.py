@@ -39,7 +39,7 @@ def _cases_for(image: np.ndarray, name: str, repeats: int) -> list[Case]:
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
 
     def ours_felz():
-        return felzenszwalb(image)[0]
+        return felzenszwalb(image)
 
     def sk_felz():
         return segmentation.felzenszwalb(image) + 1
@@ -49,7 +49,7 @@ def _cases_for(image: np.ndarray, name: str, repeats: int) -> list[Case]:
         return seg.processImage(bgr)
 
     def ours_slic():
-        return slic(image, n_segments=155, compactness=10, sigma=1)[0]
+        return slic(image, n_segments=155, compactness=10, sigma=1)
 
     def sk_slic():
         return segmentation.slic(image, n_segments=155, compactness=10, sigma=1, start_label=1)

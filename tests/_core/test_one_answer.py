@@ -42,7 +42,7 @@ def test_a_direct_call_enforces_the_same_range_as_the_registry(noisy):
     with pytest.raises(ParameterError, match=r"parameter `window_size` of 'niblack' must be odd; got 4"):
         seglab.threshold.niblack(noisy, window_size=4)
     # a valid direct call still equals the registry route
-    direct, _ = seglab.threshold.niblack(noisy, window_size=5, k=0.1)
+    direct = seglab.threshold.niblack(noisy, window_size=5, k=0.1)
     np.testing.assert_array_equal(direct, seglab.segment(noisy, "niblack", window_size=5, k=0.1).mask)
 
 

@@ -47,7 +47,8 @@ def test_gray_partition_equals_multiotsu(k):
     from skimage.filters import threshold_multiotsu
 
     camera = skimage_data.camera()
-    labels, info = kmeans(camera, n_clusters=k)
+    result = seglab.segment(camera, "kmeans", n_clusters=k)
+    labels, info = result.data, result.info
     thresholds = threshold_multiotsu(camera, classes=k)
     # Classes as multi-Otsu's thresholds mean them: a value equal to a threshold closes the lower class.
     expected = np.digitize(camera, thresholds, right=True) + 1
@@ -60,7 +61,7 @@ def test_gray_optimum_not_worse_than_sklearn():
     from sklearn.cluster import KMeans
 
     camera = skimage_data.camera()[::4, ::4]  # 128x128 keeps scikit-learn's 10 starts quick
-    _, info = kmeans(camera, n_clusters=4)
+    info = seglab.segment(camera, "kmeans", n_clusters=4).info
     ref = KMeans(n_clusters=4, n_init=10, random_state=0).fit(camera.reshape(-1, 1).astype(np.float64))
     assert info["inertia"] <= ref.inertia_ * (1 + 1e-9)
     # ... and its histogram SSE is the brute-force DP optimum over the 256-bin histogram
@@ -75,7 +76,8 @@ def test_colour_inertia_within_one_percent_of_sklearn(shared_data):
     from sklearn.cluster import KMeans
 
     image = iio.imread(shared_data("bsds500", "images", "test", "100007.jpg"))
-    labels, info = kmeans(image, n_clusters=4)
+    result = seglab.segment(image, "kmeans", n_clusters=4)
+    labels, info = result.data, result.info
     ref = KMeans(n_clusters=4, n_init=10, random_state=0).fit(image.reshape(-1, 3).astype(np.float64))
     assert info["path"] == "unique-colours"
     assert info["inertia"] <= ref.inertia_ * 1.01
@@ -91,7 +93,8 @@ def test_colour_many_unique_colours_goes_coarse_to_fine_and_matches_sklearn():
     from sklearn.cluster import KMeans
 
     image = skimage_data.astronaut()[::2, ::2]
-    labels, info = kmeans(image, n_clusters=5)
+    result = seglab.segment(image, "kmeans", n_clusters=5)
+    labels, info = result.data, result.info
     ref = KMeans(n_clusters=5, n_init=10, random_state=0).fit(image.reshape(-1, 3).astype(np.float64))
     assert info["inertia"] <= ref.inertia_ * 1.01
     assert info["inertia"] == pytest.approx(_pixel_inertia(image, labels, info["centers"]), rel=1e-9)
@@ -102,7 +105,8 @@ def test_float_image_with_position_features_equals_sklearn():
 
     gen = np.random.default_rng(0)
     image = gen.random((24, 30))
-    labels, info = kmeans(image, n_clusters=3, position_weight=0.05, n_init=4, rng=1)
+    result = seglab.segment(image, "kmeans", n_clusters=3, position_weight=0.05, n_init=4, rng=1)
+    labels, info = result.data, result.info
     rows, cols = np.indices(image.shape, dtype=np.float64)
     features = np.stack([image.ravel(), 0.05 * rows.ravel(), 0.05 * cols.ravel()], axis=1)
     ref = KMeans(n_clusters=3, n_init=4, random_state=1).fit(features)
@@ -141,7 +145,8 @@ def test_fewer_distinct_values_than_k_warns_and_honours_them():
     image = np.zeros((8, 8), np.uint8)
     image[:, 4:] = 9
     with pytest.warns(SeglabWarning, match=r"only 2 distinct value\(s\), fewer than the 3 cluster"):
-        labels, info = kmeans(image, n_clusters=3)
+        result = seglab.segment(image, "kmeans", n_clusters=3)
+        labels, info = result.data, result.info
     assert info["n_clusters"] == 2
     np.testing.assert_array_equal(labels, np.where(image > 0, 2, 1))
 

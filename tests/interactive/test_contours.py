@@ -34,8 +34,11 @@ def test_active_contour_identical_to_skimage_issue_values(astronaut_gray):
     init = head_circle()
     expected = sk_active_contour(gaussian(astronaut_gray, sigma=3, preserve_range=False), init, alpha=0.06,
                                  beta=0.3, gamma=0.01, max_num_iter=100)
-    mask, info = active_contour(astronaut_gray, contour=(100, 220, 100), alpha=0.06, beta=0.3, max_num_iter=100)
-    np.testing.assert_array_equal(info["contour"], expected)
+    result = seglab.segment(astronaut_gray, "active_contour", contour=(100, 220, 100), alpha=0.06, beta=0.3,
+                            max_num_iter=100)
+    mask = active_contour(astronaut_gray, contour=(100, 220, 100), alpha=0.06, beta=0.3, max_num_iter=100)
+    np.testing.assert_array_equal(result.mask, mask)
+    np.testing.assert_array_equal(result.contour, expected)
     filled = np.zeros(astronaut_gray.shape, bool)
     filled[polygon(expected[:, 0], expected[:, 1], filled.shape)] = True
     np.testing.assert_array_equal(mask, filled)

@@ -16,7 +16,8 @@ from seglab.region import connected_components, region_growing
 def test_single_seed_equals_flood(tolerance, connectivity):
     image = data.camera()[::4, ::4]
     point = (60, 40)
-    labels, info = region_growing(image, seeds=[point], tolerance=tolerance, connectivity=connectivity)
+    result = seglab.segment(image, "region_growing", seeds=[point], tolerance=tolerance, connectivity=connectivity)
+    labels, info = result.data, result.info
     expected = segmentation.flood(image, point, tolerance=tolerance, connectivity=connectivity)
     np.testing.assert_array_equal(labels, expected.astype(np.int32))
     assert info["n_regions"] == 1
@@ -25,7 +26,7 @@ def test_single_seed_equals_flood(tolerance, connectivity):
 def test_several_points_first_seed_wins():
     image = data.camera()[::4, ::4]
     points = [(60, 40), (10, 10), (100, 100)]
-    labels, _ = region_growing(image, seeds=points, tolerance=15)
+    labels = region_growing(image, seeds=points, tolerance=15)
     expected = np.zeros(image.shape, np.int32)
     for index, point in enumerate(points):
         grown = segmentation.flood(image, point, tolerance=15)
@@ -37,7 +38,7 @@ def test_label_image_seeds_float_image(rng):
     image = rng.random((30, 30))
     seeds = np.zeros(image.shape, np.int32)
     seeds[3, 3] = 4
-    labels, _ = region_growing(image, seeds=seeds, tolerance=0.3)
+    labels = region_growing(image, seeds=seeds, tolerance=0.3)
     expected = segmentation.flood(image, (3, 3), tolerance=0.3)
     np.testing.assert_array_equal(labels == 4, expected)
     assert set(np.unique(labels).tolist()) <= {0, 4}
@@ -60,7 +61,8 @@ def test_region_growing_errors():
 @pytest.mark.parametrize("connectivity", [1, 2, None])
 def test_connected_components_equal_skimage_label(rng, connectivity):
     image = (rng.random((60, 70)) > 0.6).astype(np.uint8) * rng.integers(1, 9, (60, 70)).astype(np.uint8)
-    labels, info = connected_components(image, connectivity=connectivity)
+    result = seglab.segment(image, "connected_components", connectivity=connectivity)
+    labels, info = result.data, result.info
     expected = measure.label(image != 0, connectivity=connectivity)
     np.testing.assert_array_equal(labels, expected)
     assert info["n_objects"] == expected.max()
@@ -69,7 +71,8 @@ def test_connected_components_equal_skimage_label(rng, connectivity):
 
 def test_connected_components_background_and_3d(rng):
     volume = rng.integers(0, 3, (8, 10, 12)).astype(np.uint8)
-    labels, info = connected_components(volume, background=2, connectivity=1)
+    result = seglab.segment(volume, "connected_components", background=2, connectivity=1)
+    labels, info = result.data, result.info
     np.testing.assert_array_equal(labels, measure.label(volume != 2, connectivity=1))
     result = seglab.segment(volume, "connected_components", background=2, connectivity=1, channel_axis=None)
     assert result.labels.max() == info["n_objects"]

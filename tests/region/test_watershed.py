@@ -27,7 +27,8 @@ def _sk_band(image, low, high, **kwargs):
 
 @pytest.mark.parametrize("compactness, line", [(0.0, False), (0.0, True), (0.01, False)])
 def test_band_watershed_equals_skimage(coins, compactness, line):
-    labels, info = watershed(coins, low=30, high=150, compactness=compactness, watershed_line=line)
+    result = seglab.segment(coins, "watershed", low=30, high=150, compactness=compactness, watershed_line=line)
+    labels, info = result.data, result.info
     expected = _sk_band(coins, 30, 150, compactness=compactness, watershed_line=line)
     assert labels.dtype == np.int32
     np.testing.assert_array_equal(labels, expected)
@@ -35,7 +36,7 @@ def test_band_watershed_equals_skimage(coins, compactness, line):
 
 
 def test_coins_recipe_counts_the_24_coins(coins):
-    labels, _ = watershed(coins, low=30, high=150)
+    labels = watershed(coins, low=30, high=150)
     filled = ndi.binary_fill_holes(labels == 2)
     objects, count = ndi.label(filled)
     areas = np.bincount(objects.ravel())[1:]
@@ -48,17 +49,19 @@ def test_user_markers_and_minima_equal_skimage(rng):
     image = (rng.random((40, 50)) * 255).astype(np.uint8)
     markers = np.zeros(image.shape, np.int32)
     markers[5, 5], markers[30, 40], markers[20, 10] = 1, 2, 7
-    labels, info = watershed(image, markers=markers)
+    result = seglab.segment(image, "watershed", markers=markers)
+    labels, info = result.data, result.info
     np.testing.assert_array_equal(labels, segmentation.watershed(filters.sobel(image), markers))
     assert info["n_labels"] == 3
-    minima, info = watershed(image)
+    result = seglab.segment(image, "watershed")
+    minima, info = result.data, result.info
     np.testing.assert_array_equal(minima, segmentation.watershed(filters.sobel(image)))
     assert info["markers_from"] == "minima"
 
 
 def test_3d_volume_equals_skimage(rng):
     volume = ndi.gaussian_filter(rng.random((12, 20, 20)), 2)
-    labels, _ = watershed(volume, low=0.48, high=0.52)
+    labels = watershed(volume, low=0.48, high=0.52)
     np.testing.assert_array_equal(labels, _sk_band(volume, 0.48, 0.52))
 
 
@@ -72,11 +75,11 @@ def test_through_segment_with_markers(blobs_image):
 
 
 def test_opencv_backend_agrees_mostly_with_skimage(coins):
-    fast, _ = watershed(coins, low=30, high=150, backend="opencv")
-    reference, _ = watershed(coins, low=30, high=150)
+    fast = watershed(coins, low=30, high=150, backend="opencv")
+    reference = watershed(coins, low=30, high=150)
     assert set(np.unique(fast).tolist()) == {1, 2}
     assert (fast == reference).mean() > 0.97
-    lined, _ = watershed(coins, low=30, high=150, backend="opencv", watershed_line=True)
+    lined = watershed(coins, low=30, high=150, backend="opencv", watershed_line=True)
     assert 0 < int((lined == 0).sum()) < coins.size // 10
 
 
@@ -116,7 +119,8 @@ def _tutorial(gray, invert, fg_fraction, opening_iterations=2, dilate_iterations
 
 @pytest.mark.parametrize("invert, fg_fraction", [(False, 0.7), (False, 0.25), (True, 0.7)])
 def test_watershed_distance_equals_tutorial(coins, invert, fg_fraction):
-    labels, info = watershed_distance(coins, invert=invert, fg_fraction=fg_fraction, fill_holes=False)
+    result = seglab.segment(coins, "watershed_distance", invert=invert, fg_fraction=fg_fraction, fill_holes=False)
+    labels, info = result.data, result.info
     flooded = _tutorial(coins, invert, fg_fraction)
     np.testing.assert_array_equal(labels, np.where(flooded > 1, flooded - 1, 0))
     assert info["n_objects"] == int(flooded.max()) - 1
@@ -125,17 +129,20 @@ def test_watershed_distance_equals_tutorial(coins, invert, fg_fraction):
 def test_watershed_distance_coin_counts(coins):
     # Honest figures on the 24 coins: the tutorial's defaults merge coins (global max distance),
     # fg_fraction=0.25 gives 28 objects of which 24 are coin-sized (> 300 px).
-    _, info = watershed_distance(coins, fill_holes=False, fg_fraction=0.7)
+    result = seglab.segment(coins, "watershed_distance", fill_holes=False, fg_fraction=0.7)
+    _, info = result.data, result.info
     assert info["n_objects"] == 2
-    labels, info = watershed_distance(coins, fg_fraction=0.25, fill_holes=False)
+    result = seglab.segment(coins, "watershed_distance", fg_fraction=0.25, fill_holes=False)
+    labels, info = result.data, result.info
     areas = np.bincount(labels.ravel())[1:]
     assert info["n_objects"] == 28
     assert int((areas > 300).sum()) == 24
 
 
 def test_watershed_distance_rescales_non_uint8(coins):
-    labels, info = watershed_distance(coins.astype(np.float64) / 255.0)
-    reference, _ = watershed_distance(coins)
+    result = seglab.segment(coins.astype(np.float64) / 255.0, "watershed_distance")
+    labels, info = result.data, result.info
+    reference = watershed_distance(coins)
     assert info["rescaled"] is True
     # 0..1 floats spanning the coins' range map back to the same uint8 values up to rounding
     assert (labels > 0).sum() == pytest.approx((reference > 0).sum(), rel=0.05)

@@ -55,9 +55,9 @@ def test_histograms_summed_over_tiles_give_the_in_memory_threshold(method, image
     value = threshold_from_histogram(method, counts, np.arange(nbins), classes=3)
     if method == "multi_otsu":
         # seglab's in-memory multi-Otsu (256 merged bins for wide uint16, see test_global)
-        from seglab.threshold import multi_otsu
+        import seglab
 
-        assert value == multi_otsu(image, classes=3)[1]["thresholds"]
+        assert value == seglab.segment(image, "multi_otsu", classes=3).info["thresholds"]
     else:
         assert value == float(getattr(filters, f"threshold_{method}")(image))
 

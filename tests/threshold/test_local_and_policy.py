@@ -17,12 +17,12 @@ TEXT = data.text()
 
 
 def test_local_equals_skimage_on_text():
-    mask, info = threshold.local(TEXT, block_size=51, offset=10)
+    mask = threshold.local(TEXT, block_size=51, offset=10)
     expected = filters.threshold_local(TEXT, 51, "gaussian", offset=10)
     np.testing.assert_array_equal(mask, TEXT > expected)
-    assert info["threshold_mean"] == pytest.approx(float(expected.mean()))
     result = seglab.segment(TEXT, "local", block_size=51, offset=10)
     np.testing.assert_array_equal(result.mask, TEXT > expected)
+    assert result.info["threshold_mean"] == pytest.approx(float(expected.mean()))
 
 
 @pytest.mark.parametrize("method", ["mean", "median"])
@@ -30,13 +30,13 @@ def test_local_equals_skimage_on_text():
 def test_local_methods_and_dtypes(method, dtype):
     image = TEXT[:96, :128] if dtype == "uint8" else (TEXT[:96, :128] / 255).astype(np.float32)
     expected = filters.threshold_local(image, 15, method, offset=0.01, mode="nearest")
-    mask, _ = threshold.local(image, block_size=15, method=method, offset=0.01, mode="nearest", invert=True)
+    mask = threshold.local(image, block_size=15, method=method, offset=0.01, mode="nearest", invert=True)
     np.testing.assert_array_equal(mask, image <= expected)
 
 
 def test_local_on_a_volume():
     volume = np.stack([TEXT[:64, :64], TEXT[64:128, :64], TEXT[:64, 64:128]])
-    mask, _ = threshold.local(volume, block_size=7)
+    mask = threshold.local(volume, block_size=7)
     np.testing.assert_array_equal(mask, volume > filters.threshold_local(volume, 7))
 
 
@@ -44,24 +44,25 @@ def test_local_on_a_volume():
 def test_niblack_sauvola_equal_skimage(name):
     image = data.page()
     expected = getattr(filters, f"threshold_{name}")(image, window_size=25, k=0.3)
-    mask, info = getattr(threshold, name)(image, window_size=25, k=0.3)
+    mask = getattr(threshold, name)(image, window_size=25, k=0.3)
     np.testing.assert_array_equal(mask, image > expected)
-    assert info["threshold_max"] == pytest.approx(float(expected.max()))
+    assert seglab.segment(image, name, window_size=25, k=0.3).info["threshold_max"] == pytest.approx(float(expected.max()))
     inverted = seglab.segment(image, name, window_size=25, k=0.3, invert=True).mask
     np.testing.assert_array_equal(inverted, image <= expected)
 
 
 def test_sauvola_r_is_passed_through():
     image = data.page()
-    np.testing.assert_array_equal(threshold.sauvola(image, r=64.0)[0], image > filters.threshold_sauvola(image, r=64.0))
+    np.testing.assert_array_equal(threshold.sauvola(image, r=64.0), image > filters.threshold_sauvola(image, r=64.0))
 
 
 def test_hysteresis_equals_skimage_and_dark_side():
     image = data.coins()
-    mask, info = threshold.hysteresis(image, low=90.5, high=150.5)
+    mask = threshold.hysteresis(image, low=90.5, high=150.5)
     np.testing.assert_array_equal(mask, filters.apply_hysteresis_threshold(image, 90.5, 150.5))
-    assert info == {"low": 90.5, "high": 150.5}
-    dark, _ = threshold.hysteresis(image, low=60.5, high=90.5, invert=True)
+    info = seglab.segment(image, "hysteresis", low=90.5, high=150.5).info
+    assert (info["low"], info["high"]) == (90.5, 150.5)
+    dark = threshold.hysteresis(image, low=60.5, high=90.5, invert=True)
     # dark side: pixels <= 60.5 seed, <= 90.5 grow; on integers that is skimage on the negated image
     negated = -image.astype(np.float64)
     np.testing.assert_array_equal(dark, filters.apply_hysteresis_threshold(negated, -90.5, -60.5))
@@ -70,11 +71,12 @@ def test_hysteresis_equals_skimage_and_dark_side():
 def test_hysteresis_defaults_come_from_otsu():
     image = data.coins()
     t = float(filters.threshold_otsu(image))
-    mask, info = threshold.hysteresis(image)
-    assert info == {"low": t, "high": (t + float(image.max())) / 2}
-    np.testing.assert_array_equal(mask, filters.apply_hysteresis_threshold(image, info["low"], info["high"]))
-    _, dark = threshold.hysteresis(image, invert=True)
-    assert dark == {"low": (float(image.min()) + t) / 2, "high": t}
+    info = seglab.segment(image, "hysteresis").info
+    assert (info["low"], info["high"]) == (t, (t + float(image.max())) / 2)
+    np.testing.assert_array_equal(threshold.hysteresis(image),
+                                  filters.apply_hysteresis_threshold(image, info["low"], info["high"]))
+    dark = seglab.segment(image, "hysteresis", invert=True).info
+    assert (dark["low"], dark["high"]) == ((float(image.min()) + t) / 2, t)
 
 
 @pytest.mark.parametrize("call", [
@@ -111,12 +113,11 @@ def test_constant_image_policy(name, dtype):
     image = np.full((20, 30), 7, dtype=dtype)
     function = getattr(threshold, name)
     with pytest.warns(ConstantImageWarning, match=r"single value \(7\.0\), so no foreground can be separated"):
-        out, info = function(image)
-    assert info["constant"] is True and info["threshold"] == 7.0
+        out = function(image)
     assert out.shape == image.shape and not out.any()
     with pytest.warns(ConstantImageWarning, match=f"threshold '{name}'"):
         result = seglab.segment(image, name)
-    assert result.info["constant"] is True and not result.data.any()
+    assert result.info["constant"] is True and result.info["threshold"] == 7.0 and not result.data.any()
 
 
 def test_docstring_examples_run():

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from skimage import data, filters
 
+import seglab
 from seglab import threshold
 from seglab._core.registry import get_method
 from seglab.threshold._local import _median_threshold
@@ -26,8 +27,9 @@ def _reference(image, block_size, mode, offset=0.0, invert=False):
 @pytest.mark.parametrize("mode", ["reflect", "constant", "nearest", "mirror", "wrap"])
 def test_median_fast_path_equals_skimage_in_every_mode(mode):
     for block_size, offset, invert in ((3, 0.0, False), (15, 7.5, True), (41, -12.0, False)):
-        mask, info = threshold.local(CAMERA, block_size=block_size, method="median", offset=offset, mode=mode,
-                                     invert=invert)
+        params = dict(block_size=block_size, method="median", offset=offset, mode=mode, invert=invert)
+        mask = threshold.local(CAMERA, **params)
+        info = seglab.segment(CAMERA, "local", params=params).info
         np.testing.assert_array_equal(mask, _reference(CAMERA, block_size, mode, offset, invert))
         expected = filters.threshold_local(CAMERA, block_size, "median", offset=offset, mode=mode)
         assert info["threshold_mean"] == float(expected.mean())
@@ -37,7 +39,7 @@ def test_median_fast_path_equals_skimage_in_every_mode(mode):
 def test_median_at_the_top_of_the_tune_range():
     high = get_method("local").param("block_size").tune[1]
     image = data.coins()[100:180, 100:180]
-    mask, _ = threshold.local(image, block_size=high, method="median")
+    mask = threshold.local(image, block_size=high, method="median")
     np.testing.assert_array_equal(mask, _reference(image, high, "reflect"))
 
 
@@ -73,14 +75,14 @@ def test_median_fast_path_on_few_level_images_of_other_dtypes(dtype):
 def test_many_level_images_fall_back_to_skimage_and_stay_equal():
     image = np.random.default_rng(4).normal(size=(40, 50)).astype(np.float32)
     assert _median_threshold(image, 9, "reflect") is None
-    mask, _ = threshold.local(image, block_size=9, method="median", offset=0.05)
+    mask = threshold.local(image, block_size=9, method="median", offset=0.05)
     np.testing.assert_array_equal(mask, _reference(image, 9, "reflect", 0.05))
 
 
 def test_window_wider_than_the_image_falls_back_and_stays_equal():
     image = CAMERA[:20, :30]
     assert _median_threshold(image, 51, "mirror") is None
-    mask, _ = threshold.local(image, block_size=51, method="median", mode="mirror")
+    mask = threshold.local(image, block_size=51, method="median", mode="mirror")
     np.testing.assert_array_equal(mask, _reference(image, 51, "mirror"))
 
 
@@ -101,7 +103,8 @@ def test_strip_wise_niblack_sauvola_equal_skimage(name, dtype, monkeypatch):
     for strip in (500, 1 << 17):
         monkeypatch.setattr(local_module, "_STRIP_PIXELS", strip)
         for window, k, invert in ((windows[0], ks[0], False), (15, 0.2, True), (windows[1], ks[1], False)):
-            mask, info = getattr(threshold, name)(image, window_size=window, k=k, invert=invert)
+            mask = getattr(threshold, name)(image, window_size=window, k=k, invert=invert)
+            info = seglab.segment(image, name, window_size=window, k=k, invert=invert).info
             expected = reference(image, window_size=window, k=k)
             np.testing.assert_array_equal(mask, image <= expected if invert else image > expected)
             assert info["threshold_min"] == float(expected.min()) and info["threshold_max"] == float(expected.max())

@@ -15,7 +15,9 @@ Kinds of entry:
 A target function is called as ``f(image, **params, **inputs)``. It returns an
 ndarray, or a tuple ``(ndarray, info)`` where ``info`` is a dict of values it
 chose (thresholds, k, ...); ndarray values in ``info`` become the result's
-``extras`` (a Sobel orientation, a contour's points).
+``extras`` (a Sobel orientation, a contour's points). Built-in functions are
+wrapped by :func:`validated`, so a direct call returns the array alone, as
+scikit-image's do; the pair reaches the executor through ``__wrapped__``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 from .errors import (
     ParameterError,
@@ -654,31 +656,74 @@ def _builtin_spec_modules() -> list[str]:
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_A = TypeVar("_A")
 
 
-def validated(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Make a registered function check its keyword parameters against its own spec when called directly.
+@overload
+def validated(  # a pair is narrowed to its array: that is the point
+    function: Callable[_P, tuple[_A, dict[str, Any]]],
+) -> Callable[_P, _A]: ...
+@overload
+def validated(function: Callable[_P, _R]) -> Callable[_P, _R]: ...
+def validated(function: Callable[_P, Any]) -> Callable[_P, Any]:
+    """Make a registered function behave, when called directly, as scikit-image's functions do.
 
-    A constraint lives in one place, the :class:`Param`: with this decorator,
-    ``seglab.threshold.niblack(image, k=100)`` raises the same
-    :class:`~seglab.ParameterError` as ``seglab.segment(image, "niblack", k=100)``.
+    * **A constraint lives in one place**, the :class:`Param`:
+      ``seglab.threshold.niblack(image, k=100)`` raises the same
+      :class:`~seglab.ParameterError` as ``seglab.segment(image, "niblack", k=100)``.
+      Values are coerced as the registry does (``"5"`` -> 5), never clamped.
+    * **It returns an array.** A function written as ``f(image, ...) -> (array, info)``
+      returns only the array to a direct caller; the values it chose (a threshold,
+      a k, iterations) come back through the registry path,
+      ``seglab.segment(image, "otsu").info``. The executor calls ``__wrapped__``,
+      the undecorated function, and keeps both.
+
     The spec is found by the function's ``"module:name"`` target in the built-in
-    catalogue. Values are coerced as the registry does (``"5"`` -> 5), never clamped.
+    catalogue.
     """
     import functools
+    import inspect
 
     target = f"{function.__module__}:{function.__name__}"
 
     @functools.wraps(function)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
         spec = _spec_for_target(target)
         if spec is not None and kwargs:
             declared = {k: v for k, v in kwargs.items() if k in spec.param_names}
             for name, value in declared.items():
+                if name == "model" and spec.model is not None and _in_memory_model(value):
+                    continue  # a trained model object in Python (not a folder): the function checks its kind
                 kwargs[name] = spec.param(name).coerce(value, owner=spec.name)
-        return function(*args, **kwargs)
+        out = function(*args, **kwargs)
+        if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict):
+            return out[0]
+        return out
 
+    # help() and inspect.signature show what a direct caller gets back: the array, not the pair.
+    signature = inspect.signature(function)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        return_annotation=_array_part(signature.return_annotation))
     return wrapper
+
+
+def _in_memory_model(value: Any) -> bool:
+    import os
+
+    return value is not None and not isinstance(value, (str, bytes, os.PathLike))
+
+
+def _array_part(annotation: Any) -> Any:
+    """``"NDArray[np.bool_]"`` from ``"tuple[NDArray[np.bool_], dict[str, Any]]"`` (string annotations)."""
+    if not (isinstance(annotation, str) and annotation.startswith("tuple[") and annotation.endswith("]")):
+        return annotation
+    inner, depth = annotation[len("tuple["):-1], 0
+    for position, char in enumerate(inner):
+        depth += char == "["
+        depth -= char == "]"
+        if char == "," and depth == 0:
+            return inner[:position].strip() if inner[position + 1:].strip().startswith("dict") else annotation
+    return annotation
 
 
 _BY_TARGET: dict[str, MethodSpec | None] = {}

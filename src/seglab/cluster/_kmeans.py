@@ -436,11 +436,11 @@ def kmeans(image: ArrayLike, *, n_clusters: int = 3, k_min: int = 2, k_max: int 
     -------
     labels : ndarray of int32
         Cluster labels 1..k, spatial shape of `image`.
-    info : dict
-        ``n_clusters``, ``inertia`` (float), ``centers`` (list of lists, in
-        label order), ``path`` (``'histogram-dp'``, ``'unique-colours'`` or
-        ``'sklearn'``); for ``'auto'`` also ``k_values`` and ``inertias``
-        (ndarrays, so they become ``result.extras``) and ``chosen_by='knee'``.
+        ``seglab.segment(image, "kmeans").info`` holds the values it chose: ``n_clusters``,
+        ``inertia`` (float), ``centers`` (list of lists, in label order), ``path``
+        (``'histogram-dp'``, ``'unique-colours'`` or ``'sklearn'``); for ``'auto'`` also
+        ``k_values`` and ``inertias`` (ndarrays, so they become ``result.extras``) and
+        ``chosen_by='knee'``.
 
     Raises
     ------
@@ -470,10 +470,10 @@ def kmeans(image: ArrayLike, *, n_clusters: int = 3, k_min: int = 2, k_max: int 
     --------
     >>> import numpy as np
     >>> image = np.array([[10, 10, 200], [90, 90, 200]], np.uint8)
-    >>> labels, info = kmeans(image, n_clusters=3)
-    >>> labels.tolist()
+    >>> kmeans(image, n_clusters=3).tolist()
     [[1, 1, 3], [2, 2, 3]]
-    >>> info["inertia"]
+    >>> import seglab  # the inertia (and the elbow when k is chosen) come with the registry's result
+    >>> seglab.segment(image, "kmeans", n_clusters=3).info["inertia"]
     0.0
     """
     array, image_info = check_image(image)

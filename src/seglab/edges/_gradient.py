@@ -142,14 +142,13 @@ def sobel(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     edges : ndarray of float32
         ``sqrt((g_row**2 + g_col**2) / 2)``, equal to ``skimage.filters.sobel(image)``
         (float32 rounding). Integer images are scaled to [0, 1] first.
-    info : dict
-        ``orientation`` (2-D only): float32 ``np.arctan2(g_row, g_col)`` in radians,
-        where ``g_row = skimage.filters.sobel_h(image)`` is the derivative down the
-        rows (positive where values increase downwards) and ``g_col =
-        skimage.filters.sobel_v(image)`` along the columns (positive to the
-        right). 0 points right, +pi/2 points down (rows grow downwards). Range
-        (-pi, pi]: a leftward gradient is +pi (``np.arctan2`` on scikit-image's
-        derivatives may give -pi there, when the row derivative is -0.0).
+        ``seglab.segment(image, "sobel").info`` holds the values it chose: ``orientation`` (2-D
+        only): float32 ``np.arctan2(g_row, g_col)`` in radians, where ``g_row =
+        skimage.filters.sobel_h(image)`` is the derivative down the rows (positive where values
+        increase downwards) and ``g_col = skimage.filters.sobel_v(image)`` along the columns
+        (positive to the right). 0 points right, +pi/2 points down (rows grow downwards). Range
+        (-pi, pi]: a leftward gradient is +pi (``np.arctan2`` on scikit-image's derivatives may give
+        -pi there, when the row derivative is -0.0).
 
     References
     ----------
@@ -161,9 +160,11 @@ def sobel(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     --------
     >>> import numpy as np
     >>> image = np.zeros((5, 5)); image[:, 3:] = 1.0
-    >>> edges, info = sobel(image)
-    >>> bool(edges[2, 2] > 0), float(info["orientation"][2, 2])
-    (True, 0.0)
+    >>> bool(sobel(image)[2, 2] > 0)
+    True
+    >>> import seglab
+    >>> float(seglab.segment(image, "sobel").extras["orientation"][2, 2])
+    0.0
     """
     return _gradient(image, "sobel")
 
@@ -184,8 +185,8 @@ def scharr(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     --------
     >>> import numpy as np
     >>> image = np.zeros((5, 5)); image[3:, :] = 1.0
-    >>> edges, info = scharr(image)
-    >>> round(float(info["orientation"][2, 2]), 4)
+    >>> import seglab
+    >>> round(float(seglab.segment(image, "scharr").extras["orientation"][2, 2]), 4)
     1.5708
     """
     return _gradient(image, "scharr")
@@ -206,7 +207,7 @@ def prewitt(image: ArrayLike) -> tuple[NDArray[np.float32], dict[str, Any]]:
     --------
     >>> import numpy as np
     >>> image = np.zeros((5, 5), np.uint8); image[:, 3:] = 255
-    >>> edges, _ = prewitt(image)
+    >>> edges = prewitt(image)
     >>> round(float(edges[2, 2]), 6)
     0.707107
     """

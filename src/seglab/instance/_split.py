@@ -73,8 +73,8 @@ def split_touching_mask(mask: ArrayLike, *, min_distance: int = 7, exclude_borde
     -------
     labels : ndarray of int32
         Objects 1..n, background 0.
-    info : dict
-        ``n_objects``.
+        ``seglab.segment(image, "otsu", post=["split_touching"]).info["post"]["split_touching"]``
+        holds the values it chose: ``n_objects``.
 
     References
     ----------
@@ -90,8 +90,8 @@ def split_touching_mask(mask: ArrayLike, *, min_distance: int = 7, exclude_borde
     >>> from seglab.instance import split_touching_mask
     >>> rows, cols = np.mgrid[:40, :60]
     >>> mask = ((rows - 20) ** 2 + (cols - 20) ** 2 < 144) | ((rows - 20) ** 2 + (cols - 38) ** 2 < 144)
-    >>> labels, info = split_touching_mask(mask)
-    >>> info["n_objects"]
+    >>> labels = split_touching_mask(mask)
+    >>> int(labels.max())
     2
     """
     array = check_mask(mask)
@@ -214,8 +214,8 @@ def split_touching(image: ArrayLike, *, invert: bool = False, min_distance: int 
     labels : ndarray of int32
         Objects 1..n, background 0. A constant image gives no objects and a
         :class:`~seglab.ConstantImageWarning` (``info["constant"]``).
-    info : dict
-        ``threshold``, ``n_objects``.
+        ``seglab.segment(image, "split_touching").info`` holds the values it chose: ``threshold``,
+        ``n_objects``.
 
     References
     ----------
@@ -230,8 +230,8 @@ def split_touching(image: ArrayLike, *, invert: bool = False, min_distance: int 
     >>> from seglab.instance import split_touching
     >>> rows, cols = np.mgrid[:40, :60]
     >>> disks = ((rows - 20) ** 2 + (cols - 20) ** 2 < 144) | ((rows - 20) ** 2 + (cols - 38) ** 2 < 144)
-    >>> labels, info = split_touching(np.where(disks, 200, 30).astype(np.uint8))
-    >>> info["n_objects"]
+    >>> labels = split_touching(np.where(disks, 200, 30).astype(np.uint8))
+    >>> int(labels.max())
     2
     """
     from skimage.filters import threshold_otsu
@@ -248,7 +248,7 @@ def split_touching(image: ArrayLike, *, invert: bool = False, min_distance: int 
                                                  "constant": True}
     threshold = float(threshold_otsu(array))
     mask = array <= threshold if invert else array > threshold
-    labels, split_info = split_touching_mask(mask, min_distance=min_distance, exclude_border=exclude_border,
-                                             compactness=compactness, watershed_line=watershed_line,
-                                             max_object_size=max_object_size)
+    # the parameters were checked against this method's own Params, which split_touching_mask shares
+    labels, split_info = _split(mask, int(min_distance), bool(exclude_border), float(compactness),
+                                bool(watershed_line))
     return labels, {"threshold": threshold, **split_info}

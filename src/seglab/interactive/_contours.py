@@ -72,15 +72,18 @@ def active_contour(image: ArrayLike, *, contour: ArrayLike, alpha: float = 0.01,
     -------
     mask : (M, N) ndarray of bool
         The filled final snake (``skimage.draw.polygon``).
-    info : dict
-        ``contour``: the final (K, 2) snake.
+        ``seglab.segment(image, "active_contour").info`` holds the values it chose: ``contour``: the
+        final (K, 2) snake.
 
     Examples
     --------
     >>> import numpy as np
     >>> image = np.zeros((60, 60)); image[20:40, 20:40] = 1
-    >>> mask, info = active_contour(image, contour=(30, 30, 20), max_num_iter=50, sigma=1)
-    >>> info["contour"].shape
+    >>> mask = active_contour(image, contour=(30, 30, 20), max_num_iter=50, sigma=1)
+    >>> bool(mask[30, 30]), bool(mask[2, 2])
+    (True, False)
+    >>> import seglab  # the final snake comes with the registry's result
+    >>> seglab.segment(image, "active_contour", contour=(30, 30, 20), max_num_iter=50, sigma=1).contour.shape
     (400, 2)
     """
     from skimage.segmentation import active_contour as sk_active_contour

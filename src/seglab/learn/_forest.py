@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import InvalidImageError, MissingInputError, ParameterError, ShapeMismatchError
+from seglab._core.registry import validated
 
 from ._artifact import ModelError, hash_arrays, load_model, save_model
 from ._features import DEFAULT_SIGMAS, FEATURE_GROUPS, _check_settings, feature_halo, feature_names, pixel_features
@@ -593,6 +594,7 @@ def _cached_model(model) -> PixelClassifier:
     return loaded
 
 
+@validated
 def pixel_classifier(image: ArrayLike, *, model: str | os.PathLike | PixelClassifier | None = None,
                      threshold: float = 0.5,
                      foreground: tuple[int, ...] | None = None) -> tuple[NDArray[np.bool_], dict[str, Any]]:
@@ -616,11 +618,10 @@ def pixel_classifier(image: ArrayLike, *, model: str | os.PathLike | PixelClassi
     -------
     mask : ndarray of bool
         The foreground.
-    info : dict
-        ``classes``, ``foreground``, ``threshold``, ``model``, and the arrays
-        ``probability`` (foreground probability, float32), ``uncertainty``
-        (1 - margin of the two most probable classes) and ``class_map`` (the
-        most probable class value, int32), which become ``result.extras``.
+        ``seglab.segment(image, "pixel_classifier").info`` holds the values it chose: ``classes``,
+        ``foreground``, ``threshold``, ``model``, and the arrays ``probability`` (foreground
+        probability, float32), ``uncertainty`` (1 - margin of the two most probable classes) and
+        ``class_map`` (the most probable class value, int32), which become ``result.extras``.
 
     Raises
     ------
@@ -635,9 +636,9 @@ def pixel_classifier(image: ArrayLike, *, model: str | os.PathLike | PixelClassi
     >>> image = np.zeros((32, 32), np.uint8); image[8:24, 8:24] = 200
     >>> scribbles = np.zeros((32, 32), np.int32); scribbles[1, :] = 1; scribbles[16, 12:20] = 2
     >>> model = fit_pixel_classifier(image, scribbles, sigmas=(1.0, 3.5), n_estimators=10)
-    >>> mask, info = pixel_classifier(image, model=model)
-    >>> bool(mask[16, 16]), bool(mask[2, 2]), sorted(k for k in info if k != "model")
-    (True, False, ['class_map', 'classes', 'foreground', 'probability', 'threshold', 'uncertainty'])
+    >>> mask = pixel_classifier(image, model=model)
+    >>> bool(mask[16, 16]), bool(mask[2, 2])
+    (True, False)
     """
     if model is None or (isinstance(model, str) and not model.strip()):
         raise MissingInputError(

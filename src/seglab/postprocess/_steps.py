@@ -211,15 +211,15 @@ def label(mask: ArrayLike, *, connectivity: int | None = None) -> tuple[NDArray[
     labels : ndarray of int32
         0 for background, 1..n numbered in raster order; equal to
         ``skimage.measure.label(mask, connectivity=connectivity)``.
-    info : dict
-        ``{"n_labels": n}``.
+        ``seglab.segment(image, method, post=["label"]).info["post"]["label"]`` holds the
+        values it chose: ``{"n_labels": n}``.
 
     Examples
     --------
     >>> import numpy as np
     >>> mask = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0]], bool)
-    >>> label(mask)[0].tolist(), label(mask, connectivity=1)[1]
-    ([[1, 0, 0], [0, 1, 0], [0, 0, 0]], {'n_labels': 2})
+    >>> label(mask).tolist(), int(label(mask, connectivity=1).max())
+    ([[1, 0, 0], [0, 1, 0], [0, 0, 0]], 2)
     """
     array = check_mask(mask)
     connectivity = _check_connectivity(connectivity, array.ndim)

@@ -88,8 +88,7 @@ def region_growing(image: ArrayLike, *, tolerance: float | None = None, connecti
     -------
     labels : ndarray of int32
         Grown regions with the seeds' labels; 0 = not reached.
-    info : dict
-        ``n_regions``.
+        ``seglab.segment(image, "region_growing").info`` holds the values it chose: ``n_regions``.
 
     Raises
     ------
@@ -108,9 +107,8 @@ def region_growing(image: ArrayLike, *, tolerance: float | None = None, connecti
     >>> import numpy as np
     >>> from seglab.region import region_growing
     >>> image = np.zeros((6, 6), np.uint8); image[:, 3:] = 100
-    >>> labels, info = region_growing(image, seeds=[(0, 0), (5, 5)], tolerance=10)
-    >>> labels[0].tolist(), info["n_regions"]
-    ([1, 1, 1, 2, 2, 2], 2)
+    >>> region_growing(image, seeds=[(0, 0), (5, 5)], tolerance=10)[0].tolist()
+    [1, 1, 1, 2, 2, 2]
     """
     from scipy import ndimage as ndi
 
@@ -176,7 +174,7 @@ def connected_components(image: ArrayLike, *, connectivity: int | None = None,
     -------
     labels : ndarray of int32
         Components 1..n, background 0.
-    info : dict
+        ``seglab.segment(image, "connected_components").info`` holds the values it chose:
         ``n_objects``.
 
     References
@@ -190,9 +188,8 @@ def connected_components(image: ArrayLike, *, connectivity: int | None = None,
     >>> import numpy as np
     >>> from seglab.region import connected_components
     >>> image = np.array([[1, 1, 0, 0], [0, 0, 0, 5], [0, 0, 0, 5]])
-    >>> labels, info = connected_components(image)
-    >>> labels.tolist(), info["n_objects"]
-    ([[1, 1, 0, 0], [0, 0, 0, 2], [0, 0, 0, 2]], 2)
+    >>> connected_components(image).tolist()
+    [[1, 1, 0, 0], [0, 0, 0, 2], [0, 0, 0, 2]]
     """
     from scipy import ndimage as ndi
 

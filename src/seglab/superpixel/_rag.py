@@ -57,8 +57,9 @@ def rag_merge(labels: ArrayLike, *, mode: str = "threshold", thresh: float = 29.
     labels : ndarray of int32
         Merged labels 1..n; pixels labelled 0 in the input stay 0 (they take
         part in the graph, as in scikit-image, but are not relabelled).
-    info : dict
-        ``n_regions`` before and after (``n_before``, ``n_after``).
+        ``seglab.segment(image, "slic", post=["rag_merge"]).info["post"]["rag_merge"]`` holds
+        the values it chose: ``n_regions`` before
+        and after (``n_before``, ``n_after``).
 
     References
     ----------
@@ -72,9 +73,9 @@ def rag_merge(labels: ArrayLike, *, mode: str = "threshold", thresh: float = 29.
     >>> from seglab.superpixel import rag_merge
     >>> image = np.zeros((4, 4, 3), np.uint8); image[:, 2:] = 200
     >>> labels = np.array([[1, 2, 3, 4]] * 4)
-    >>> merged, info = rag_merge(labels, image=image)
-    >>> merged[0].tolist(), info["n_after"]
-    ([1, 1, 2, 2], 2)
+    >>> merged = rag_merge(labels, image=image)
+    >>> merged[0].tolist()
+    [1, 1, 2, 2]
     """
     from skimage import graph
 

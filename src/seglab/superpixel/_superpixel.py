@@ -61,8 +61,7 @@ def slic(image: ArrayLike, *, n_segments: int = 100, compactness: float = 10.0, 
     -------
     labels : ndarray of int32
         Superpixel labels, spatial shape of `image`.
-    info : dict
-        ``n_segments_found``.
+        ``seglab.segment(image, "slic").info`` holds the values it chose: ``n_segments_found``.
 
     References
     ----------
@@ -75,8 +74,8 @@ def slic(image: ArrayLike, *, n_segments: int = 100, compactness: float = 10.0, 
     >>> import numpy as np
     >>> from seglab.superpixel import slic
     >>> image = np.zeros((40, 40), np.uint8); image[:, 20:] = 200
-    >>> labels, info = slic(image, n_segments=4, compactness=0.1)
-    >>> int(labels.min()), info["n_segments_found"]
+    >>> labels = slic(image, n_segments=4, compactness=0.1)
+    >>> int(labels.min()), len(np.unique(labels))
     (1, 4)
     """
     from skimage import segmentation
@@ -117,7 +116,7 @@ def felzenszwalb(image: ArrayLike, *, scale: float = 1.0, sigma: float = 0.8,
     -------
     labels : (M, N) ndarray of int32
         Segment labels 1..n.
-    info : dict
+        ``seglab.segment(image, "felzenszwalb").info`` holds the values it chose:
         ``n_segments_found``.
 
     Notes
@@ -139,7 +138,7 @@ def felzenszwalb(image: ArrayLike, *, scale: float = 1.0, sigma: float = 0.8,
     >>> import numpy as np
     >>> from seglab.superpixel import felzenszwalb
     >>> image = np.zeros((30, 30), np.uint8); image[:, 15:] = 255
-    >>> labels, info = felzenszwalb(image, scale=100, sigma=0)
+    >>> labels = felzenszwalb(image, scale=100, sigma=0)
     >>> sorted(np.unique(labels).tolist())
     [1, 2]
     """
@@ -184,7 +183,7 @@ def quickshift(image: ArrayLike, *, ratio: float = 1.0, kernel_size: float = 5.0
     -------
     labels : (M, N) ndarray of int32
         Segment labels 1..n.
-    info : dict
+        ``seglab.segment(image, "quickshift").info`` holds the values it chose:
         ``n_segments_found``.
 
     References
@@ -197,7 +196,7 @@ def quickshift(image: ArrayLike, *, ratio: float = 1.0, kernel_size: float = 5.0
     >>> import numpy as np
     >>> from seglab.superpixel import quickshift
     >>> image = np.zeros((20, 20, 3), np.uint8); image[:, 10:] = (250, 10, 10)
-    >>> labels, info = quickshift(image, kernel_size=2, max_dist=5)
+    >>> labels = quickshift(image, kernel_size=2, max_dist=5)
     >>> int(labels.min()) >= 1 and labels.dtype.name
     'int32'
     """

@@ -89,13 +89,13 @@ def manual(image: ArrayLike, *, threshold: float = 128.0,
     -------
     mask : ndarray of bool
         Same shape as `image`.
-    info : dict
+        ``seglab.segment(image, "manual").info`` holds the values it chose:
         ``{"threshold": threshold}``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> mask, info = manual(np.array([[0, 100], [150, 255]], np.uint8), threshold=100)
+    >>> mask = manual(np.array([[0, 100], [150, 255]], np.uint8), threshold=100)
     >>> mask.tolist()
     [[False, False], [True, True]]
     """
@@ -121,8 +121,7 @@ def otsu(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], 
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_otsu(image)``.
-    info : dict
-        ``{"threshold": t}``.
+        ``seglab.segment(image, "otsu").info`` holds the values it chose: ``{"threshold": t}``.
 
     References
     ----------
@@ -133,9 +132,11 @@ def otsu(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], 
     --------
     >>> import numpy as np
     >>> image = np.zeros((8, 8), np.uint8); image[2:6, 2:6] = 200
-    >>> mask, info = otsu(image)
-    >>> int(mask.sum()), info["threshold"]
-    (16, 0.0)
+    >>> int(otsu(image).sum())
+    16
+    >>> import seglab  # the threshold it chose comes with the registry's result
+    >>> seglab.segment(image, "otsu").info["threshold"]
+    0.0
     """
     return _global(image, "otsu", invert)
 
@@ -155,8 +156,7 @@ def li(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], di
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_li(image)``.
-    info : dict
-        ``{"threshold": t}``.
+        ``seglab.segment(image, "li").info`` holds the values it chose: ``{"threshold": t}``.
 
     References
     ----------
@@ -168,7 +168,7 @@ def li(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], di
     --------
     >>> import numpy as np
     >>> image = np.array([[10, 12, 11], [200, 210, 205]], np.uint8)
-    >>> li(image)[0].tolist()
+    >>> li(image).tolist()
     [[False, False, False], [True, True, True]]
     """
     return _global(image, "li", invert)
@@ -189,8 +189,7 @@ def yen(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], d
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_yen(image)``.
-    info : dict
-        ``{"threshold": t}``.
+        ``seglab.segment(image, "yen").info`` holds the values it chose: ``{"threshold": t}``.
 
     References
     ----------
@@ -202,7 +201,7 @@ def yen(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], d
     --------
     >>> import numpy as np
     >>> image = np.array([[10, 12, 11], [200, 210, 205]], np.uint8)
-    >>> yen(image)[0].tolist()
+    >>> yen(image).tolist()
     [[False, False, False], [True, True, True]]
     """
     return _global(image, "yen", invert)
@@ -223,8 +222,7 @@ def triangle(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_triangle(image)``.
-    info : dict
-        ``{"threshold": t}``.
+        ``seglab.segment(image, "triangle").info`` holds the values it chose: ``{"threshold": t}``.
 
     References
     ----------
@@ -236,7 +234,7 @@ def triangle(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool
     --------
     >>> import numpy as np
     >>> image = np.zeros((10, 10), np.uint8); image[:2] = 200; image[2, :3] = 100
-    >>> int(triangle(image)[0].sum())
+    >>> int(triangle(image).sum())
     23
     """
     return _global(image, "triangle", invert)
@@ -257,8 +255,7 @@ def isodata(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_isodata(image)``.
-    info : dict
-        ``{"threshold": t}``.
+        ``seglab.segment(image, "isodata").info`` holds the values it chose: ``{"threshold": t}``.
 
     References
     ----------
@@ -270,7 +267,7 @@ def isodata(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_
     --------
     >>> import numpy as np
     >>> image = np.array([[10, 12, 11], [200, 210, 205]], np.uint8)
-    >>> isodata(image)[0].tolist()
+    >>> isodata(image).tolist()
     [[False, False, False], [True, True, True]]
     """
     return _global(image, "isodata", invert)
@@ -291,8 +288,7 @@ def mean(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], 
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_mean(image)``.
-    info : dict
-        ``{"threshold": t}``.
+        ``seglab.segment(image, "mean").info`` holds the values it chose: ``{"threshold": t}``.
 
     References
     ----------
@@ -302,9 +298,8 @@ def mean(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_], 
     Examples
     --------
     >>> import numpy as np
-    >>> mask, info = mean(np.array([[0, 10], [20, 30]], np.uint8))
-    >>> mask.tolist(), info["threshold"]
-    ([[False, False], [True, True]], 15.0)
+    >>> mean(np.array([[0, 10], [20, 30]], np.uint8)).tolist()
+    [[False, False], [True, True]]
     """
     return _global(image, "mean", invert)
 
@@ -324,8 +319,7 @@ def minimum(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_minimum(image)``.
-    info : dict
-        ``{"threshold": t}``.
+        ``seglab.segment(image, "minimum").info`` holds the values it chose: ``{"threshold": t}``.
 
     Raises
     ------
@@ -352,7 +346,7 @@ def minimum(image: ArrayLike, *, invert: bool = False) -> tuple[NDArray[np.bool_
     >>> rng = np.random.default_rng(0)
     >>> image = np.concatenate([rng.normal(60, 10, 500), rng.normal(180, 10, 500)])
     >>> image = np.clip(image, 0, 255).astype(np.uint8).reshape(20, 50)
-    >>> int(minimum(image)[0].sum())
+    >>> int(minimum(image).sum())
     500
     """
     return _global(image, "minimum", invert)
@@ -382,12 +376,11 @@ def multi_otsu(image: ArrayLike, *, classes: int = 3,
         ``image > t`` for ``classes=2`` as in :func:`otsu`. (The scikit-image
         gallery uses ``np.digitize(image, thresholds)``, which puts such
         pixels in the brighter class.)
-    info : dict
-        ``{"thresholds": [t1, ...]}`` from ``skimage.filters.threshold_multiotsu``.
-        Integer images spanning more than 1024 values (wide uint16) are
-        histogrammed in 256 equal-width bins, as scikit-image does for floats
-        (its one-bin-per-value path runs for more than 10 minutes there), so
-        thresholds are then bin centers, not skimage's exact integer values.
+        ``seglab.segment(image, "multi_otsu").info`` holds the values it chose: ``{"thresholds":
+        [t1, ...]}`` from ``skimage.filters.threshold_multiotsu``. Integer images spanning more than
+        1024 values (wide uint16) are histogrammed in 256 equal-width bins, as scikit-image does for
+        floats (its one-bin-per-value path runs for more than 10 minutes there), so thresholds are
+        then bin centers, not skimage's exact integer values.
 
     Raises
     ------
@@ -405,7 +398,7 @@ def multi_otsu(image: ArrayLike, *, classes: int = 3,
     --------
     >>> import numpy as np
     >>> image = np.array([[10, 11, 12], [100, 101, 102], [200, 201, 202]], np.uint8)
-    >>> multi_otsu(image, classes=3)[0].tolist()
+    >>> multi_otsu(image, classes=3).tolist()
     [[0, 0, 0], [1, 1, 1], [2, 2, 2]]
     """
     if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or not 2 <= classes <= 5:

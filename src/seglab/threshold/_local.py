@@ -77,8 +77,8 @@ def local(image: ArrayLike, *, block_size: int = 35, method: str = "gaussian", o
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_local(image, block_size, method, offset=offset, mode=mode)``.
-    info : dict
-        ``threshold_mean``, ``threshold_min``, ``threshold_max`` of ``T``.
+        ``seglab.segment(image, "local").info`` holds the values it chose: ``threshold_mean``,
+        ``threshold_min``, ``threshold_max`` of ``T``.
 
     Raises
     ------
@@ -94,7 +94,7 @@ def local(image: ArrayLike, *, block_size: int = 35, method: str = "gaussian", o
     --------
     >>> import numpy as np
     >>> image = np.tile(np.array([10, 10, 60, 10], np.uint8), (4, 2))
-    >>> local(image, block_size=3, method="mean")[0][0].tolist()
+    >>> local(image, block_size=3, method="mean")[0].tolist()
     [False, False, True, False, False, False, True, False]
     """
     block_size = check_odd("block_size", block_size)
@@ -191,8 +191,8 @@ def niblack(image: ArrayLike, *, window_size: int = 15, k: float = 0.2,
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_niblack(image, window_size, k)``.
-    info : dict
-        ``threshold_mean``, ``threshold_min``, ``threshold_max`` of ``T``.
+        ``seglab.segment(image, "niblack").info`` holds the values it chose: ``threshold_mean``,
+        ``threshold_min``, ``threshold_max`` of ``T``.
 
     References
     ----------
@@ -203,7 +203,7 @@ def niblack(image: ArrayLike, *, window_size: int = 15, k: float = 0.2,
     --------
     >>> import numpy as np
     >>> image = np.full((5, 5), 10, np.uint8); image[2, 2] = 200
-    >>> int(niblack(image, window_size=3)[0].sum())
+    >>> int(niblack(image, window_size=3).sum())
     1
     """
     window_size = check_odd("window_size", window_size)
@@ -242,8 +242,8 @@ def sauvola(image: ArrayLike, *, window_size: int = 15, k: float = 0.2, r: float
     -------
     mask : ndarray of bool
         Equal to ``image > skimage.filters.threshold_sauvola(image, window_size, k, r)``.
-    info : dict
-        ``threshold_mean``, ``threshold_min``, ``threshold_max`` of ``T``.
+        ``seglab.segment(image, "sauvola").info`` holds the values it chose: ``threshold_mean``,
+        ``threshold_min``, ``threshold_max`` of ``T``.
 
     References
     ----------
@@ -255,7 +255,7 @@ def sauvola(image: ArrayLike, *, window_size: int = 15, k: float = 0.2, r: float
     --------
     >>> import numpy as np
     >>> image = np.full((5, 5), 200, np.uint8); image[2, 2] = 10
-    >>> int(sauvola(image, window_size=3, invert=True)[0].sum())
+    >>> int(sauvola(image, window_size=3, invert=True).sum())
     1
     """
     window_size = check_odd("window_size", window_size)
@@ -370,8 +370,8 @@ def hysteresis(image: ArrayLike, *, low: float | None = None, high: float | None
     mask : ndarray of bool
         Regions (face-connected, ``scipy.ndimage.label``'s default) of the
         loose mask that hold at least one strict pixel.
-    info : dict
-        ``{"low": low, "high": high}`` as used.
+        ``seglab.segment(image, "hysteresis").info`` holds the values it chose: ``{"low": low,
+        "high": high}`` as used.
 
     Raises
     ------
@@ -387,7 +387,7 @@ def hysteresis(image: ArrayLike, *, low: float | None = None, high: float | None
     --------
     >>> import numpy as np
     >>> image = np.array([[0, 60, 60, 0, 60], [0, 60, 200, 0, 60]], np.uint8)
-    >>> hysteresis(image, low=50, high=150)[0].astype(int).tolist()
+    >>> hysteresis(image, low=50, high=150).astype(int).tolist()
     [[0, 1, 1, 0, 0], [0, 1, 1, 0, 0]]
     """
     array = check_gray(image, "hysteresis")
