@@ -130,3 +130,24 @@ def test_every_registered_function_enforces_its_declared_range_when_called_direc
     with pytest.raises(ParameterError) as caught:
         spec.load()(np.zeros((8, 8), np.uint8), **{name: bad})
     assert str(caught.value) == expected
+
+
+def _runs_without_inputs(spec):
+    return spec.kind == "method" and not spec.inputs and spec.model is None and spec.target.startswith("seglab.")
+
+
+@pytest.mark.parametrize("name", sorted(s.name for s in seglab.all_specs() if _runs_without_inputs(s)))
+def test_a_direct_call_returns_the_array_that_segment_returns(name, noisy):
+    # Functions return arrays, as scikit-image's do; the values a method chose come back in segment(...).info.
+    import importlib
+    import inspect
+
+    spec = seglab.get_method(name)
+    module, attribute = spec.target.split(":")
+    function = getattr(importlib.import_module(module), attribute)
+    image = noisy if spec.channels == "gray" else np.dstack([noisy] * 3)
+    result = seglab.segment(image, name)
+    direct = function(image)
+    assert isinstance(direct, np.ndarray)
+    np.testing.assert_array_equal(direct, result.data)
+    assert not str(inspect.signature(function).return_annotation).startswith("tuple")
