@@ -151,3 +151,21 @@ def test_a_direct_call_returns_the_array_that_segment_returns(name, noisy):
     assert isinstance(direct, np.ndarray)
     np.testing.assert_array_equal(direct, result.data)
     assert not str(inspect.signature(function).return_annotation).startswith("tuple")
+
+
+@pytest.mark.parametrize("name", sorted(s.name for s in seglab.all_specs()
+                                        if _runs_without_inputs(s) and s.channels == "gray"))
+def test_a_colour_image_gets_one_message_from_every_gray_only_method(name, noisy):
+    # One channel rule: the function called directly and the registry route say the same thing.
+    import importlib
+
+    spec = seglab.get_method(name)
+    module, attribute = spec.target.split(":")
+    function = getattr(importlib.import_module(module), attribute)
+    colour = np.dstack([noisy] * 3)
+    with pytest.raises(seglab.InvalidImageError,
+                       match=rf"'{name}' works on single-channel images, but .* is colour \(shape \(48, 64, 3\)\); "
+                             r"convert it first: pre=\['grayscale'\]"):
+        function(colour)
+    with pytest.raises(seglab.InvalidImageError, match=rf"method '{name}' works on single-channel images"):
+        seglab.segment(colour, name)

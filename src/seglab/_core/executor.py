@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import ConversionWarning, InvalidImageError
+from .validation import gray_only_message
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline, Step
@@ -125,11 +126,7 @@ def check_step_input(step: BoundStep, array: np.ndarray, spatial_ndim: int) -> n
     is_color = array.ndim > spatial_ndim
     word = _KIND_WORDS[step.kind]
     if is_color and step.channels == "gray":
-        raise InvalidImageError(
-            f"{word} {step.name!r} works on single-channel images, but the image is colour "
-            f"(shape {array.shape}); add the pre-step 'grayscale' (Python: pre=['grayscale'], "
-            "CLI: --pre grayscale)"
-        )
+        raise InvalidImageError(gray_only_message(f"{word} {step.name!r}", "the image", array.shape))
     if not is_color and step.channels == "color":
         warnings.warn(
             f"{word} {step.name!r} works on colour images; the single-channel image was "

@@ -216,6 +216,40 @@ def check_image(image: ArrayLike, *, name: str = "image", channel_axis: int | st
     return array, ImageInfo(spatial_shape=tuple(int(s) for s in spatial), channels=int(channels))
 
 
+
+def gray_only_message(what: str, subject: str, shape: tuple[int, ...]) -> str:
+    """The one message for a colour image given to something that needs a single-channel one."""
+    return (f"{what} works on single-channel images, but {subject} is colour (shape {shape}); convert it first: "
+            "pre=['grayscale'] in seglab.segment (CLI: --pre grayscale), or seglab.preprocess.grayscale(image)")
+
+
+def check_gray(image: ArrayLike, what: str, *, name: str = "image", spatial_ndim: int | None = None) -> np.ndarray:
+    """Validate a single-channel image: the one rule every gray-only function and step uses.
+
+    Parameters
+    ----------
+    image : array_like
+        The input.
+    what : str
+        Who needs it, for the message (``"threshold 'otsu'"``, ``"method 'watershed'"``).
+    name : str
+        The argument's name, for the message.
+    spatial_ndim : int, optional
+        Refuse other spatial dimensionalities (e.g. 2 for methods that have no 3-D form).
+
+    Raises
+    ------
+    InvalidImageError
+        A colour image (with :func:`gray_only_message`), or the wrong number of dimensions.
+    """
+    array, info = check_image(image, name=name)
+    if info.is_color:
+        raise InvalidImageError(gray_only_message(what, f"`{name}`", array.shape))
+    if spatial_ndim is not None and info.spatial_ndim != spatial_ndim:
+        raise InvalidImageError(f"{what} works on {spatial_ndim}-D images; got shape {array.shape}. "
+                                "Run it slice by slice")
+    return array
+
 def check_mask(mask: ArrayLike, *, name: str = "mask") -> np.ndarray:
     """Validate a binary mask and return it as ``bool``.
 

@@ -27,8 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ImageTypeError, ParameterError
 from seglab._core.registry import validated
-
-from ._gradient import _gray
+from seglab._core.validation import check_gray
 
 __all__ = ["canny", "edge_fill"]
 
@@ -108,9 +107,7 @@ def canny(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | None =
     >>> int(canny(image, sigma=1.0).sum()) > 0
     True
     """
-    array = _gray(image)
-    if array.ndim != 2:
-        raise ParameterError(f"canny works on 2-D images; got shape {array.shape}. Run it slice by slice")
+    array = check_gray(image, "edge detector 'canny'", spatial_ndim=2)
     if scale not in ("skimage", "opencv"):
         raise ParameterError(f"`scale` got {scale!r}; expected 'skimage' or 'opencv'")
     if not sigma >= 0:
@@ -182,9 +179,7 @@ def edge_fill(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | No
     >>> int(labels.max()), bool(labels[15, 15] == 1)
     (1, True)
     """
-    array = _gray(image)
-    if array.ndim != 2:
-        raise ParameterError(f"edge_fill works on 2-D images; got shape {array.shape}. Run it slice by slice")
+    array = check_gray(image, "method 'edge_fill'", spatial_ndim=2)
     for name, value in (("closing_radius", closing_radius), ("min_size", min_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise ParameterError(f"`{name}` got {value!r}; expected an integer >= 0")

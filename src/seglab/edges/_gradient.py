@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seglab._core.errors import InvalidImageError, ParameterError
+from seglab._core.errors import ParameterError
 from seglab._core.registry import validated
-from seglab._core.validation import check_image
+from seglab._core.validation import check_gray
 
 __all__ = ["sobel", "scharr", "prewitt", "laplace", "log"]
 
@@ -35,16 +35,6 @@ _SMOOTH = {
     "prewitt": np.full(3, 1.0 / 3),
 }
 _EDGE = np.array([1.0, 0.0, -1.0])
-
-
-def _gray(image, name="image"):
-    array, info = check_image(image, name=name)
-    if info.is_color:
-        raise InvalidImageError(
-            f"`{name}` is colour (shape {array.shape}); edge filters work on single-channel images. "
-            "Convert it first, e.g. skimage.color.rgb2gray(image), or use the pre-step 'grayscale'"
-        )
-    return array
 
 
 def _as_float(image):
@@ -116,7 +106,7 @@ def _gradient_uint8(array, name):
 
 
 def _gradient(image, name):
-    array = _gray(image)
+    array = check_gray(image, f"edge filter {name!r}")
     if array.ndim == 2 and array.dtype == np.uint8:
         return _gradient_uint8(array, name)
     grads = _derivatives(_as_float(array), _SMOOTH[name])
@@ -245,7 +235,7 @@ def laplace(image: ArrayLike, *, ksize: int = 3) -> NDArray[np.float32]:
         raise ParameterError(f"`ksize` got {ksize!r}; expected an odd integer >= 3")
     from skimage.filters import laplace as sk_laplace
 
-    array = _gray(image)
+    array = check_gray(image, "edge filter 'laplace'")
     return sk_laplace(_as_float(array), ksize=int(ksize)).astype(np.float32)
 
 
@@ -280,6 +270,6 @@ def log(image: ArrayLike, *, sigma: float = 2.0) -> NDArray[np.float32]:
         raise ParameterError(f"`sigma` got {sigma!r}; expected a number > 0")
     from scipy import ndimage as ndi
 
-    array = _gray(image)
+    array = check_gray(image, "edge filter 'log'")
     data = _as_float(array)
     return ndi.gaussian_laplace(data, float(sigma)).astype(np.float32)

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seglab._core.errors import ConstantImageWarning, InvalidImageError, ParameterError
+from seglab._core.errors import ConstantImageWarning, ParameterError
 from seglab._core.registry import validated
-from seglab._core.validation import check_image, check_mask, is_constant
+from seglab._core.validation import check_gray, check_mask, is_constant
 
 __all__ = ["split_touching", "split_touching_mask"]
 
@@ -236,12 +236,7 @@ def split_touching(image: ArrayLike, *, invert: bool = False, min_distance: int 
     """
     from skimage.filters import threshold_otsu
 
-    array, info = check_image(image)
-    if info.is_color:
-        raise InvalidImageError(
-            f"`image` is colour (shape {array.shape}); split_touching works on single-channel images. "
-            "Convert it first, e.g. skimage.color.rgb2gray(image), or use the pre-step 'grayscale'"
-        )
+    array = check_gray(image, "method 'split_touching'")
     if is_constant(array):
         warnings.warn("the image is constant; split_touching found no objects", ConstantImageWarning, stacklevel=2)
         return np.zeros(array.shape, np.int32), {"threshold": float(array.flat[0]), "n_objects": 0,

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from seglab._core.errors import ParameterError
 from seglab._core.registry import validated
-from seglab._core.validation import check_image
+from seglab._core.validation import check_gray
 
 __all__ = ["active_contour", "morphological_chan_vese", "morphological_geodesic_active_contour", "contour_mask"]
 
@@ -36,16 +36,6 @@ def contour_mask(contour: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     rr, cc = polygon(contour[:, 0], contour[:, 1], shape)
     mask[rr, cc] = True
     return mask
-
-
-def _gray(image, name="image"):
-    array, info = check_image(image, name=name)
-    if info.is_color or info.spatial_ndim != 2:
-        raise ParameterError(
-            f"`{name}` must be a 2-D single-channel image; got shape {array.shape}. Convert colour images "
-            "first (skimage.color.rgb2gray, or the pre-step 'grayscale')"
-        )
-    return array
 
 
 @validated
@@ -90,7 +80,7 @@ def active_contour(image: ArrayLike, *, contour: ArrayLike, alpha: float = 0.01,
 
     from .inputs import as_contour
 
-    array = _gray(image)
+    array = check_gray(image, "method 'active_contour'", spatial_ndim=2)
     snake = as_contour(contour)
     if sigma < 0:
         raise ParameterError(f"`sigma` got {sigma!r}; expected a number >= 0 (0 = no smoothing)")
@@ -134,7 +124,7 @@ def morphological_chan_vese(image: ArrayLike, *, num_iter: int = 35, init_level_
     """
     from skimage.segmentation import morphological_chan_vese as sk_mcv
 
-    array = _gray(image)
+    array = check_gray(image, "method 'morphological_chan_vese'", spatial_ndim=2)
     init = _init_level_set(init_level_set, contour, array.shape)
     _reset_curvature_cycle()
     level_set = sk_mcv(array, num_iter, init_level_set=init, smoothing=smoothing, lambda1=lambda1, lambda2=lambda2)
@@ -173,7 +163,7 @@ def morphological_geodesic_active_contour(image: ArrayLike, *, num_iter: int = 2
     from skimage.segmentation import morphological_geodesic_active_contour as sk_mgac
     from skimage.util import img_as_float
 
-    array = _gray(image)
+    array = check_gray(image, "method 'morphological_geodesic_active_contour'", spatial_ndim=2)
     if isinstance(threshold, str) and threshold != "auto":
         raise ParameterError(f"`threshold` got {threshold!r}; expected 'auto' or a number")
     gimage = inverse_gaussian_gradient(img_as_float(array), alpha=alpha, sigma=sigma)

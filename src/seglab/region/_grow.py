@@ -7,21 +7,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seglab._core.errors import InvalidImageError, ParameterError
+from seglab._core.errors import ParameterError
 from seglab._core.registry import validated
-from seglab._core.validation import check_image, check_labels
+from seglab._core.validation import check_gray, check_labels
 
 __all__ = ["region_growing", "connected_components"]
-
-
-def _gray(image):
-    array, info = check_image(image)
-    if info.is_color:
-        raise InvalidImageError(
-            f"`image` is colour (shape {array.shape}); this method works on single-channel images. "
-            "Convert it first, e.g. skimage.color.rgb2gray(image), or use the pre-step 'grayscale'"
-        )
-    return array
 
 
 def _structure(ndim: int, connectivity):
@@ -114,7 +104,7 @@ def region_growing(image: ArrayLike, *, tolerance: float | None = None, connecti
 
     from seglab._core.errors import MissingInputError
 
-    array = _gray(image)
+    array = check_gray(image, "method 'region_growing'")
     if seeds is None:
         raise MissingInputError("region_growing needs `seeds`: a label image or a list of (row, col) points")
     if tolerance is not None and (not np.isfinite(tolerance) or tolerance < 0):
@@ -196,7 +186,7 @@ def connected_components(image: ArrayLike, *, connectivity: int | None = None,
     if isinstance(image, np.ndarray) and image.dtype == bool:
         array = image
     else:
-        array = _gray(image)
+        array = check_gray(image, "method 'connected_components'")
     structure = _structure(array.ndim, connectivity)
     labels, count = ndi.label(array != background, structure=structure, output=np.int32)
     return labels, {"n_objects": int(count)}

@@ -16,21 +16,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seglab._core.errors import InvalidImageError, ParameterError
+from seglab._core.errors import ParameterError
 from seglab._core.registry import validated
-from seglab._core.validation import check_image, check_labels, check_same_shape
+from seglab._core.validation import check_gray, check_labels, check_same_shape
 
 __all__ = ["watershed", "watershed_distance"]
-
-
-def _gray(image, name="image"):
-    array, info = check_image(image, name=name)
-    if info.is_color:
-        raise InvalidImageError(
-            f"`{name}` is colour (shape {array.shape}); this method works on single-channel images. "
-            "Convert it first, e.g. skimage.color.rgb2gray(image), or use the pre-step 'grayscale'"
-        )
-    return array
 
 
 def _to_uint8(image: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -143,7 +133,7 @@ def watershed(image: ArrayLike, *, low: float | None = None, high: float | None 
     >>> sorted(np.unique(watershed(image, low=50, high=150)).tolist())
     [1, 2]
     """
-    array = _gray(image)
+    array = check_gray(image, "method 'watershed'")
     if (low is None) != (high is None):
         raise ParameterError(
             f"give both `low` and `high` (got low={low!r}, high={high!r}); marker 1 is image < low and "
@@ -272,9 +262,7 @@ def watershed_distance(image: ArrayLike, *, invert: bool = False, opening_iterat
     """
     import cv2
 
-    array = _gray(image)
-    if array.ndim != 2:
-        raise InvalidImageError(f"`image` must be 2-D for watershed_distance; got shape {array.shape}")
+    array = check_gray(image, "method 'watershed_distance'", spatial_ndim=2)
     for name, value in (("opening_iterations", opening_iterations), ("dilate_iterations", dilate_iterations)):
         if int(value) != value or value < 0:
             raise ParameterError(f"`{name}` got {value!r}; expected an integer >= 0")

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._core.errors import ConstantImageWarning, InvalidImageError, ParameterError
-from .._core.validation import check_image
+from .._core.errors import ConstantImageWarning, ParameterError
+from .._core.validation import check_gray as _check_gray
 
 # Direct call: user -> public function -> helper -> warnings.warn.
 _STACKLEVEL = 3
@@ -16,13 +16,7 @@ _STACKLEVEL = 3
 
 def check_gray(image, method: str) -> np.ndarray:
     """Validate a single-channel image for threshold method `method`."""
-    array, info = check_image(image)
-    if info.is_color:
-        raise InvalidImageError(
-            f"threshold {method!r} works on single-channel images, but `image` is colour (shape {array.shape}); "
-            "convert it first: seglab.preprocess.grayscale(image), or pre=['grayscale'] in seglab.segment"
-        )
-    return array
+    return _check_gray(image, f"threshold {method!r}")
 
 
 def constant_value(image: np.ndarray):
