@@ -222,6 +222,9 @@ def main(argv=None):
     parser.add_argument("--no-split", action="store_true", help="skip split_touching (its in-memory run takes minutes)")
     parser.add_argument("--split-only", action="store_true", help="only split_touching (and no 3-D stack)")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per case (median; default 3, quick 1)")
+    parser.add_argument("--only", default=None, help="only the pipelines whose name contains this (e.g. label)")
+    parser.add_argument("--no-mosaic", action="store_true", help="skip the 4x mosaic (memory vs size)")
+    parser.add_argument("--chunk", type=int, default=None, help="tile size (default 2048, quick 256)")
     args = parser.parse_args(argv)
     import warnings
 
@@ -230,7 +233,7 @@ def main(argv=None):
 
     args.repeat = args.repeat or (1 if args.quick else 3)
     shape = (1748, 803) if args.quick else (17480, 8026)
-    chunk = 256 if args.quick else 2048
+    chunk = args.chunk or (256 if args.quick else 2048)
     stack_shape = (4, 512, 512) if args.quick else (args.planes, 4096, 4096)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="seglab-scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -244,16 +247,19 @@ def main(argv=None):
              "untimed warm-up run, except split_touching and the 3-D stack (one cold run each).", ""]
     try:
         if not args.stack_only:
-            image = synthetic(shape)
-            src = work / "slice.tif"
-            write_tiff(src, image)
-            del image
+            src = work / f"slice-{shape[0]}x{shape[1]}.tif"
+            if not src.exists():  # kept between calls with --workdir (the same seeded image)
+                image = synthetic(shape)
+                write_tiff(src, image)
+                del image
             label = "label" if "label" in list_steps("post") else None
             pipelines = {
                 "invert -> median 3 -> otsu": Pipeline.build("otsu", pre=["invert", ("median", {"size": 3})]),
             }
             if label:
                 pipelines["otsu -> label"] = Pipeline.build("otsu", post=[label])
+            if args.only:
+                pipelines = {k: v for k, v in pipelines.items() if args.only in k}
             split = "split_touching" if "split_touching" in list_steps("post") and not args.no_split else None
             lines += ["| pipeline | run | median s | range s | MP/s | peak RSS MB | equal to in-memory |",
                       "|---|---|---|---|---|---|---|"]
@@ -274,6 +280,7 @@ def main(argv=None):
                         rows.append((name, workers, seconds, peak, same))
                         shutil.rmtree(out, ignore_errors=True)
                     print("\n".join(lines[-3:]), flush=True)
+            if not args.split_only and not args.no_mosaic:
                 # a 4x larger mosaic (2 x 2 copies): memory must not grow with the image
                 import multiprocessing
 
@@ -350,11 +357,18 @@ def main(argv=None):
         if len(rows) >= 2:
             sections += ["", "## Speed-up", ""]
             for name in pipelines:
-                one = next(r for r in rows if r[0] == name and r[1] == 1)
-                two = next(r for r in rows if r[0] == name and r[1] == 2)
+                one = next((r for r in rows if r[0] == name and r[1] == 1), None)
+                two = next((r for r in rows if r[0] == name and r[1] == 2), None)
+                if one is None or two is None:
+                    continue
                 sections.append(f"- {name}: 2 workers vs 1: {one[2] / two[2]:.2f}x")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.workdir:  # keep the input for the next call; remove the outputs
+            for path in work.iterdir():
+                if path.suffix != ".tif":
+                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     Path(args.out).write_text("\n".join(lines + sections) + "\n")
     print(f"wrote {args.out}")
     return 0 if all(r[4] for r in rows) else 1

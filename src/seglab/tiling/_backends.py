@@ -7,8 +7,11 @@ run was given and reports progress, so the orchestration in ``_run`` never branc
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -61,10 +64,11 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None,
     return Client(cluster), cluster
 
 
-def _execute(client, function, job, items, stage, progress, reduce=None):
+def _execute(client, function, job, items, stage, progress, reduce=None, weights=None):
     """Run ``function(job, item)`` for every item; report progress; return results in item order.
 
-    With `reduce`, each result is passed to ``reduce(result)`` as it arrives and not kept.
+    With `reduce`, each result is passed to ``reduce(result)`` as it arrives and not kept. `weights` (the
+    work of each item, e.g. its tile's pixels) balance the contiguous runs of items given to each worker.
     """
     total = len(items)
     results = [None] * total
@@ -108,8 +112,9 @@ def _execute(client, function, job, items, stage, progress, reduce=None):
         # contiguous runs of tiles per worker (a preference, not a pin): neighbours share halo chunks, which
         # a worker then decodes once (see _io.ChunkCache); interleaved tiles would decode them on both workers
         futures = []
-        for w, address in enumerate(workers):
-            part = items[w * total // len(workers):(w + 1) * total // len(workers)]
+        bounds = _balanced_bounds(weights if weights is not None else [1] * total, len(workers))
+        for address, (lo, hi) in zip(workers, itertools.pairwise(bounds)):
+            part = items[lo:hi]
             futures += client.map(function, [job_future] * len(part), part, pure=False, workers=[address],
                                    allow_other_workers=True)
     else:
@@ -125,6 +130,19 @@ def _execute(client, function, job, items, stage, progress, reduce=None):
         client.cancel(futures)
         raise
     return results
+
+
+def _balanced_bounds(weights, n: int) -> list[int]:
+    """Cut points splitting `weights` into `n` contiguous runs of nearly equal total weight.
+
+    Each pass ends with a barrier, so the worker with the most work sets its time: with equal counts of
+    tiles, the one holding the image's partial last row of tiles idles while the other finishes.
+    """
+    cumulative = np.cumsum(np.asarray(weights, float))
+    total = cumulative[-1] if cumulative.size else 0.0
+    cuts = [int(np.searchsorted(cumulative, total * k / n, side="left")) + 1 for k in range(1, n)]
+    cuts = [min(max(c, 1), len(weights)) for c in cuts]
+    return [0, *np.maximum.accumulate(cuts).tolist(), len(weights)]
 
 
 def _run_thunk(_job, thunk):

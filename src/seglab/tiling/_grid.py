@@ -32,6 +32,10 @@ class Grid:
     def core(self, index) -> tuple[slice, ...]:
         return tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, self.chunks, self.shape))
 
+    def size(self, index) -> int:
+        """Pixels in the core of tile `index` (edge tiles are smaller: the work of a tile)."""
+        return math.prod(s.stop - s.start for s in self.core(index))
+
     def padded(self, index, depth) -> tuple[tuple[slice, ...], tuple[tuple[int, int], ...]]:
         """Region read for a tile with `depth` per axis, clipped to the image, and the padding present."""
         slices, pads = [], []

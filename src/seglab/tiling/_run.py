@@ -63,6 +63,7 @@ from ._store import (
     _scratch_create,
     _stage_input,
     _storage_to_stage,
+    _work_write,
     _write_scratch,
     _zarr,
 )
@@ -106,7 +107,7 @@ def _stats_task(job: Job, index):
     key = grid.key(index)
     if job.staged:
         _write_scratch(job.pre_path, grid.core(index), core)
-    _atomic_write(job.out_path / WORK / "hist" / f"{key}.npy", lambda h: np.save(h, counts))
+    _work_write(job.out_path / WORK / "hist" / f"{key}.npy", lambda h: np.save(h, counts))
     _mark(job.out_path, "stats", key)
     return counts
 
@@ -138,13 +139,17 @@ def _write_task(job: Job, index) -> bool:
         local = result if result.dtype.kind in "iu" and result.dtype.itemsize <= 4 else result.astype(np.int64)
         inner = local[tuple(slice(lo, local.shape[i] - hi) for i, (lo, hi) in enumerate(ring_pads))]
         core_ids = _core_ids(local, inner, ring_pads, consecutive=plan.exact_stitch and plan.depth == 1)
-        coords, record_ids = stitch_records(local, ring_pads, tuple(s.start for s in ring_slices), offset)
-        # local ids (uint32) are stored; the provisional id is `offset + local`
-        _save_scratch(job.out_path / WORK / "provisional" / f"{key}.npy", inner.astype(np.uint32, copy=False))
+        coords, record_ids = stitch_records(local, ring_pads, tuple(s.start for s in ring_slices), offset,
+                                            core_ids=core_ids)
+        # local ids are stored in the smallest unsigned type that holds them (a tile rarely has 65535
+        # objects: half the scratch bytes of uint32); the provisional id is `offset + local`
+        top = int(core_ids[-1]) if core_ids.size else 0
+        small = np.uint8 if top < 2**8 else np.uint16 if top < 2**16 else np.uint32
+        _save_scratch(job.out_path / WORK / "provisional" / f"{key}.npy", inner.astype(small, copy=False))
         faces = _faces(inner, tuple(s.start for s in core))
         arrays = {f"face{k}": face for k, (_, face) in enumerate(faces)}
         arrays.update({f"face{k}_origin": np.asarray(origin) for k, (origin, _) in enumerate(faces)})
-        _atomic_write(job.out_path / WORK / "records" / f"{key}.npz",
+        _work_write(job.out_path / WORK / "records" / f"{key}.npz",
                       lambda h: np.savez(h, coords=coords, ids=record_ids, core_ids=core_ids,
                                          offset=np.int64(offset), reached=np.array(reached), **arrays))
     _mark(job.out_path, "write", key)
@@ -266,7 +271,7 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
             plan, staged = _global_pass(plan, src, grid, out, extra, client, progress, run_file)
         job = Job(plan, src, grid, out, extra, staged=staged)
         todo = [b for b in blocks if grid.key(b) not in _done(out, "write")]
-        reached = _execute(client, _write_task, job, todo, "write", progress)
+        reached = _execute(client, _write_task, job, todo, "write", progress, weights=[grid.size(b) for b in todo])
         if plan.label_start is not None:
             reached = any(r for r in reached if r) or _any_reached(out, blocks)
             if reached and not plan.exact_stitch:
@@ -280,7 +285,7 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
                 _write_luts(out, grid, plan.ring_per_axis(), _pairs_and_ids(out, grid, progress))
                 _atomic_write(mapping_done, lambda h: h.write(b"ok"))
             todo = [b for b in blocks if grid.key(b) not in _done(out, "final")]
-            _execute(client, _final_task, job, todo, "final", progress)
+            _execute(client, _final_task, job, todo, "final", progress, weights=[grid.size(b) for b in todo])
     except SeglabError as exc:
         # The input or the pipeline is at fault (a corrupt strip, a refused value): a fresh run leaves nothing
         # behind. A cancelled run, an interrupted one or a crash keeps its finished tiles for `resume`.
@@ -392,7 +397,10 @@ def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
     state = json.loads(run_file.read_text())
     if "threshold" in state:
         return plan.with_threshold(state["threshold"]), bool(state.get("staged"))
-    job = Job(plan, src, grid, out, extra, staged=plan.n_pre > 0)
+    # The histogram pass reads every core once; it keeps that core (pre-processed, or the input itself when
+    # it is read from a compressed file) in an uncompressed scratch file, so the write pass reads memory
+    # instead of running the pre-steps or decoding the input (and its halo chunks) a second time.
+    job = Job(plan, src, grid, out, extra, staged=plan.n_pre > 0 or (src.path is not None and src.staged is None))
     pre_dtype, tail = src.dtype, src.shape[len(grid.shape):]
     if plan.n_pre:
         if "pre" in state:
@@ -425,7 +433,7 @@ def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
         def add(counts):
             np.add(total, counts, out=total)
 
-        _execute(client, _stats_task, job, todo, "stats", progress, reduce=add)
+        _execute(client, _stats_task, job, todo, "stats", progress, reduce=add, weights=[grid.size(b) for b in todo])
         from ._plan import threshold_from_counts
 
         threshold = threshold_from_counts(plan, total, pre_dtype)

@@ -42,7 +42,8 @@ def provisional(local: np.ndarray, ring, offset: int) -> tuple[np.ndarray, np.nd
     return out, ids[ids > 0]
 
 
-def stitch_records(local: np.ndarray, ring, origin, offset: int) -> tuple[np.ndarray, np.ndarray]:
+def stitch_records(local: np.ndarray, ring, origin, offset: int,
+                   core_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Ring pixels connected (in this tile's view) to a core object.
 
     Parameters
@@ -55,6 +56,8 @@ def stitch_records(local: np.ndarray, ring, origin, offset: int) -> tuple[np.nda
         Global coordinates of ``local[0, 0, ...]``.
     offset : int
         Provisional offset of this tile.
+    core_ids : ndarray of int, optional
+        The sorted local ids present in the core, when the caller knows them (saves a pass over the core).
 
     Returns
     -------
@@ -73,7 +76,11 @@ def stitch_records(local: np.ndarray, ring, origin, offset: int) -> tuple[np.nda
         return empty
     # which local ids occur in the core: a presence table (np.unique/np.isin hash 4M pixels: slow)
     top = max(int(v.max()) for v in values if v.size)
-    present = np.bincount(local[core_index].ravel(), minlength=top + 1)[:top + 1] > 0
+    if core_ids is None:
+        present = np.bincount(local[core_index].ravel(), minlength=top + 1)[:top + 1] > 0
+    else:
+        present = np.zeros(top + 1, bool)
+        present[core_ids[core_ids <= top].astype(np.intp)] = True
     present[0] = False
     coords, ids = [], []
     for slab, v in zip(slabs, values):
@@ -167,7 +174,7 @@ def apply_mapping(block: np.ndarray, ids: np.ndarray, final: np.ndarray, dtype=n
 
 # -- the label passes of a run: faces, provisional ids, unions and lookup tables ---------------------
 from ._plan import TilingError  # noqa: E402 - after the helpers _plan and _dask import from here
-from ._store import WORK, _atomic_write  # noqa: E402
+from ._store import WORK, _work_write  # noqa: E402
 
 
 def _faces(labels: np.ndarray, origin) -> list:
@@ -290,7 +297,7 @@ def _write_luts(out: Path, grid, ring, pairs) -> None:
             raise TilingError(f"{next_label} labels do not fit int32")
         lut = np.zeros(int(local.max()) + 1 if local.size else 1, np.int32)
         lut[local] = labels
-        _atomic_write(out / WORK / "lut" / f"{key}.npy", lambda h: np.save(h, lut))
+        _work_write(out / WORK / "lut" / f"{key}.npy", lambda h: np.save(h, lut))
 
 
 def _any_reached(out: Path, blocks) -> bool:

@@ -51,8 +51,27 @@ def _save_scratch(path: Path, array: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
+def _work_write(path: Path, write) -> None:
+    """Write one work file (marker, histogram, record, table) whole-or-not-at-all, without fsync.
+
+    ``os.replace`` of a finished temp file is what makes a killed run resumable: the file is there whole or
+    not at all, and the page cache outlives the process. An fsync would add durability against a machine
+    crash only, which the zarr chunks the markers vouch for never had (zarr does not fsync); it cost two
+    fsyncs per file, six files per tile (~35 % of a labels run on this machine's disk, measured).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _mark(out: Path, stage: str, key: str) -> None:
-    _atomic_write(out / WORK / "done" / stage / key, lambda h: h.write(b"ok"))
+    _work_write(out / WORK / "done" / stage / key, lambda h: h.write(b"ok"))
 
 
 def _done(out: Path, stage: str) -> set[str]:
