@@ -169,3 +169,16 @@ def test_a_colour_image_gets_one_message_from_every_gray_only_method(name, noisy
         function(colour)
     with pytest.raises(seglab.InvalidImageError, match=rf"method '{name}' works on single-channel images"):
         seglab.segment(colour, name)
+
+
+@pytest.mark.parametrize("shape", [(8, 9), (8, 9, 3), (8, 9, 4), (8, 9, 2), (4, 8, 9), (5, 8, 9), (2, 8, 9, 3)])
+def test_every_room_uses_one_channel_rule(shape):
+    # check_image, the reader's pixel budget, the tiler and the limits disagreed on e.g. (8, 9, 2)
+    from seglab._core.validation import check_image, has_channel_axis
+    from seglab.io._read import _has_channels_auto
+    from seglab.tiling._dask import spatial_ndim_of
+
+    expected = len(shape) == 4 or (len(shape) == 3 and shape[-1] in (3, 4))
+    _, info = check_image(np.zeros(shape, np.uint8))
+    assert info.is_color == has_channel_axis(shape) == _has_channels_auto(shape) == expected
+    assert spatial_ndim_of(shape) == len(shape) - expected == info.spatial_ndim

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ParameterError, ResourceLimitError, short_repr
+from .validation import has_channel_axis
 
 __all__ = [
     "INT64_MAX",
@@ -120,7 +121,7 @@ def check_step_item(item: Any, kind: str) -> None:
 
 def _spatial_shape(spec, data: np.ndarray) -> tuple[int, ...]:
     shape = tuple(int(s) for s in np.shape(data))
-    if len(shape) >= 3 and shape[-1] in (3, 4) and (len(shape) == 4 or spec.channels != "gray"):
+    if has_channel_axis(shape) and (len(shape) == 4 or spec.channels != "gray"):
         return shape[:-1]
     return shape
 

@@ -80,6 +80,16 @@ def describe_array(array: np.ndarray) -> str:
     return f"shape {tuple(array.shape)}, dtype {array.dtype}"
 
 
+def has_channel_axis(shape: tuple[int, ...]) -> bool:
+    """The one channel rule of ``channel_axis='auto'``: channels are last, on a 4-D array or a 3-D one of 3 or 4.
+
+    Readers, writers, the tiler, the limits and the workflows all ask this function, so one array is
+    never colour in one room and a volume in another. A (Z, Y, X) stack of 3 or 4 planes is therefore read
+    as colour; pass ``channel_axis=None`` to say otherwise.
+    """
+    return len(shape) == 4 or (len(shape) == 3 and int(shape[-1]) in (3, 4))
+
+
 def _infer_channel_axis(array: np.ndarray, channel_axis, name: str = "image"):
     if isinstance(channel_axis, str) and channel_axis == "auto":
         pass
@@ -97,9 +107,7 @@ def _infer_channel_axis(array: np.ndarray, channel_axis, name: str = "image"):
         raise ParameterError(
             f"`channel_axis` got {short_repr(channel_axis)}; expected 'auto', None or an integer axis such as -1"
         )
-    if array.ndim == 4 or (array.ndim == 3 and array.shape[-1] in (3, 4)):
-        return -1
-    return None
+    return -1 if has_channel_axis(array.shape) else None
 
 
 def check_image(image: ArrayLike, *, name: str = "image", channel_axis: int | str | None = "auto",

@@ -226,8 +226,10 @@ def _spatial_pixels(shape, has_channels: bool) -> int:
 
 
 def _has_channels_auto(shape) -> bool:
-    """check_image's rule: a last axis of 3 or 4 on a 3-D array, and any 4-D array, holds channels."""
-    return len(shape) == 4 or (len(shape) == 3 and shape[-1] in (3, 4))
+    """check_image's rule (:func:`seglab._core.validation.has_channel_axis`)."""
+    from seglab._core.validation import has_channel_axis
+
+    return has_channel_axis(tuple(shape))
 
 
 # -- Pillow formats -------------------------------------------------------------------------------

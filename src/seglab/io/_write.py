@@ -144,7 +144,9 @@ def _tiff_encoder(array: np.ndarray) -> Callable[[BinaryIO], None]:
 
     if array.size == 0:
         raise ImageWriteError(f"cannot write an empty array (shape {array.shape}) as TIFF")
-    rgb = array.ndim == 4 or (array.ndim == 3 and array.shape[-1] in (3, 4))
+    from seglab._core.validation import has_channel_axis
+
+    rgb = has_channel_axis(array.shape)
     if rgb and array.dtype == bool:
         rgb = False  # a (P, M, 3) boolean stack, not a colour image
     photometric = "rgb" if rgb else "minisblack"

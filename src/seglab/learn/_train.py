@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from seglab._core.errors import ParameterError
+from seglab._core.validation import has_channel_axis
 from seglab.workflows import Event
 
 from ._features import DEFAULT_SIGMAS, FEATURE_GROUPS
@@ -177,7 +178,7 @@ def train_pixel_classifier(images: Sequence, *, out: str | os.PathLike, truths: 
     for image_path, label_path in pairs:
         report("read", f"{image_path.name} + {label_path.name}")
         image = seglab.read(image_path)
-        spatial = image.shape[:-1] if image.ndim == 3 and image.shape[-1] in (3, 4) else image.shape
+        spatial = image.shape[:-1] if has_channel_axis(image.shape) else image.shape
         labels = _read_labels(label_path, spatial, what=what)
         arrays.append((image, labels_from_truth(labels) if truths is not None else labels))
     if scribbles is not None:

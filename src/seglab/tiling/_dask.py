@@ -29,7 +29,9 @@ __all__ = ["tiled_segment", "spatial_ndim_of"]
 
 def spatial_ndim_of(shape) -> int:
     """Spatial dims of an array shape: a trailing axis of 3/4 on 3-D (and 4-D) arrays holds channels."""
-    if len(shape) == 4 or (len(shape) == 3 and shape[-1] in (3, 4)):
+    from seglab._core.validation import has_channel_axis
+
+    if has_channel_axis(tuple(shape)):
         return len(shape) - 1
     return len(shape)
 

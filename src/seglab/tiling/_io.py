@@ -94,9 +94,10 @@ def open_raw(path):
 
 
 def _check_budget(path, shape: tuple[int, ...]) -> None:
+    from seglab._core.validation import has_channel_axis
     from seglab.io import get_pixel_budget
 
-    spatial = shape[:-1] if len(shape) >= 3 and shape[-1] <= 4 else shape
+    spatial = shape[:-1] if has_channel_axis(tuple(shape)) else shape
     pixels = int(np.prod(spatial, dtype=np.float64))
     budget = get_pixel_budget()
     if pixels > budget:

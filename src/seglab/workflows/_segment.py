@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from seglab._core.errors import ImageReadError
+from seglab._core.validation import has_channel_axis
 
 from ._events import CancelToken, Event, ProgressCallback, emit
 
@@ -136,7 +137,7 @@ def segment_file(path: Path, pipeline: Pipeline, out: Path, given_inputs: Mappin
 
     start = time.perf_counter()
     image = read(path)
-    spatial_shape = image.shape[:2] if image.ndim == 3 and image.shape[-1] in (3, 4) else image.shape
+    spatial_shape = image.shape[:-1] if has_channel_axis(image.shape) else image.shape
     method_spec = pipeline.method.spec
     wanted = set(method_spec.inputs) | set(method_spec.optional_inputs)
     inputs = load_inputs(given_inputs, spatial_shape, wanted=wanted)
@@ -178,7 +179,7 @@ def _write_outputs(result, data, main_path: Path, out: Path, stem: str, overlay:
         write(main_path, data.astype(np.float32))
     created.append(main_path)
     image = result.image
-    two_d = image is not None and (image.ndim == 2 or (image.ndim == 3 and image.shape[-1] == 3))
+    two_d = image is not None and image.ndim - has_channel_axis(image.shape) == 2
     if overlay and two_d and data.ndim == 2:
         try:
             from seglab.viz import overlay_for
