@@ -194,18 +194,19 @@ def _fmt(value: Any, digits: int = 0) -> str:
     return html.escape(str(value))
 
 
+# The demo's tables hold numbers in every column but the first three, and its pictures sit side by side.
+_DEMO_CSS = ("td,th{text-align:right}td.l{text-align:left}"
+             "td.v{min-width:160px;max-width:260px;overflow-wrap:anywhere;font-size:13px}td.c{max-width:170px}"
+             "img{max-width:320px;border:1px solid #ddd}"
+             ".case{display:inline-block;vertical-align:top;margin:0 1em 1.5em 0}.err{color:#b00}")
+
+
 def _render(rows, samples) -> str:
     from seglab import __version__
+    from seglab.viz.report import html_page
 
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>seglab demo</title>",
-        "<style>body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1320px}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-        "th{background:#f3f3f3}td.l{text-align:left}"
-        "td.v{min-width:160px;max-width:260px;overflow-wrap:anywhere;font-size:13px}td.c{max-width:170px}"
-        "img{max-width:320px;border:1px solid #ddd}"
-        ".case{display:inline-block;vertical-align:top;margin:0 1em 1.5em 0}.err{color:#b00}</style></head><body>",
-        f"<h1>seglab demo</h1><p>seglab {__version__}. Synthetic samples are seeded and carry exact ground truth; "
+        f"<p>seglab {__version__}. Synthetic samples are seeded and carry exact ground truth; "
         "scikit-image samples have none, so they are shown without scores. Every picture is drawn on the "
         "input image as given (8-bit shown as stored). Confusion pictures carry their colour key: "
         "<span style='color:rgb(0,158,115)'>&#9632;</span> TP found, "
@@ -247,5 +248,4 @@ def _render(rows, samples) -> str:
             if "confusion" in row:
                 parts.append(f"<div class='case'><img src='{row['confusion']}' alt='confusion'><br>"
                              "confusion colours</div>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return html_page("seglab demo", parts, css=_DEMO_CSS)

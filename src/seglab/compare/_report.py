@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import io
@@ -14,10 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from seglab.viz.pictures import png_uri as png_data_uri
+from seglab.viz.report import REPORT_CSS, figure_data_uri, fmt, html_page
+
 from ._compare import BASE_COLUMNS, metric_columns
 from ._score import LOWER_IS_BETTER
 
-__all__ = ["write_results", "write_report", "OverlayCollector", "png_data_uri", "fmt", "figure_data_uri", "REPORT_CSS"]
+# REPORT_CSS, fmt and figure_data_uri live in seglab.viz.report (the one page builder); compare re-exports them.
+__all__ = ["write_results", "write_report", "OverlayCollector", "fmt", "figure_data_uri", "REPORT_CSS"]
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -54,22 +57,6 @@ def write_results(rows: Sequence[Mapping[str, Any]], ranking: Sequence[Mapping[s
     }
     _write_text(json_path, json.dumps(payload, indent=1, default=_jsonable, allow_nan=False) + "\n")
     return {"csv": csv_path, "json": json_path}
-
-
-def png_data_uri(rgb: np.ndarray) -> str:
-    """Encode an (M, N, 3) uint8 array as a ``data:image/png;base64`` URI (Pillow)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def figure_data_uri(fig: Any) -> str:
-    """Return a matplotlib figure as a ``data:image/png;base64`` URI (for self-contained HTML reports)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _display_gray(image: np.ndarray) -> np.ndarray:
@@ -129,26 +116,6 @@ class OverlayCollector:
         out[find_boundaries(prediction, mode="inner")] = (255, 40, 40)
         return out
 
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
-REPORT_CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 7px;font-size:13px}
-th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}tr.best td{background:#e8f6e8}
-.grid img{max-width:220px;display:block}.grid td{vertical-align:top;font-size:11px}
-.note{color:#666;font-size:13px}
-.cells{display:flex;flex-wrap:wrap;gap:10px;max-width:1360px}
-figure.cell{margin:0;width:300px}figure.cell img{width:300px;image-rendering:pixelated;display:block;
-border:1px solid #ccc}figure.cell figcaption{font-size:12px;overflow-wrap:anywhere}
-.key span{display:inline-block;width:14px;height:14px;border:1px solid #333;vertical-align:middle;margin:0 4px 0 10px}
-ul.notes{font-size:13px;color:#8a4b00}td.num{white-space:nowrap}
-.wide{overflow-x:auto;max-width:100%}
-"""
 
 _KIND_TITLE = {
     "binary": "Masks scored against a binary truth",
@@ -222,9 +189,7 @@ def write_report(rows: Sequence[Mapping[str, Any]], ranking: Sequence[Mapping[st
     """
     out_dir = Path(out_dir)
     n_images = len({r["image"] for r in rows if r["image"]})
-    parts = [f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>",
-             f"<style>{REPORT_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-             f"<p class=note>{n_images} images; mean ± standard deviation over images. Each output kind is scored "
+    parts = [f"<p class=note>{n_images} images; mean ± standard deviation over images. Each output kind is scored "
              "by the rule of <code>seglab.metrics._rule</code> and ranked only against methods scored the same "
              "way.</p>"]
     kinds = list(dict.fromkeys(e.get("metric_kind", "") for e in ranking if not e.get("skipped")))
@@ -274,12 +239,7 @@ def write_report(rows: Sequence[Mapping[str, Any]], ranking: Sequence[Mapping[st
         parts.append("<h2>Errors</h2><table><tr><th>image</th><th>method</th><th>error</th></tr>" + "".join(
             f"<tr><td>{html.escape(str(r['image']))}</td><td>{html.escape(r['method'])}</td>"
             f"<td>{html.escape(str(r['error']))}</td></tr>" for r in errors) + "</table>")
-    parts.append("</body></html>")
     path = out_dir / "report.html"
-    _write_text(path, "\n".join(parts))
+    _write_text(path, html_page(title, parts))
     return path
 
-
-# Old private names, kept while callers move to the public ones above.
-_CSS = REPORT_CSS
-_figure_uri = figure_data_uri

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from seglab.compare import REPORT_CSS, figure_data_uri, fmt
 from seglab.io import write_text_atomic
+from seglab.viz.report import figure_data_uri, fmt, html_page
 
 from ._tune import TuneResult
 
@@ -163,9 +163,7 @@ def _html(result: TuneResult, data, history_uri: str) -> str:
     cv = (f"{result.folds}-fold cross-validation over {len(result.names)} images: each fold is tuned on the "
           "other folds' images and scored on its own (held-out) images."
           if result.folds > 1 else "No cross-validation (folds = 1): scores are on the tuning images themselves.")
-    parts = [f"<!doctype html><html><head><meta charset=utf-8><title>seglab tune</title><style>{REPORT_CSS}</style>"
-             "</head><body><h1>seglab tune</h1>",
-             f"<p class=note>Metric <b>{html.escape(result.key)}</b> ({better} is better). {cv} "
+    parts = [f"<p class=note>Metric <b>{html.escape(result.key)}</b> ({better} is better). {cv} "
              f"{result.n_trials} Optuna TPE trials per study (seed {result.seed}); the first trial of each study is "
              "the defaults.</p>",
              "<h2>Ranking after tuning</h2><table><tr><th>rank</th><th>method</th><th>defaults (held-out)</th>"
@@ -205,5 +203,4 @@ def _html(result: TuneResult, data, history_uri: str) -> str:
         if not m.space:
             parts.append("<p class=note>This pipeline has no searchable parameter (schema ranges).</p>")
     parts.append(f'<h2>Optimisation history</h2><img alt="history" src="{history_uri}">')
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return html_page("seglab tune", parts)

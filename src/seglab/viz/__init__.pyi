@@ -13,6 +13,7 @@ from .overlay import (
     to_uint8,
 )
 from .plots import contour_plot, histogram_plot, panel, sobel_panels
+from .report import figure_data_uri, html_page
 
 __all__ = [
     "confusion_legend",
@@ -21,6 +22,8 @@ __all__ = [
     "contour_plot",
     "edges_image",
     "elbow_plot",
+    "figure_data_uri",
+    "html_page",
     "histogram_plot",
     "label_overlay",
     "mask_overlay",
