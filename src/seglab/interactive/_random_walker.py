@@ -79,9 +79,8 @@ def random_walker(image: ArrayLike, *, seeds: ArrayLike, beta: float = 130.0, mo
     labels : (M, N[, P]) ndarray of int32
         Every pixel's class. Classes keep the seed values the user gave
         (scikit-image renumbers them 1..n; for seeds 1..n both are identical).
-    info : dict
-        ``mode``, ``tol`` and, for ``'amg'``, ``iterations`` and the final
-        ``residual`` per class.
+        ``seglab.segment(image, "random_walker").info`` holds the values it chose: ``mode``, ``tol``
+        and, for ``'amg'``, ``iterations`` and the final ``residual`` per class.
 
     Raises
     ------
@@ -100,7 +99,7 @@ def random_walker(image: ArrayLike, *, seeds: ArrayLike, beta: float = 130.0, mo
     >>> import numpy as np
     >>> image = np.zeros((20, 20)); image[:, 10:] = 1
     >>> seeds = np.zeros((20, 20), np.int32); seeds[10, 2] = 1; seeds[10, 17] = 2
-    >>> labels, info = random_walker(image, seeds=seeds, beta=130, mode="bf")
+    >>> labels = random_walker(image, seeds=seeds, beta=130, mode="bf")
     >>> int((labels[:, :10] == 1).all()), int((labels[:, 10:] == 2).all())
     (1, 1)
     """
@@ -275,8 +274,10 @@ def _linear_system(data, labels, classes, beta, *, multichannel):
     weights = _axis_weights(data, beta, multichannel)
     unlabelled = np.flatnonzero(flat == 0)
     m = unlabelled.size
-    index = np.full(flat.size, -1, dtype=np.int64)
-    index[unlabelled] = np.arange(m)
+    # int32 indices, as SciPy builds them below 2**31 entries: pyamg's kernels would copy int64 ones every call.
+    itype = np.int32 if 5 * flat.size < 2**31 else np.int64
+    index = np.full(flat.size, -1, dtype=itype)
+    index[unlabelled] = np.arange(m, dtype=itype)
     axes = [ax for ax in range(len(shape)) if shape[ax] > 1]
     strides = [int(np.prod(shape[ax + 1:])) for ax in range(len(shape))]
     # Each unlabelled pixel's weight to its + / - neighbour along ax (0 off the grid) and whether it has one.
@@ -291,12 +292,12 @@ def _linear_system(data, labels, classes, beta, *, multichannel):
     degree = sum(plus[ax] for ax in reversed(axes)) + sum(minus[ax] for ax in reversed(axes))
     slots = [(ax, -1) for ax in axes] + [None] + [(ax, 1) for ax in reversed(axes)]  # in column order
     vals = np.empty((m, len(slots)))
-    cols = np.empty((m, len(slots)), dtype=np.int64)
+    cols = np.empty((m, len(slots)), dtype=itype)
     valid = np.empty((m, len(slots)), dtype=bool)
     to_seed = {}
     for s, slot in enumerate(slots):
         if slot is None:
-            vals[:, s], cols[:, s], valid[:, s] = degree, np.arange(m), True
+            vals[:, s], cols[:, s], valid[:, s] = degree, np.arange(m, dtype=itype), True
             continue
         ax, sign = slot
         w = plus[ax] if sign > 0 else minus[ax]
@@ -305,8 +306,8 @@ def _linear_system(data, labels, classes, beta, *, multichannel):
         column = index[neighbour]
         vals[:, s], cols[:, s], valid[:, s] = -w, column, on_grid & (column >= 0)
         to_seed[slot] = (np.flatnonzero(on_grid & (column < 0)), neighbour, w)
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(valid.sum(axis=1), out=indptr[1:])
+    indptr = np.zeros(m + 1, dtype=itype)
+    np.cumsum(valid.sum(axis=1, dtype=itype), out=indptr[1:])
     A = sparse.csr_matrix((vals[valid], cols[valid], indptr), shape=(m, m))
     A.has_sorted_indices = True
     # Edges from an unlabelled pixel to a seed move to the right-hand side: b_u,k += w for seed class k,
