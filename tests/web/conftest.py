@@ -8,6 +8,7 @@ pytest-playwright plugin trips this suite's ``filterwarnings = error``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -124,6 +125,18 @@ def launch_server():
 
 
 @pytest.fixture
+def own_server(launch_server, tmp_path):
+    """A server over a fresh workspace of the samples, for tests that add files (uploads, links, exports).
+
+    The session's shared workspace stays as the samples made it, so the image list the page tests
+    see (and their screenshots) holds the samples only.
+    """
+    from seglab.web._workspace import make_sample_workspace
+
+    return launch_server(make_sample_workspace(tmp_path / "own-workspace"), "--max-upload-mb", "2")
+
+
+@pytest.fixture
 def client(server):
     with server.client() as c:
         yield c
@@ -144,18 +157,27 @@ def browser():
         launched.close()
 
 
-@pytest.fixture
-def page(browser, server):
+@contextlib.contextmanager
+def open_page(browser, server):
+    """The workbench page of `server` in a new browser context; no JavaScript error may happen on it."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url)
-    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-    page.js_errors = errors
-    yield page
-    context.close()
+    try:
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        page.js_errors = errors
+        yield page
+    finally:
+        context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser, server):
+    with open_page(browser, server) as opened:
+        yield opened
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,13 @@ def test_methods_equal_the_cli_json(client):
 
 
 # -- files inside the workspace only ----------------------------------------------------------------
-def test_paths_outside_the_workspace_are_not_found(client, server, tmp_path):
+def test_paths_outside_the_workspace_are_not_found(own_server, tmp_path):
+    server = own_server
+    with server.client() as client:
+        _paths_outside(client, server, tmp_path)
+
+
+def _paths_outside(client, server, tmp_path):
     outside = tmp_path / "secret.png"
     seglab.write(outside, np.full((8, 8), 7, np.uint8))
     link = server.workspace / "escape.png"
@@ -111,7 +117,13 @@ def test_oversized_upload_is_413(client):
     assert client.get("/api/methods").status_code == 200
 
 
-def test_malformed_upload_gives_the_cli_message_and_the_server_goes_on(client, server, tmp_path):
+def test_malformed_upload_gives_the_cli_message_and_the_server_goes_on(own_server, tmp_path):
+    server = own_server
+    with server.client() as client:
+        _malformed_upload(client, server, tmp_path)
+
+
+def _malformed_upload(client, server, tmp_path):
     junk = b"\x89PNG\r\n\x1a\n" + b"not really a png" * 10
     answer = client.post("/api/images", files={"file": ("bad.png", junk, "image/png")})
     assert answer.status_code == 400
@@ -394,11 +406,16 @@ def test_serve_refuses_bad_options_in_one_line(capsys, tmp_path):
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
 
 
-def test_zarr_images_are_listed_shown_and_segmented(client, workspace):
+def test_zarr_images_are_listed_shown_and_segmented(own_server):
     pytest.importorskip("zarr", reason="zarr inputs need seglab[scale]")
+    workspace = own_server.workspace
     image = seglab.read(workspace / "coins.png")
-    if not (workspace / "coins.zarr").exists():
-        seglab.write(workspace / "coins.zarr", image)
+    seglab.write(workspace / "coins.zarr", image)
+    with own_server.client() as client:
+        _zarr_listed(client, image)
+
+
+def _zarr_listed(client, image):
     names = [item["name"] for item in client.get("/api/images").json()["images"]]
     assert "coins.zarr" in names
     assert client.get("/api/images/coins.zarr/info").json()["shape"] == list(image.shape)

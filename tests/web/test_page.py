@@ -14,6 +14,8 @@ import pytest
 
 import seglab
 
+from .conftest import open_page
+
 
 def png_array(content: bytes) -> np.ndarray:
     from PIL import Image
@@ -230,7 +232,12 @@ def _save(content: bytes, path):
     return path
 
 
-def test_upload_an_image_from_the_page(page, client, tmp_path):
+def test_upload_an_image_from_the_page(browser, own_server, tmp_path):
+    with open_page(browser, own_server) as page, own_server.client() as client:
+        _upload_from_the_page(page, client, tmp_path)
+
+
+def _upload_from_the_page(page, client, tmp_path):
     picture = np.zeros((64, 80), np.uint8)
     picture[10:40, 20:60] = 200
     seglab.write(tmp_path / "my cells.png", picture)
@@ -406,6 +413,10 @@ def test_open_a_140_megapixel_image_and_pan(browser, launch_server, large_worksp
         whole = time.perf_counter() - start
         job_result = page.evaluate("window.seglab.result")
         assert job_result["region"] == [0, 0, 10_000, 14_000]
+        # 140 megapixels run tile by tile (2048-pixel tiles), and the bar moved with every tile
+        tiles = page.evaluate("window.seglab.jobTiles")
+        assert len(tiles) >= 35 and tiles == sorted(tiles) and len(set(tiles)) > 1
+        assert job_result["info"]["tiled"] == {"chunk": 2048, "tiles": 35}
         full = tifffile.imread(large_workspace / "slice.tif")
         assert job_result["info"]["threshold"] == seglab.segment(full, "otsu").info["threshold"]
         page.wait_for_function("() => window.seglab.layer && window.seglab.layer.img.src.includes('scale=')")
@@ -423,13 +434,7 @@ def test_train_a_unet_from_the_page_and_use_it(browser, launch_server, train_wor
     from seglab.metrics.binary import binary_scores
 
     server = launch_server(train_workspace)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    try:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(server.url)
-        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    with open_page(browser, server) as page:
         open_image(page, "held-out.png")
         # pick the training folder (truths beside the images), a quick network, 4 epochs, and train
         page.select_option("#train-images", "train")
@@ -464,6 +469,3 @@ def test_train_a_unet_from_the_page_and_use_it(browser, launch_server, train_wor
         assert np.array_equal(mask, expected.mask)
         page.evaluate("document.getElementById('train-unet').scrollIntoView()")
         screenshot(page, "workbench-unet")
-        assert not errors, f"JavaScript errors on the page: {errors}"
-    finally:
-        context.close()

@@ -95,6 +95,7 @@ def test_training_requests_are_checked_before_any_work(launch_server, train_work
         assert answer.status_code == 400 and "no image could be paired with a truth file" in answer.json()["error"]
 
 
+@pytest.mark.slow
 def test_cancelling_a_training_leaves_no_model(launch_server, train_workspace):
     pytest.importorskip("torch", reason="U-Net training needs seglab[deep] (torch, MONAI)")
     server = launch_server(train_workspace)
@@ -151,7 +152,13 @@ def test_chunk_is_refused_where_it_does_not_apply(client):
 
 
 @pytest.mark.parametrize(("method", "kind"), [("otsu", "mask"), ("watershed_distance", "labels")])
-def test_zarr_export_equals_png_and_is_read_by_seglab(client, workspace, tmp_path, method, kind):
+def test_zarr_export_equals_png_and_is_read_by_seglab(own_server, tmp_path, method, kind):
+    workspace = own_server.workspace
+    with own_server.client() as client:
+        _zarr_export(client, workspace, tmp_path, method, kind)
+
+
+def _zarr_export(client, workspace, tmp_path, method, kind):
     result = client.post("/api/run", json={"image": "nuclei.png", "pipeline": {"method": method}}).json()
     assert result["output"] == kind
     png = client.get(result["urls"][f"{kind}.png"])

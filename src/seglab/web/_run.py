@@ -82,15 +82,17 @@ class ResultStore:
     def __init__(self, max_items: int = 64, max_bytes: int = 2_000_000_000):
         self._items: OrderedDict[str, Result] = OrderedDict()
         self._lock = threading.Lock()
+        self._total = 0  # bytes held, kept as results come and go (not summed on every add)
         self.max_items, self.max_bytes = max_items, max_bytes
 
     def add(self, result: Result) -> Result:
+        size = result.nbytes
         with self._lock:
             self._items[result.id] = result
-            total = sum(r.nbytes for r in self._items.values())
-            while len(self._items) > 1 and (len(self._items) > self.max_items or total > self.max_bytes):
+            self._total += size
+            while len(self._items) > 1 and (len(self._items) > self.max_items or self._total > self.max_bytes):
                 _, dropped = self._items.popitem(last=False)
-                total -= dropped.nbytes
+                self._total -= dropped.nbytes
         return result
 
     def get(self, result_id: str) -> Result | None:
@@ -408,7 +410,8 @@ def _run_tiled(workspace, request: RunRequest, source, report, started: float) -
         out = run_tiled(image, request.pipeline, Path(tmp) / "out.zarr", chunk=chunk, client="threads",
                         progress=tile_event)
         data = np.asarray(out[...])
-        provenance = dict(out.attrs.get("provenance", {}))
+        saved = out.attrs.get("provenance")
+        provenance: dict[str, Any] = dict(saved) if isinstance(saved, Mapping) else {}
         output = str(out.attrs.get("output", request.pipeline.output))
     if output in ("mask", "contour"):
         data = data.astype(bool)

@@ -164,7 +164,7 @@ def run_training(task: Mapping[str, Any], send) -> None:
 def list_models(workspace) -> list[dict[str, Any]]:
     """The model folders in the workspace's ``models/`` (U-Nets and pixel classifiers), newest first."""
     folder = workspace.root / MODELS
-    found = []
+    found: list[dict[str, Any]] = []
     if not folder.is_dir():
         return found
     for path in folder.iterdir():

@@ -594,9 +594,11 @@ async function runWhole() {
   document.body.dataset.job = "running";
   const source = new EventSource(`/api/jobs/${job.id}/events`);
   state.jobSource = source;
+  state.jobTiles = [];
   source.onmessage = async (event) => {
     const s = JSON.parse(event.data);
     $("job-progress").value = s.progress; $("job-stage").textContent = `${s.stage} (${s.elapsed.toFixed(1)} s)`;
+    if (s.stage.includes(": tile ")) { state.jobTiles.push(s.progress); document.body.dataset.jobTiles = String(state.jobTiles.length); }
     if (s.state === "done" || s.state === "failed" || s.state === "cancelled") {
       source.close(); state.jobSource = null;
       if (s.state === "failed") showError(s.error);
