@@ -562,3 +562,30 @@ def seglab_segment_error(image):
     import seglab
 
     seglab.segment(image, "otsu")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:distributed")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning:distributed")
+def test_labels_from_a_compressed_tiff_on_two_worker_processes(tmp_path, blobs):
+    """The benchmark's path: a global method's histogram pass keeps the decoded cores for the write pass,
+    the passes split between two `make_client` workers by pixels (edge tiles are smaller)."""
+    import tifffile
+
+    from seglab.tiling import make_client
+    from seglab.tiling._backends import _balanced_bounds
+
+    if "otsu" not in seglab.list_methods() or "label" not in seglab.list_steps("post"):
+        pytest.skip("needs the threshold family and the label post-step")
+    image = np.tile(blobs, (2, 3))
+    path = tmp_path / "in.tif"
+    tifffile.imwrite(path, image, tile=(64, 64), compression="zlib")
+    pipeline = Pipeline.build("otsu", post=["label"])
+    client, cluster = make_client(workers=2)
+    with cluster, client:
+        assert set(client.run(lambda: __import__("cv2").getNumThreads()).values()) == {1}
+        out = run_tiled(path, pipeline, tmp_path / "out.zarr", chunk=(128, 160), client=client)
+    assert_equivalent_labeling(out[:], pipeline.run(image).data)
+    assert not (tmp_path / "out.zarr" / "_seglab" / "pre.raw").exists()  # scratch removed after the run
+    # four full tiles, then four quarter tiles: half of the tiles would be 16 : 4 of the work, 12 : 8 by pixels
+    assert _balanced_bounds([4, 4, 4, 4, 1, 1, 1, 1], 2) == [0, 3, 8]
+    assert _balanced_bounds([1] * 36, 2) == [0, 18, 36]

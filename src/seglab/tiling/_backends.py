@@ -25,6 +25,10 @@ def _call(function, *args):
 # mmap threshold: every tile-sized array is then a fresh mmap that page-faults in (tile tasks ran 35 %
 # slower, measured). Tiles are bounded, so keep them in the heap and trim only large free tops.
 WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 2**27, "MALLOC_MMAP_THRESHOLD_": 2**26}
+# distributed gives each single-threaded worker OMP/MKL/OpenBLAS_NUM_THREADS=1 so that n workers use n cores;
+# OpenCV's own thread pool (pthreads, one thread per core) reads none of those, so two workers ran four
+# threads in every parallel OpenCV call (connected components, median blur) on two cores. Same rule for it.
+WORKER_THREADS = {"OPENCV_FOR_THREADS_NUM": 1}
 
 
 # -- execution -------------------------------------------------------------------------------------
@@ -56,7 +60,8 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None,
     import dask
 
     n = workers or os.cpu_count() or 1
-    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}):
+    environ = {**WORKER_MALLOC, **WORKER_THREADS}
+    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in environ.items()}):
         # silence_logs: distributed's own lines ("Worker process still alive after 4.0 seconds, killing" when
         # the cluster closes) are not the user's business; errors still reach them through seglab's messages
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,

@@ -273,7 +273,9 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
         todo = [b for b in blocks if grid.key(b) not in _done(out, "write")]
         reached = _execute(client, _write_task, job, todo, "write", progress, weights=[grid.size(b) for b in todo])
         if plan.label_start is not None:
-            reached = any(r for r in reached if r) or _any_reached(out, blocks)
+            # tiles written by an earlier (interrupted) call only say it in their records
+            earlier = set(blocks) - set(todo)
+            reached = any(r for r in reached if r) or _any_reached(out, [b for b in blocks if b in earlier], grid)
             if reached and not plan.exact_stitch:
                 warnings.warn(
                     "an object reached the halo of a tile: the labelling steps are not plain connected "

@@ -210,16 +210,19 @@ def _core_ids(local: np.ndarray, inner: np.ndarray, ring_pads, *, consecutive: b
     return np.setdiff1d(ids, ring_only, assume_unique=True)
 
 
-def _load_faces(path: Path, offset_ids: bool = True) -> list:
-    with np.load(path) as data:
-        offset = int(data["offset"])
-        faces, k = [], 0
-        while f"face{k}" in data:
-            face = data[f"face{k}"].astype(np.int64)
-            if offset_ids:
-                face = np.where(face > 0, face + offset, 0)
-            faces.append((tuple(int(v) for v in data[f"face{k}_origin"]), face))
-            k += 1
+def _load_faces(path: Path, offset_ids: bool = True, data=None) -> list:
+    """The core faces stored in a tile's record (`data`: the record already open)."""
+    if data is None:
+        with np.load(path) as opened:
+            return _load_faces(path, offset_ids, opened)
+    offset = int(data["offset"])
+    faces, k = [], 0
+    while f"face{k}" in data:
+        face = data[f"face{k}"].astype(np.int64)
+        if offset_ids:
+            face = np.where(face > 0, face + offset, 0)
+        faces.append((tuple(int(v) for v in data[f"face{k}_origin"]), face))
+        k += 1
     return faces
 
 
@@ -240,8 +243,11 @@ def _pairs_and_ids(out: Path, grid, progress):
     if progress:
         progress("pairs", 0, len(blocks))
     for done, index in enumerate(blocks, 1):
-        with np.load(out / WORK / "records" / f"{grid.key(index)}.npz") as data:
+        path = out / WORK / "records" / f"{grid.key(index)}.npz"
+        with np.load(path) as data:  # one read per record: its own faces are kept for the later neighbours
             coords, record_ids = data["coords"], data["ids"]
+            if index not in faces:
+                faces[index] = _load_faces(path, data=data)
         if coords.shape[0]:
             neighbours = [face for other in neighbours_of(index, grid.numblocks) for face in faces_of(other)]
             pairs.append(pairs_from_records(coords, record_ids, lookup(coords, neighbours)))
@@ -300,8 +306,11 @@ def _write_luts(out: Path, grid, ring, pairs) -> None:
         _work_write(out / WORK / "lut" / f"{key}.npy", lambda h: np.save(h, lut))
 
 
-def _any_reached(out: Path, blocks) -> bool:
-    for path in (out / WORK / "records").glob("*.npz"):
+def _any_reached(out: Path, blocks, grid) -> bool:
+    for index in blocks:
+        path = out / WORK / "records" / f"{grid.key(index)}.npz"
+        if not path.exists():  # a complete run's records are removed with its scratch
+            continue
         with np.load(path) as data:
             if bool(data["reached"]):
                 return True
