@@ -104,12 +104,19 @@ def test_the_catalogue_declares_its_tiling_facts_instead_of_the_tiler_naming_met
 
     from seglab import tiling
 
+    # the limits (histogram and extent checks) read facts too: Param.extent and MethodSpec.histogram
+    assert seglab.get_step("equalize_adapthist", "pre").param("kernel_size").extent
+    assert seglab.get_method("manual").histogram({"threshold": 5}) is False
+    hysteresis = seglab.get_method("hysteresis").histogram
+    assert hysteresis({"low": None, "high": 9}) and not hysteresis({"low": 3, "high": 9})
+    core = Path(seglab.__file__).parent / "_core"
     names = {s.name for s in seglab.all_specs()}
-    for path in Path(tiling.__file__).parent.glob("*.py"):
+    for path in [*Path(tiling.__file__).parent.glob("*.py"), core / "limits.py", core / "executor.py"]:
         tree = ast.parse(path.read_text())
         docstrings = {id(node.body[0].value) for node in ast.walk(tree)
                       if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
                       and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
         literals = {node.value for node in ast.walk(tree)
                     if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings}
+        literals -= {"local", "global", "none"}  # MethodSpec.tiling's vocabulary, not the method 'local'
         assert not (literals & names), f"{path.name} names methods: {sorted(literals & names)}"

@@ -241,14 +241,10 @@ def check_step_cost(spec, data, params: Mapping[str, Any]) -> None:
         _check_histogram(spec, data, available if available is not None else available_memory())
 
 
-# Parameters that are a length in pixels but not part of a declared halo (the step is not tiled), so the
-# window rule cannot see them: bounded by the image's largest side. TODO(lead): a spec fact for this.
-_EXTENT_PARAMS = {"equalize_adapthist": ("kernel_size",)}
-
-
 def _check_extent_params(spec, params: Mapping[str, Any], shape: tuple[int, ...]) -> None:
+    # Lengths in pixels outside a declared halo (Param.extent) are bounded by the image's largest side.
     largest = max(shape)
-    for name in _EXTENT_PARAMS.get(spec.name, ()):
+    for name in (p.name for p in spec.params if p.extent):
         value = params.get(name)
         items = value if isinstance(value, tuple) else (value,)
         if any(isinstance(v, (int, float)) and not isinstance(v, bool) and v > largest for v in items):
@@ -258,17 +254,11 @@ def _check_extent_params(spec, params: Mapping[str, Any], shape: tuple[int, ...]
             )
 
 
-# Which steps build a one-bin-per-level histogram is not (yet) a fact on the spec: global-statistic
-# steps do (tiling="global"), except `manual`, which only compares; `hysteresis` does when it derives
-# `low`/`high` from Otsu's threshold. TODO(lead): a MethodSpec fact such as `histogram=True`.
-_NO_HISTOGRAM = frozenset({"manual"})
-_HISTOGRAM_WHEN_NONE = {"hysteresis": ("low", "high")}
-
-
 def _builds_histogram(spec, params: Mapping[str, Any]) -> bool:
-    if spec.name in _HISTOGRAM_WHEN_NONE:
-        return any(params.get(name) is None for name in _HISTOGRAM_WHEN_NONE[spec.name])
-    return spec.tiling == "global" and spec.name not in _NO_HISTOGRAM
+    """The spec's ``histogram`` fact; by default the global-statistic steps count one."""
+    if spec.histogram is not None:
+        return bool(spec.histogram(params))
+    return spec.tiling == "global"
 
 
 def _check_histogram(spec, data: np.ndarray, available: int) -> None:

@@ -95,6 +95,10 @@ class Param:
         than ``(min, max)``; ``()`` means "do not tune".
     help : str
         One line for ``--help``, the web form and the catalogue.
+    extent : bool
+        A length in pixels that is not part of the step's halo (an untiled
+        step's window): a value longer than the image's largest side is
+        refused before the step runs, with the largest value that runs.
     """
 
     name: str
@@ -110,6 +114,7 @@ class Param:
     log: bool = False
     tune: tuple | None = None
     length: int | None = None
+    extent: bool = False
 
     def __post_init__(self):
         if self.type not in PARAM_TYPES:
@@ -237,6 +242,8 @@ class Param:
             out["odd"] = True
         if self.log:
             out["log"] = True
+        if self.extent:
+            out["extent"] = True
         if self.tune is not None:
             out["tune"] = list(self.tune)
         out["help"] = self.help
@@ -319,6 +326,11 @@ class MethodSpec:
         ``"pixel_classifier"``; see ``seglab train``). The folder is passed as
         the method's ``model`` parameter, so the CLI (``--param model=DIR``),
         pipeline files, compare, tune and tile carry it like any parameter.
+    histogram : callable, optional
+        ``histogram(params) -> bool``: whether the step counts one histogram
+        bin per integer level with these parameters (so a wide-integer image
+        is checked against memory before it runs). None: exactly the
+        global-statistic steps (``tiling='global'``) do.
     expands_to : tuple of str
         A composite method's parts, as ``"method:NAME"`` then ``"post:NAME"``
         entries: the method equals running them in order, each with the
@@ -347,6 +359,7 @@ class MethodSpec:
     labels_by: str | None = None
     tile_check: Callable[[Mapping[str, Any]], str | None] = field(default=_no_tile_check, compare=False)
     model: str | None = None
+    histogram: Callable[[Mapping[str, Any]], bool] | None = field(default=None, compare=False)
     expands_to: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
 

@@ -37,7 +37,7 @@ SPECS = [
          tiling="none", references=("skimage.exposure.rescale_intensity",)),
     _pre("equalize_adapthist", "CLAHE (float output in [0, 1])",
          (Param("clip_limit", "float", 0.01, min=1e-4, max=1.0, log=True, help="contrast clip limit"),
-          Param("kernel_size", "int", None, nullable=True, min=2, max=8192, tune=(),
+          Param("kernel_size", "int", None, nullable=True, min=2, max=8192, tune=(), extent=True,
                 help="contextual region size (None: 1/8 of each axis)")),
          tiling="none", references=("Zuiderveld 1994, Graphics Gems IV", "skimage.exposure.equalize_adapthist")),
 ]

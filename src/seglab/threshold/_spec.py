@@ -11,12 +11,21 @@ _INVERT = Param("invert", "bool", False, help="foreground is the dark side (imag
 _DIMS = (2, 3)
 
 
-def _global(name, summary, references, params=(), output="mask"):
+def _global(name, summary, references, params=(), output="mask", histogram=None):
     return MethodSpec(
         name=name, family="threshold", target=f"{_MOD}._global:{name}", output=output, summary=summary,
         params=(*params, _INVERT), dims=_DIMS, channels="gray", tiling="global", stat_target=_STAT, apply_target=_APPLY,
-        references=references,
+        histogram=histogram, references=references,
     )
+
+
+def _never(params) -> bool:
+    return False  # `manual` only compares: it counts no histogram
+
+
+def _otsu_derives_a_level(params) -> bool:
+    # hysteresis derives a missing `low` or `high` from Otsu's threshold, which counts a histogram
+    return params.get("low") is None or params.get("high") is None
 
 
 def _window_halo(params) -> int:
@@ -33,7 +42,8 @@ def _local_halo(params) -> int:
 
 SPECS = [
     _global("manual", "Fixed threshold: image > threshold", ("skimage: image > t",),
-            (Param("threshold", "float", 128.0, help="intensity in the image's units (default: middle of uint8)"),)),
+            (Param("threshold", "float", 128.0, help="intensity in the image's units (default: middle of uint8)"),),
+            histogram=_never),
     _global("otsu", "Otsu: maximal between-class variance", ("doi:10.1109/TSMC.1979.4310076",
                                                             "skimage.filters.threshold_otsu")),
     _global("multi_otsu", "Multi-level Otsu: labels 0 (darkest class) .. classes-1",
@@ -101,7 +111,7 @@ SPECS = [
                   help="strict level (absolute intensity; None: derived from Otsu)"),
             _INVERT,
         ),
-        dims=_DIMS, channels="gray", tiling="none",
+        dims=_DIMS, channels="gray", tiling="none", histogram=_otsu_derives_a_level,
         references=("doi:10.1109/TPAMI.1986.4767851", "skimage.filters.apply_hysteresis_threshold"),
     ),
 ]
