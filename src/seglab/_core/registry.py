@@ -619,6 +619,14 @@ class Registry:
         """``'seglab'`` for built-in entries, the plugin's entry-point name, or ``'user'``."""
         return self._origin.get((_bucket(spec), spec.name), "user")
 
+    def catalogue(self, specs: Iterable[MethodSpec] | None = None) -> list[dict[str, Any]]:
+        """The JSON catalogue (``seglab methods --json``, the web's ``GET /api/methods``).
+
+        Each entry's schema (:meth:`MethodSpec.to_dict`) and its ``origin``: ``'seglab'`` for
+        built-in entries, else the plugin's entry-point name. `specs` defaults to every entry.
+        """
+        return [{**spec.to_dict(), "origin": self.origin(spec)} for spec in (self.specs() if specs is None else specs)]
+
     def specs(self) -> list[MethodSpec]:
         """Every entry: methods first, then pre-steps, then post-steps, by family and name."""
         return sorted(self._entries.values(), key=lambda s: (_ORDER[s.kind], s.family, s.name))

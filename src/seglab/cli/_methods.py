@@ -111,9 +111,7 @@ def command(name, as_json, family, kind):
     if as_json:
         from seglab._core.registry import current_registry
 
-        registry = current_registry()
-        # origin: 'seglab' for built-in entries, else the plugin's entry-point name
-        click.echo(json.dumps([{**s.to_dict(), "origin": registry.origin(s)} for s in specs], indent=2))
+        click.echo(json.dumps(current_registry().catalogue(specs), indent=2))
         return
     # One line per entry, the full name never cut; the summary is cut to the terminal width.
     # Parameters and how to give inputs: `seglab methods NAME`.

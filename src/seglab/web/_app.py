@@ -211,14 +211,9 @@ def create_app(workspace: str | os.PathLike[str], *, token: str, max_upload_mb: 
     @app.get("/api/methods")
     def methods():
         # exactly what `seglab methods --json` prints (each entry's schema and where it came from)
-        from seglab._core import registry
+        from seglab._core.registry import current_registry
 
-        specs = registry.all_specs()
-        current = getattr(registry, "current_registry", None)
-        if current is None:
-            return [s.to_dict() for s in specs]
-        origin = current().origin
-        return [{**s.to_dict(), "origin": origin(s)} for s in specs]
+        return current_registry().catalogue()
 
     @app.post("/api/validate")
     async def validate(request: Request):
