@@ -109,10 +109,44 @@ def local(image: ArrayLike, *, block_size: int = 35, method: str = "gaussian", o
         if threshold_image is not None:
             threshold_image -= offset  # as scikit-image's `thresh_image - offset`, in the same float dtype
             return _compare(array, threshold_image, invert), _summary(threshold_image)
+    if method == "gaussian":
+        return _gaussian_threshold(array, block_size, offset, mode, invert)
     from skimage.filters import threshold_local
 
     threshold_image = threshold_local(array, block_size, method, offset=offset, mode=mode)
     return _compare(array, threshold_image, invert), _summary(threshold_image)
+
+
+def _gaussian_threshold(array: np.ndarray, block_size: int, offset: float, mode: str, invert: bool):
+    """``array > threshold_local(array, block_size, 'gaussian', offset=offset, mode=mode)``, in strips of rows.
+
+    scikit-image holds the float image, the threshold image and ``threshold - offset`` at once (2.9 float64
+    images of temporaries). Here each strip of planes/rows is filtered with its halo of real neighbours
+    (``int(4 * sigma + 0.5)``, scipy's radius at ``truncate=4``): every output value is the same correlation of
+    the same values, so the mask is bit for bit scikit-image's, and the temporaries stay near half an image.
+    The summary's ``threshold_mean`` sums strip by strip in float64 (``T.mean()`` may differ in the last bits,
+    or from the 7th digit for float32 images, whose mean NumPy accumulates in float32).
+    """
+    from scipy import ndimage as ndi
+
+    dtype = np.float32 if array.dtype in (np.float16, np.float32) else np.float64  # skimage's float type
+    sigma = (block_size - 1) / 6.0
+    halo = int(4.0 * sigma + 0.5)
+    n = array.shape[0]
+    # 'wrap' reads the far side of the image at the top and bottom borders: one strip.
+    step = n if mode == "wrap" else max(4 * halo, 32, -(-n // 4))
+    mask = np.empty(array.shape, dtype=bool)
+    total, low, high = 0.0, np.inf, -np.inf
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        lo, hi = max(0, start - halo), min(n, stop + halo)
+        block = ndi.gaussian_filter(array[lo:hi].astype(dtype), sigma, mode=mode, cval=0.0, truncate=4.0)
+        threshold = block[start - lo: stop - lo]
+        threshold -= offset
+        mask[start:stop] = _compare(array[start:stop], threshold, invert)
+        total += float(threshold.sum(dtype=np.float64))
+        low, high = min(low, float(threshold.min())), max(high, float(threshold.max()))
+    return mask, {"threshold_mean": total / array.size, "threshold_min": low, "threshold_max": high}
 
 
 # scipy.ndimage border modes as numpy.pad modes (scipy 'reflect' repeats the edge sample: numpy 'symmetric').
