@@ -41,8 +41,8 @@ def _names(value, what: str) -> list[str]:
 
 
 def _expand(workspace, names: list[str]) -> list[Path]:
-    """Workspace names -> image files (a folder gives its image files, hidden ones skipped)."""
-    from seglab.compare._pairing import IMAGE_SUFFIXES
+    """Workspace names -> image files (a folder gives its image files, as ``seglab compare`` lists them)."""
+    from seglab.compare import expand_paths
     from seglab.io import natural_key
 
     files: list[Path] = []
@@ -50,8 +50,8 @@ def _expand(workspace, names: list[str]) -> list[Path]:
         # "." is the workspace itself; anything else must resolve inside it (404 otherwise)
         path = workspace.root if name in (".", "./") else workspace.resolve(name.rstrip("/") or name)
         if path.is_dir() and path.suffix.lower() != ".zarr":
-            files += sorted((p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
-                             and p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: natural_key(p.name))
+            files += sorted((p for p in expand_paths(path) if not p.name.startswith(".")),
+                            key=lambda p: natural_key(p.name))
         else:
             files.append(path)
     return files
