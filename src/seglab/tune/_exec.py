@@ -245,14 +245,9 @@ class DaskExecutor:
     """Tasks on dask.distributed: `address` of a running scheduler, or a LocalCluster of `n` workers."""
 
     def __init__(self, payload: Payload, *, address: str | None = None, n: int | None = None):
-        try:
-            import distributed  # noqa: F401
-        except ImportError:  # pragma: no cover - depends on the environment
-            from seglab._core.errors import MissingDependencyError
-
-            raise MissingDependencyError(
-                'running trials on dask needs distributed: pip install "seglab[scale]"') from None
-        from seglab.tiling import make_client  # the tiler's engine: same worker settings, same quiet logs
+        # the tiler's engine (compare uses it too): same worker settings, same quiet logs, and the one
+        # MissingDependencyError naming `pip install "seglab[scale]"` when distributed is absent
+        from seglab.tiling import make_client
 
         self._client, self._cluster = make_client(workers=n if not address else None, scheduler=address)
         self.n_workers = max(len(self._client.scheduler_info().get("workers", {})), 1)
