@@ -106,7 +106,7 @@ def test_method_contract_3d(spec):
 @pytest.mark.parametrize("spec", [s for s in METHODS if s.channels == "gray"], ids=lambda s: s.name)
 def test_gray_method_refuses_colour_with_the_fix(spec):
     colour = np.stack([_base()[0]] * 3, axis=-1)
-    with pytest.raises(InvalidImageError, match=r"add the pre-step 'grayscale'"):
+    with pytest.raises(InvalidImageError, match=r"works on single-channel images.*pre=\['grayscale'\] in seglab.segment \(CLI: --pre grayscale\)"):
         seglab.segment(colour, spec.name, **_inputs(spec, (48, 64)))
 
 
