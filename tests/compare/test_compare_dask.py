@@ -91,12 +91,13 @@ def test_method_budget_holds_on_dask_workers(monkeypatch, seglab_registry, clust
     truth[8:20, 6:24] = True
     image = np.where(truth, 180, 30).astype(np.uint8)
     start = time.monotonic()
-    rows = compare([image, image], [truth, truth], "otsu,toy_slow", method_timeout=1.0, measure_memory=False,
+    # 5 s, not 1 s: otsu's first run in a child forked from a busy worker (imports included) can take over 1 s
+    rows = compare([image, image], [truth, truth], "otsu,toy_slow", method_timeout=5.0, measure_memory=False,
                    scheduler=cluster.scheduler_address)
     assert time.monotonic() - start < 30  # the sleeping method was stopped, not waited for (60 s)
     by = {(r["image"], r["method"]): r for r in rows}
     assert by[("image0", "otsu")]["f1"] == 1.0 and by[("image1", "otsu")]["f1"] == 1.0
-    assert "over the method time budget (1 s" in by[("image0", "toy_slow")]["error"]
+    assert "over the method time budget (5 s" in by[("image0", "toy_slow")]["error"]
     assert "stopped after" in by[("image0", "toy_slow")]["error"]
     assert "on earlier images" in by[("image1", "toy_slow")]["error"]
 
