@@ -149,8 +149,8 @@ def run_demo(out_dir: str | Path, *, progress=None) -> Path:
 #: The demo U-Net: MONAI BasicUNet (0.49 M parameters), 400 steps of 8 random 64 x 64 patches, cosine
 #: learning-rate decay from 4e-3; 48 s on 2 quiet cores (the whole demo: 54 s, 4 s without it), AP@0.5 1.0 on the
 #: scored sample (benchmarks/quality/RESULTS.md, "Cost on a quiet machine").
-DEMO_UNET = {"epochs": 40, "steps_per_epoch": 10, "patch": 64, "batch_size": 8, "window": 128,
-             "learning_rate": 4e-3, "patience": 40}
+DEMO_UNET: dict[str, Any] = {"epochs": 40, "steps_per_epoch": 10, "patch": 64, "batch_size": 8, "window": 128,
+                              "learning_rate": 4e-3, "patience": 40}
 
 
 def _train_demo_model(case: DemoCase, out: Path) -> Path:

@@ -464,7 +464,7 @@ class _Run:
             for j in range(len(self.runnable)):
                 self.finish(image, j, ({"error": image.error}, None, "", None))
 
-    def job(self, image: _Image, j: int) -> tuple:
+    def job(self, image: _Image, j: int) -> tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any]:
         """The arguments of :func:`_job` for method `j` on `image` (call when the method's earlier images are done)."""
         pipeline = self.runnable[j].pipeline
         left = None if self.budget is None else self.budget - self.spent[j]
