@@ -121,9 +121,9 @@ def _gaussian_threshold(array: np.ndarray, block_size: int, offset: float, mode:
     """``array > threshold_local(array, block_size, 'gaussian', offset=offset, mode=mode)``, in strips of rows.
 
     scikit-image holds the float image, the threshold image and ``threshold - offset`` at once (2.9 float64
-    images of temporaries). Here each strip of planes/rows is filtered with its halo of real neighbours
-    (``int(4 * sigma + 0.5)``, scipy's radius at ``truncate=4``): every output value is the same correlation of
-    the same values, so the mask is bit for bit scikit-image's, and the temporaries stay near half an image.
+    images of temporaries). Here the one float copy is smoothed in place along axis 0, then strip by strip
+    along the other axes: every output value is the same sequence of correlations of the same values, so the
+    mask is bit for bit scikit-image's, and the temporaries stay near one image.
     The summary's ``threshold_mean`` sums strip by strip in float64 (``T.mean()`` may differ in the last bits,
     or from the 7th digit for float32 images, whose mean NumPy accumulates in float32).
     """
@@ -131,17 +131,21 @@ def _gaussian_threshold(array: np.ndarray, block_size: int, offset: float, mode:
 
     dtype = np.float32 if array.dtype in (np.float16, np.float32) else np.float64  # skimage's float type
     sigma = (block_size - 1) / 6.0
-    halo = int(4.0 * sigma + 0.5)
+    # scipy's gaussian_filter is one 1-D correlation per axis, axis 0 first, each on the previous one's output.
+    # The axis-0 pass runs on the whole image, in place in the one float copy; the later axes work within a
+    # slab of axis 0, so they run slab by slab with no halo: the same operations in the same order as
+    # scikit-image's call, and no row filtered twice (halos cost 1.4x at block_size 151 on 512 rows).
+    smoothed = array.astype(dtype)
+    ndi.gaussian_filter1d(smoothed, sigma, axis=0, output=smoothed, mode=mode, cval=0.0, truncate=4.0)
     n = array.shape[0]
-    # 'wrap' reads the far side of the image at the top and bottom borders: one strip.
-    step = n if mode == "wrap" else max(4 * halo, 32, -(-n // 4))
+    step = max(32, -(-n // 4))
     mask = np.empty(array.shape, dtype=bool)
     total, low, high = 0.0, np.inf, -np.inf
     for start in range(0, n, step):
         stop = min(n, start + step)
-        lo, hi = max(0, start - halo), min(n, stop + halo)
-        block = ndi.gaussian_filter(array[lo:hi].astype(dtype), sigma, mode=mode, cval=0.0, truncate=4.0)
-        threshold = block[start - lo: stop - lo]
+        threshold = smoothed[start:stop]
+        for axis in range(1, array.ndim):
+            ndi.gaussian_filter1d(threshold, sigma, axis=axis, output=threshold, mode=mode, cval=0.0, truncate=4.0)
         threshold -= offset
         mask[start:stop] = _compare(array[start:stop], threshold, invert)
         total += float(threshold.sum(dtype=np.float64))
