@@ -135,7 +135,7 @@ def _gaussian_threshold(array: np.ndarray, block_size: int, offset: float, mode:
     # The axis-0 pass runs on the whole image, in place in the one float copy; the later axes work within a
     # slab of axis 0, so they run slab by slab with no halo: the same operations in the same order as
     # scikit-image's call, and no row filtered twice (halos cost 1.4x at block_size 151 on 512 rows).
-    smoothed = array.astype(dtype)
+    smoothed: NDArray[np.floating[Any]] = array.astype(dtype)
     ndi.gaussian_filter1d(smoothed, sigma, axis=0, output=smoothed, mode=mode, cval=0.0, truncate=4.0)
     n = array.shape[0]
     step = max(32, -(-n // 4))
