@@ -14,7 +14,6 @@ from benchmarks._harness import Case
 
 
 def _equal(ours, peer):
-    ours = ours[0] if isinstance(ours, tuple) else ours
     peer = peer[0] if isinstance(peer, tuple) else peer
     return "equal", float(np.mean(np.asarray(ours) == np.asarray(peer)))
 
