@@ -22,7 +22,7 @@ from ._harness import synthetic_inputs
 HERE = Path(__file__).resolve().parent
 
 
-def measure(size: int) -> list[dict]:
+def measure(size: int, only: set[str] | None = None) -> list[dict]:
     import seglab
     from seglab._core.registry import all_specs
 
@@ -30,7 +30,7 @@ def measure(size: int) -> list[dict]:
     unit = image.size * 8  # one float64 image
     rows = []
     for spec in all_specs():
-        if spec.kind != "method":
+        if spec.kind != "method" or (only and spec.name not in only):
             continue
         data = image if spec.channels != "color" else np.stack([image, image[::-1], image[:, ::-1]], axis=-1)
         inputs = synthetic_inputs(spec, image.shape)
@@ -65,7 +65,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--out", default=str(HERE / "MEMORY.md"))
+    parser.add_argument("--only", default="", help="comma-separated method names: print their rows, write nothing")
     args = parser.parse_args(argv)
+    if args.only:
+        for row in measure(args.size, set(args.only.split(","))):
+            print(f"{row['method']}: peak {row['peak_mb']:.1f} MiB, {row['float64_images']:.2f} float64 images "
+                  f"{row['error']}")
+        return 0
     rows = measure(args.size)
     lines = [
         "# Peak temporary memory per method",
