@@ -26,9 +26,9 @@ def _same(rows):
 def cluster():
     from seglab.tiling import make_client
 
-    # One worker thread: two in one process crashed the interpreter once in a CI dry run (a segfault inside
-    # scipy.ndimage.label while another thread ran a method); the two-process path is the CLI test's.
-    client, cluster = make_client(workers=1, processes=False)
+    # Two worker threads in one process: their runs overlap (the process-wide tracemalloc and warning capture
+    # must hold up: test_measure_threads.py); the two-process path is the CLI test's.
+    client, cluster = make_client(workers=2, processes=False)
     client.close()
     with cluster:
         yield cluster

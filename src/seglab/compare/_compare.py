@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 import statistics
+import threading
 import time
 import tracemalloc
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,29 +111,117 @@ def auto_gray(pipeline: Pipeline, image: np.ndarray) -> tuple[Pipeline, str]:
     return Pipeline(pipeline.method, [parse_step("grayscale", "pre"), *pipeline.pre], list(pipeline.post)), "grayscale"
 
 
+class _Probes:
+    """tracemalloc and warning capture shared by the measured runs of one process, threads included.
+
+    Both are process-wide: when each run started and stopped them itself, two runs on the threads of one dask
+    worker raced. ``tracemalloc.stop()`` while another thread allocates outside the GIL is a use-after-free in
+    CPython 3.11 (it crashed the interpreter in compare on a threaded worker), the second thread's peak read 0
+    once the first had stopped tracing, and interleaved ``warnings.catch_warnings`` left the process recording
+    into a finished run's list. Here the first run to enter starts tracing and installs one warning hook, the
+    last to leave restores the hook, and each thread's warnings go to its own run. Tracing stops only when no
+    run and no :meth:`holding` job (a whole compare job: its scoring labels images outside the GIL too) is left
+    in the process. A peak is only reported for a run that had the process to itself: tracemalloc cannot tell
+    threads apart. (CPython's fix for the stop race, gh-128679, is not in 3.11.)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._active: dict[int, dict[str, Any]] = {}
+        self._tracing_here = False
+        self._holds = 0
+        self._catcher: Any = None
+        self._show_before: Any = None
+
+    def reset_after_fork(self) -> None:
+        """A forked child has one thread: forget the parent's other runs (and a lock one of them held)."""
+        self.__init__()  # type: ignore[misc]
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Keep tracing on (if it is) for the duration: another thread's run ending must not stop it."""
+        with self._lock:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holds -= 1
+                self._stop_if_idle()
+
+    def _stop_if_idle(self) -> None:
+        if self._tracing_here and not self._holds and not any(run["memory"] for run in self._active.values()):
+            tracemalloc.stop()
+            self._tracing_here = False
+
+    def enter(self, measure_memory: bool) -> dict[str, Any]:
+        run: dict[str, Any] = {"warnings": [], "memory": measure_memory, "shared": False}
+        with self._lock:
+            if not self._active:
+                self._catcher = warnings.catch_warnings()
+                self._catcher.__enter__()
+                warnings.simplefilter("always")
+                self._show_before = warnings.showwarning
+                warnings.showwarning = self._show
+            if measure_memory:
+                if not tracemalloc.is_tracing():
+                    tracemalloc.start()
+                    self._tracing_here = True
+                for other in self._active.values():
+                    other["shared"] = True
+                run["shared"] = any(other["memory"] for other in self._active.values())
+                if not run["shared"]:
+                    tracemalloc.reset_peak()
+            self._active[id(run)] = run
+        self._local.run = run
+        return run
+
+    def leave(self, run: dict[str, Any]) -> float:
+        """End `run`; its peak in MiB (NaN when memory was not measured or another run overlapped it)."""
+        self._local.run = None
+        with self._lock:
+            peak = float("nan")
+            if run["memory"] and not run["shared"]:
+                peak = tracemalloc.get_traced_memory()[1] / 2**20
+            del self._active[id(run)]
+            self._stop_if_idle()
+            if not self._active:
+                warnings.showwarning = self._show_before
+                self._catcher.__exit__(None, None, None)
+                self._catcher = None
+        return peak
+
+    def _show(self, message, category, filename, lineno, file=None, line=None):
+        run = getattr(self._local, "run", None)
+        if run is None:  # a thread that is not in a measured run: as before
+            self._show_before(message, category, filename, lineno, file, line)
+        else:
+            run["warnings"].append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
+
+_PROBES = _Probes()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_PROBES.reset_after_fork)
+
+
 def run_pipeline_measured(pipeline: Pipeline, image: np.ndarray, *, measure_memory: bool = True):
     """Run `pipeline` on `image`; return (result, seconds, peak MiB, warning messages).
 
     Memory is the tracemalloc peak of the run: NumPy arrays and Python objects (OpenCV's returned
-    arrays too); scratch memory that C libraries allocate outside Python's allocator is not counted.
+    arrays too); scratch memory that C libraries allocate outside Python's allocator is not counted. When
+    runs overlap on the threads of one process (a dask worker with several threads), tracemalloc cannot tell
+    them apart and the peak is NaN.
     """
     caught: list[str] = []
-    with warnings.catch_warnings(record=True) as records:
-        warnings.simplefilter("always")
-        started_here = measure_memory and not tracemalloc.is_tracing()
-        if started_here:
-            tracemalloc.start()
-        elif measure_memory:
-            tracemalloc.reset_peak()
-        start = time.perf_counter()
-        try:
-            result = pipeline.run(image)
-        finally:
-            seconds = time.perf_counter() - start
-            peak = tracemalloc.get_traced_memory()[1] / 2**20 if measure_memory else float("nan")
-            if started_here:
-                tracemalloc.stop()
-    for record in records:
+    run = _PROBES.enter(measure_memory)
+    start = time.perf_counter()
+    try:
+        result = pipeline.run(image)
+    finally:
+        seconds = time.perf_counter() - start
+        peak = _PROBES.leave(run)
+    for record in run["warnings"]:
         text = f"{record.category.__name__}: {record.message}"
         if text not in caught:
             caught.append(text)
@@ -142,25 +233,29 @@ class MethodTimeoutError(SeglabError, TimeoutError):
 
 
 _WARM: set[str] = set()
+# Held while this process imports for a budgeted run and while it forks (see _call_in_child): a child forked
+# while another thread held a module's import lock would wait for that lock forever.
+_FORK_LOCK = threading.Lock()
 
 
 def _run_with_budget(pipeline: Pipeline, image: np.ndarray, measure_memory: bool, left: float, budget: float):
     """:func:`run_pipeline_measured` in a forked child that is killed after `left` seconds."""
     if left <= 0:
         raise MethodTimeoutError(f"over the method time budget ({budget:g} s, --method-timeout) on earlier images")
-    if not _WARM:
-        # The field's libraries, imported here once so forked children inherit them: the budget then measures
-        # the method, not an import (a method's own lazy imports still count on its first run).
-        import importlib
+    with _FORK_LOCK:
+        if not _WARM:
+            # The field's libraries, imported here once so forked children inherit them: the budget then measures
+            # the method, not an import (a method's own lazy imports still count on its first run).
+            import importlib
 
-        for name in ("cv2", "scipy.ndimage", "skimage.filters", "skimage.segmentation", "skimage.morphology"):
-            try:
-                importlib.import_module(name)
-            except ImportError:
-                pass
-        _WARM.add("libraries")
-    for step in (*pipeline.pre, pipeline.method, *pipeline.post):
-        step.spec.load()
+            for name in ("cv2", "scipy.ndimage", "skimage.filters", "skimage.segmentation", "skimage.morphology"):
+                try:
+                    importlib.import_module(name)
+                except ImportError:
+                    pass
+            _WARM.add("libraries")
+        for step in (*pipeline.pre, pipeline.method, *pipeline.post):
+            step.spec.load()
     start = time.perf_counter()
     try:
         status, payload = _call_in_child(run_pipeline_measured, (pipeline, image),
@@ -183,7 +278,6 @@ def _call_in_child(function, args, kwargs, timeout: float):
     registry in use), not a ``multiprocessing.Process``: dask.distributed's worker processes are daemonic, and
     multiprocessing refuses children there, while compare's budget must hold on a dask worker too.
     """
-    import os
     import pickle
 
     if not hasattr(os, "fork"):  # pragma: no cover - Windows: a spawned child (registered toys are not there)
@@ -200,17 +294,21 @@ def _call_in_child(function, args, kwargs, timeout: float):
         finally:
             process.kill()
             process.join()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into the caller's code (no finalisers, no atexit, no pytest)
-        code = 1
-        try:
-            os.close(read_fd)
-            _child_main(write_fd, function, args, kwargs)
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_fd)
+    # The pipe, the fork and the parent's close of the write end under one lock: a child that another thread
+    # forks in between would inherit this write end and keep it open, and the parent would wait for an
+    # end-of-file until that other child exits (a 5 s budget "ran out" on a method that took 0.1 s).
+    with _FORK_LOCK:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's code (no finalisers, no atexit, no pytest)
+            code = 1
+            try:
+                os.close(read_fd)
+                _child_main(write_fd, function, args, kwargs)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_fd)
     import select
 
     chunks: list[bytes] = []
@@ -237,7 +335,6 @@ def _call_in_child(function, args, kwargs, timeout: float):
 
 
 def _child_main(sink, function, args, kwargs) -> None:
-    import os
     import pickle
 
     try:
@@ -409,6 +506,13 @@ def _job(pipeline, image, truth, truth_kind, metric_kind, measure_memory, left, 
     Returns ``(row values, prediction or None, metric kind, truth as scored or None)``; a failure is the
     row's ``error``, never an exception.
     """
+    with _PROBES.holding():
+        return _job_held(pipeline, image, truth, truth_kind, metric_kind, measure_memory, left, budget,
+                         want_prediction, ready)
+
+
+def _job_held(pipeline, image, truth, truth_kind, metric_kind, measure_memory, left, budget, want_prediction,
+              ready):
     values: dict[str, Any] = {}
     prediction = truth_ready = kind = None
     try:
