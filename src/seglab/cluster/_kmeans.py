@@ -9,7 +9,12 @@ pixel's feature vector to its cluster centre (the "inertia" of scikit-learn):
   256-bin histogram and costs O(k * 256**2), independent of the image size. The
   partition is the one multi-Otsu (Liao, Chen & Chung 2001) finds with
   ``classes=k``, because maximising between-class variance over a histogram is
-  the same as minimising within-class SSE over it.
+  the same as minimising within-class SSE over it. For integer images of at
+  most 16 bits the whole path is two passes over the pixels: the histogram
+  (``cv2.calcHist``, split over OpenCV's threads) and one lookup table from
+  value to label (``cv2.LUT`` for 8 bits); the DP, the centres, the inertia
+  and the 'auto' curve (one DP for every k) come from the bins alone. Other
+  gray images with at most 1024 distinct values take them from ``np.unique``.
 * **8-bit RGB, no position features** — weighted k-means on the distinct colours
   (packed 24-bit keys, counts as weights): k-means++ seeding (Arthur &
   Vassilvitskii 2007), ``n_init`` seeded starts, Lloyd iterations in float64.
@@ -26,6 +31,7 @@ pixel's feature vector to its cluster centre (the "inertia" of scikit-learn):
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -81,37 +87,102 @@ def optimal_kmeans_1d(values: ArrayLike, weights: ArrayLike, k: int) -> tuple[ND
     """
     v = np.asarray(values, np.float64)
     w = np.asarray(weights, np.float64)
+    assignment = _optimal_partitions(v, w, [int(k)])[int(k)]
+    # Report the SSE recomputed directly from the partition (exact, no prefix-sum rounding).
+    v = v - np.average(v, weights=w)
+    means = np.bincount(assignment, w * v, k) / np.bincount(assignment, w, k)
+    sse = float(np.sum(w * (v - means[assignment]) ** 2))
+    return assignment, sse
+
+
+def _optimal_partitions(v: NDArray[np.float64], w: NDArray[np.float64],
+                        ks: list[int]) -> dict[int, NDArray[np.int64]]:
+    """The optimal contiguous partition of sorted weighted points for every k in `ks`, from one DP.
+
+    The DP over m groups does not depend on the k asked for, so one pass up to ``max(ks)`` serves every k
+    (the automatic-k path fits k_min..k_max from one table). Each table entry is computed with the same
+    floating-point operations on the same operands as the textbook layout ``cost[i, j]`` (points i..j-1), only
+    stored transposed (``cost_t[j, i]``) so that the minimum over the split point i runs along contiguous
+    memory; ties go to the first (smallest) i, as ``np.argmin`` over axis 0 of ``cost[i, j]`` did.
+    """
     n = v.size
+    k_max = max(ks)
     # Centre the values so the prefix-sum formula S2 - S1**2 / W does not cancel catastrophically.
     v = v - np.average(v, weights=w)
     cw = np.concatenate(([0.0], np.cumsum(w)))
     c1 = np.concatenate(([0.0], np.cumsum(w * v)))
     c2 = np.concatenate(([0.0], np.cumsum(w * v * v)))
-    # cost[i, j]: SSE of the points i..j-1 (0 <= i < j <= n); +inf where i >= j.
-    i_idx = np.arange(n + 1)[:, None]
-    j_idx = np.arange(n + 1)[None, :]
+    # cost_t[j, i]: SSE of the points i..j-1 (0 <= i < j <= n); +inf where i >= j. The last layer of the DP
+    # needs only row n (all n points): k = 2 needs no table, k >= 3 one table for the layers 1..k-2.
+    back = np.zeros((k_max, n + 1), np.int64)
+    side = n + 1
+    if k_max > 2:
+        cost_t, total = _scratch_tables(side)
+        _costs(c1, c2, cw, 0, side, side, cost_t, total)
+        best = cost_t[:, 0].copy()  # best[j]: optimal SSE of the first j points in m groups (m = 1 here)
+        last_row = cost_t[n].copy()
+        rows = np.arange(side)
+        for m in range(1, k_max - 1):
+            # split: first i points in m groups, points i..j-1 as group m+1
+            np.add(cost_t, best[None, :], out=total)
+            arg = np.argmin(total, axis=1)
+            back[m] = arg
+            best = total[rows, arg]
+    else:
+        column = np.empty((side, 1))
+        _costs(c1, c2, cw, 0, side, 1, column, np.empty((side, 1)))
+        best = column[:, 0]
+        row = np.empty((1, side))
+        _costs(c1, c2, cw, n, side, side, row, np.empty((1, side)))
+        last_row = row[0]
+    if k_max > 1:
+        back[k_max - 1, n] = int(np.argmin(last_row + best))
+    partitions = {}
+    for k in ks:
+        assignment = np.empty(n, np.int64)
+        end = n
+        for m in range(k - 1, -1, -1):
+            start = back[m, end] if m > 0 else 0
+            assignment[start:end] = m
+            end = start
+        partitions[k] = assignment
+    return partitions
+
+
+def _costs(c1: NDArray[np.float64], c2: NDArray[np.float64], cw: NDArray[np.float64], r0: int, r1: int,
+           stop: int, out: NDArray[np.float64], work: NDArray[np.float64]) -> None:
+    """Write ``cost_t[r0:r1, :stop]`` into `out` (`work`: scratch of the same shape, ``stop >= r0``).
+
+    ``cost_t[j, i] = max((c2[j] - c2[i]) - (c1[j] - c1[i])**2 / (cw[j] - cw[i]), 0)`` for i < j, +inf for
+    i >= j: the operations, in the order, of the ``cost[i, j]`` table the DP has always used.
+    """
+    rows, columns = slice(r0, r1), slice(0, stop)
     with np.errstate(divide="ignore", invalid="ignore"):
-        wsum = cw[j_idx] - cw[i_idx]
-        s1 = c1[j_idx] - c1[i_idx]
-        cost = (c2[j_idx] - c2[i_idx]) - s1 * s1 / wsum
-    cost = np.where(j_idx > i_idx, np.maximum(cost, 0.0), np.inf)
-    best = cost[0].copy()  # best[j]: optimal SSE of the first j points in m groups (m = 1 here)
-    back = np.zeros((k, n + 1), np.int64)
-    for m in range(1, k):
-        total = best[:, None] + cost  # split: first i points in m groups, points i..j-1 as group m+1
-        arg = np.argmin(total, axis=0)
-        back[m] = arg
-        best = total[arg, np.arange(n + 1)]
-    assignment = np.empty(n, np.int64)
-    end = n
-    for m in range(k - 1, -1, -1):
-        start = back[m, end] if m > 0 else 0
-        assignment[start:end] = m
-        end = start
-    # Report the SSE recomputed directly from the partition (exact, no prefix-sum rounding).
-    means = np.bincount(assignment, w * v, k) / np.bincount(assignment, w, k)
-    sse = float(np.sum(w * (v - means[assignment]) ** 2))
-    return assignment, sse
+        np.subtract(c1[rows, None], c1[None, columns], out=work)
+        np.multiply(work, work, out=work)
+        np.subtract(cw[rows, None], cw[None, columns], out=out)
+        np.divide(work, out, out=work)
+        np.subtract(c2[rows, None], c2[None, columns], out=out)
+        np.subtract(out, work, out=out)
+    np.maximum(out, 0.0, out=out)
+    # i >= j only where i >= r0: columns r0.. of the block, on and above its diagonal.
+    np.copyto(out[:, r0:], np.inf, where=~np.tri(r1 - r0, stop - r0, -1, dtype=bool))
+
+
+_SCRATCH = threading.local()
+# The two tables of an 8-bit histogram are kept per thread (1 MB): first-touching fresh ones cost more than the DP.
+_SCRATCH_SIDE = 257
+
+
+def _scratch_tables(side: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Two contiguous (side, side) float64 work tables; reused per thread for 8-bit histograms."""
+    if side > _SCRATCH_SIDE:
+        return np.empty((side, side)), np.empty((side, side))
+    buffer = getattr(_SCRATCH, "buffer", None)
+    if buffer is None:
+        buffer = _SCRATCH.buffer = np.empty(2 * _SCRATCH_SIDE * _SCRATCH_SIDE)
+    size = side * side
+    return buffer[:size].reshape(side, side), buffer[size: 2 * size].reshape(side, side)
 
 
 # -- weighted Lloyd -------------------------------------------------------------------------------
@@ -288,17 +359,23 @@ class _Problem:
         self.n_channels = 3 if is_color else 1
         self.path = "sklearn"
         self.inverse = None
+        self.codes: NDArray[Any] | None = None  # unsigned 8/16-bit codes of the pixels (histogram-dp path)
+        self.present: NDArray[np.intp] | None = None  # the codes that occur, in the order of self.points
         if position_weight == 0 and not is_color:
-            if image.dtype == np.uint8:
-                counts = np.bincount(image.ravel(), minlength=256)
+            codes, offset = _unsigned_codes(image)
+            counts = None
+            if codes is not None:
+                from seglab.threshold import full_histogram
+
+                counts = full_histogram(codes)
                 present = np.flatnonzero(counts)
-                self.points = present.astype(np.float64)[:, None]
+            if counts is not None and present.size <= _MAX_DP_VALUES:
+                # The distinct values and their counts, as np.unique gives them, from one histogram pass.
+                self.points = (present.astype(np.float64) - offset)[:, None]
                 self.weights = counts[present].astype(np.float64)
-                lut = np.zeros(256, np.int64)
-                lut[present] = np.arange(present.size)
-                self.inverse = lut[image.ravel()]
+                self.codes, self.present = codes, present
                 self.path = "histogram-dp"
-            else:
+            elif counts is None:
                 values, inverse, counts = np.unique(image.ravel(), return_inverse=True, return_counts=True)
                 if values.size <= _MAX_DP_VALUES:
                     self.points = values.astype(np.float64)[:, None]
@@ -368,17 +445,71 @@ class _Problem:
 
     def fit(self, k, n_init, rng):
         """Return (labels of the points, centres, inertia)."""
+        return self.fit_all([k], n_init, rng)[k]
+
+    def fit_all(self, ks, n_init, rng):
+        """Return {k: (labels of the points, centres, inertia)} for every k in `ks`."""
         if self.path == "histogram-dp":
-            assignment, _ = optimal_kmeans_1d(self.points[:, 0], self.weights, k)
-            centers = (np.bincount(assignment, self.weights * self.points[:, 0], k)
-                       / np.bincount(assignment, self.weights, k))[:, None]
-            inertia = float(np.sum(self.weights * (self.points[:, 0] - centers[assignment, 0]) ** 2))
-            return assignment, centers, inertia
+            # One exact DP serves every k (the 'auto' curve costs one table, not one per k); the centres and
+            # the inertia come from the histogram, never from the pixels.
+            values = self.points[:, 0]
+            partitions = _optimal_partitions(values, self.weights, list(ks))
+            fits = {}
+            for k, assignment in partitions.items():
+                centers = (np.bincount(assignment, self.weights * values, k)
+                           / np.bincount(assignment, self.weights, k))[:, None]
+                inertia = float(np.sum(self.weights * (values - centers[assignment, 0]) ** 2))
+                fits[k] = (assignment, centers, inertia)
+            return fits
         if self.path == "unique-colours":
             if self.points.shape[0] > _COARSE_ABOVE:
-                return self._coarse_to_fine(k, n_init, rng)
-            return weighted_kmeans(self.points, self.weights, k, n_init=n_init, rng=rng)
-        return _sklearn_kmeans(self.points, k, n_init, rng)
+                return {k: self._coarse_to_fine(k, n_init, rng) for k in ks}
+            return {k: weighted_kmeans(self.points, self.weights, k, n_init=n_init, rng=rng) for k in ks}
+        return {k: _sklearn_kmeans(self.points, k, n_init, rng) for k in ks}
+
+    def labels(self, per_point: NDArray[np.int32]) -> NDArray[np.int32]:
+        """Spread a label per point to the pixels: one lookup-table pass on the histogram path."""
+        if self.codes is not None and self.present is not None:
+            table = np.zeros(256 if self.codes.dtype == np.uint8 else 65536, np.int32)
+            table[self.present] = per_point
+            return _lookup(self.codes, table).reshape(self.shape)
+        labels = per_point[self.inverse] if self.inverse is not None else per_point
+        return labels.reshape(self.shape).astype(np.int32, copy=False)
+
+
+def _unsigned_codes(image: NDArray[Any]) -> tuple[NDArray[Any] | None, float]:
+    """(codes, offset) with ``value == code - offset`` for integer images of at most 16 bits, else (None, 0).
+
+    uint8/uint16 are their own codes; int8/int16 are shifted by 128/32768 (the sign bit flipped), which keeps
+    the order of the values, so the histogram of the codes is the value histogram.
+    """
+    if image.dtype in (np.uint8, np.uint16):
+        return np.ascontiguousarray(image), 0.0
+    if image.dtype in (np.int8, np.int16):
+        unsigned = np.uint8 if image.dtype == np.int8 else np.uint16
+        sign = unsigned(1 << (8 * image.dtype.itemsize - 1))
+        return np.bitwise_xor(np.ascontiguousarray(image).view(unsigned), sign), float(sign)
+    return None, 0.0
+
+
+def _lookup(codes: NDArray[Any], table: NDArray[np.int32]) -> NDArray[np.int32]:
+    """``table[codes]`` as int32, in row parts on OpenCV's threads (cv2.LUT for 8-bit codes)."""
+    from seglab.threshold._histogram import run_parts
+
+    flat = codes.reshape(-1)
+    out = np.empty(flat.size, np.int32)
+    if codes.dtype == np.uint8:
+        import cv2
+
+        def part(bounds: tuple[int, int]) -> None:
+            # cv2 takes one row of up to 2**31 - 1 pixels; a part is far below that.
+            cv2.LUT(flat[bounds[0]: bounds[1]].reshape(1, -1), table, dst=out[bounds[0]: bounds[1]].reshape(1, -1))
+    else:
+        def part(bounds: tuple[int, int]) -> None:
+            np.take(table, flat[bounds[0]: bounds[1]], out=out[bounds[0]: bounds[1]])
+
+    run_parts(part, flat.size, max_part=1 << 28)
+    return out
 
 
 @validated
@@ -506,7 +637,7 @@ def kmeans(image: ArrayLike, *, n_clusters: int = 3, k_min: int = 2, k_max: int 
             stacklevel=2,
         )
         usable = [distinct]
-    fits = {k: problem.fit(k, int(n_init), int(rng)) for k in usable}
+    fits = problem.fit_all(usable, int(n_init), int(rng))
     info: dict = {}
     if auto:
         k_values = np.array(usable)
@@ -519,9 +650,7 @@ def kmeans(image: ArrayLike, *, n_clusters: int = 3, k_min: int = 2, k_max: int 
     order = _order_by_intensity(centers[:, : problem.n_channels])
     rank = np.empty(len(order), np.int32)
     rank[order] = np.arange(1, len(order) + 1, dtype=np.int32)
-    per_point = rank[point_labels]
-    labels = per_point[problem.inverse] if problem.inverse is not None else per_point
-    labels = labels.reshape(problem.shape).astype(np.int32, copy=False)
+    labels = problem.labels(rank[point_labels])
     info = {"n_clusters": int(chosen), "inertia": float(inertia),
             "centers": centers[order].tolist(), "path": problem.path, **info}
     return labels, info
