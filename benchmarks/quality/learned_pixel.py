@@ -192,8 +192,17 @@ def kesm_cases(log) -> dict:
     return out
 
 
-def versus_skimage(log) -> dict:
-    """Same features, same forest settings and seed: ours vs skimage.future.fit_segmenter/predict_segmenter."""
+def versus_skimage(log, repeat: int = 5) -> dict:
+    """Same features, same forest settings and seed: ours vs skimage.future.fit_segmenter/predict_segmenter.
+
+    Each side gets what its API takes: scikit-image the feature stack (``fit_segmenter(labels, features,
+    clf)``, ``predict_segmenter(features, clf)``), seglab the image and the label image, its feature stack
+    found in the feature cache (computed once beforehand, the lookup hashes the image and is timed).
+    Runs alternate between the two sides (ours, skimage, ours, ...) so that neither profits from going
+    second; medians of `repeat` runs. Probabilities are compared with the skimage forest's own
+    ``predict_proba`` on one thread (its two-thread sum adds trees in the order the threads finish, so
+    its last bits vary from run to run).
+    """
     from skimage.future import fit_segmenter, predict_segmenter
     from sklearn.ensemble import RandomForestClassifier
 
@@ -201,36 +210,78 @@ def versus_skimage(log) -> dict:
     from seglab.learn import fit_pixel_classifier, labels_from_truth, pixel_features
 
     image, truth, half = _kesm()
-    out = {}
+    top = image[:half]
+    features = np.array(pixel_features(top))  # computed once (and cached for ours), used by both sides
+    full = np.array(pixel_features(image))
+    out: dict = {"load_before": list(os.getloadavg()), "repeat": repeat}
     cases = (("scribbles", seglab.read(SCRIBBLES)), ("truth", labels_from_truth(truth[:half])))
     for name, labels in cases:
-        top = image[:half]
-        features = np.array(pixel_features(top))  # computed once, used by both sides
-        # max_samples=None: train on every labelled pixel, as fit_segmenter does
-        fits = 3 if name == "scribbles" else 1  # the full-truth fit takes long on shared cores
-        ours, fit_ours, fit_ours_all = _timed(lambda: fit_pixel_classifier(top, labels, seed=0, max_samples=None),
-                                              fits)
-        clf = RandomForestClassifier(n_estimators=50, max_depth=16, max_features="sqrt", n_jobs=2, random_state=0)
-        clf, fit_sk, fit_sk_all = _timed(lambda: fit_segmenter(labels, features, clf), fits)
-        full = np.array(pixel_features(image))
-        pred_ours, t_ours, t_ours_all = _timed(lambda: ours.predict(image), 3)
-        pred_sk, t_sk, t_sk_all = _timed(lambda: predict_segmenter(full, clf), 3)
-        same = bool(np.array_equal(pred_ours, pred_sk))
-        out[name] = {"fit_seconds_ours": fit_ours, "fit_seconds_skimage": fit_sk, "fit_runs_ours": fit_ours_all,
-                     "fit_runs_skimage": fit_sk_all, "predict_seconds_ours": t_ours, "predict_seconds_skimage": t_sk,
-                     "predict_runs_ours": t_ours_all, "predict_runs_skimage": t_sk_all,
-                     "predict_ratio_skimage_over_ours": t_sk / t_ours, "same_predictions": same,
-                     "pixels": int(image.size), "training_pixels": int((labels > 0).sum())}
-        log(f"vs skimage ({name}): fit {fit_ours:.2f} vs {fit_sk:.2f} s; predict 512x512 {t_ours:.3f} vs "
-            f"{t_sk:.3f} s (x{t_sk / t_ours:.2f}); same predictions: {same}")
+        def ours_fit():
+            # max_samples=None: train on every labelled pixel, as fit_segmenter does
+            return fit_pixel_classifier(top, labels, seed=0, max_samples=None)
+
+        def skimage_fit(n_jobs=2):
+            clf = RandomForestClassifier(n_estimators=50, max_depth=16, max_features="sqrt", n_jobs=n_jobs,
+                                         random_state=0)
+            return fit_segmenter(labels, features, clf)
+
+        fit_runs: dict[str, list[float]] = {"ours": [], "skimage": []}
+        ours = clf = None
+        for _ in range(repeat):
+            ours, seconds, _ = _timed(ours_fit)
+            fit_runs["ours"].append(seconds)
+            clf, seconds, _ = _timed(skimage_fit)
+            fit_runs["skimage"].append(seconds)
+        predict_runs: dict[str, list[float]] = {"ours": [], "skimage": []}
+        pred_ours = pred_sk = None
+        for _ in range(repeat):
+            pred_ours, seconds, _ = _timed(lambda: ours.predict(image))
+            predict_runs["ours"].append(seconds)
+            pred_sk, seconds, _ = _timed(lambda: predict_segmenter(full, clf))
+            predict_runs["skimage"].append(seconds)
+        same_labels = bool(np.array_equal(pred_ours, pred_sk))  # both forests' classes are the label values
+        clf.n_jobs = 1
+        reference = clf.predict_proba(full.reshape(-1, full.shape[-1]))
+        clf.n_jobs = 2
+        proba = ours.predict_proba(image).reshape(reference.shape)
+        same_trees = all(np.array_equal(a.tree_.threshold, b.tree_.threshold)
+                         and np.array_equal(a.tree_.feature, b.tree_.feature)
+                         and np.array_equal(a.tree_.value, b.tree_.value)
+                         for a, b in zip(ours.forest_.estimators_, clf.estimators_))
+        median = {side: {"fit": float(np.median(fit_runs[side])), "predict": float(np.median(predict_runs[side]))}
+                  for side in fit_runs}
+        out[name] = {"fit_seconds_ours": median["ours"]["fit"], "fit_seconds_skimage": median["skimage"]["fit"],
+                     "fit_runs_ours": [round(t, 4) for t in fit_runs["ours"]],
+                     "fit_runs_skimage": [round(t, 4) for t in fit_runs["skimage"]],
+                     "predict_seconds_ours": median["ours"]["predict"],
+                     "predict_seconds_skimage": median["skimage"]["predict"],
+                     "predict_runs_ours": [round(t, 4) for t in predict_runs["ours"]],
+                     "predict_runs_skimage": [round(t, 4) for t in predict_runs["skimage"]],
+                     "fit_ratio_skimage_over_ours": median["skimage"]["fit"] / median["ours"]["fit"],
+                     "predict_ratio_skimage_over_ours": median["skimage"]["predict"] / median["ours"]["predict"],
+                     "same_predictions": same_labels, "same_trees": same_trees,
+                     "same_probabilities_bitwise": bool(np.array_equal(proba, reference)),
+                     "max_abs_probability_difference": float(np.max(np.abs(proba - reference))),
+                     "pixels": int(image.size), "training_pixels": int((labels > 0).sum()),
+                     "nodes": int(ours.arrays["tree_offsets"][-1]), "load_after": list(os.getloadavg())}
+        if name == "scribbles":  # scikit-image's fit on one thread, as ours runs it for few samples
+            _, seconds, _ = _timed(lambda: skimage_fit(1), repeat)
+            out[name]["fit_seconds_skimage_one_thread"] = seconds
+        r = out[name]
+        log(f"vs skimage ({name}): fit {r['fit_seconds_ours']:.3f} vs {r['fit_seconds_skimage']:.3f} s "
+            f"(x{r['fit_ratio_skimage_over_ours']:.2f}); predict 512x512 {r['predict_seconds_ours']:.3f} vs "
+            f"{r['predict_seconds_skimage']:.3f} s (x{r['predict_ratio_skimage_over_ours']:.2f}); same labels "
+            f"{same_labels}, same trees {same_trees}, same probabilities {r['same_probabilities_bitwise']}; "
+            f"load {os.getloadavg()[0]:.2f}")
     return out
 
 
-def interactive(log) -> dict:
+def interactive(log, repeat: int = 5) -> dict:
     """A 1024x1024 view: features once, then retrain on scribbles + predict the whole view."""
     import seglab
     from seglab.learn import clear_feature_cache, fit_pixel_classifier
 
+    load_before = os.getloadavg()[0]
     image, _, half = _kesm()
     view = np.block([[image, image[:, ::-1]], [image[::-1], image[::-1, ::-1]]])
     scribbles = np.zeros(view.shape, np.uint8)
@@ -245,15 +296,15 @@ def interactive(log) -> dict:
         return model.segment(view)
 
     cpu: list[float] = []
-    _, seconds, runs = _timed(retrain_and_predict, 3, cpu)
+    _, seconds, runs = _timed(retrain_and_predict, repeat, cpu)
     model = fit_pixel_classifier(view, scribbles, seed=0)
-    _, fit_seconds, _ = _timed(lambda: fit_pixel_classifier(view, scribbles, seed=0), 3)
-    _, predict_seconds, _ = _timed(lambda: model.segment(view), 3)
+    _, fit_seconds, _ = _timed(lambda: fit_pixel_classifier(view, scribbles, seed=0), repeat)
+    _, predict_seconds, _ = _timed(lambda: model.segment(view), repeat)
     log(f"interactive 1024x1024: features {feature_seconds:.2f} s once; retrain + predict {seconds:.2f} s "
         f"(fit {fit_seconds:.2f}, predict {predict_seconds:.2f}); runs {runs}; CPU s per run "
         f"{[round(c, 2) for c in cpu]}; load {os.getloadavg()[0]:.1f}")
     return {"features_seconds": feature_seconds, "retrain_predict_seconds": seconds, "runs": runs,
-            "cpu_seconds": float(np.median(cpu)), "load_after": os.getloadavg()[0],
+            "cpu_seconds": float(np.median(cpu)), "load_before": load_before, "load_after": os.getloadavg()[0],
             "fit_seconds": fit_seconds, "predict_seconds": predict_seconds, "trees": model.n_trees,
             "nodes": int(model.arrays["tree_offsets"][-1]), "n_features": model.n_features}
 
@@ -346,22 +397,26 @@ def report(result: dict) -> str:
         "### Against scikit-image's trainable segmentation on the same features",
         "",
         "`skimage.future.fit_segmenter` / `predict_segmenter` with a `RandomForestClassifier` of the same settings "
-        "(50 trees, max_depth 16, sqrt features, n_jobs 2, random_state 0) on the same feature stack and the same "
-        "labelled pixels; ours: `fit_pixel_classifier(..., max_samples=None)` and `PixelClassifier.predict` "
-        "(trees rebuilt from the saved arrays, pixel blocks on 2 threads). Predictions: medians of 3 runs; fits: "
-        "median of 3 (scribbles) or 1 run (truth, 131,072 labelled pixels); features are "
-        "cached on both sides (not timed).",
+        "(50 trees, max_depth 16, sqrt features, n_jobs 2, random_state 0), given the feature stack; ours: "
+        "`fit_pixel_classifier(image, labels, max_samples=None)` and `PixelClassifier.predict(image)`, given the "
+        "image (its stack found in the feature cache; the lookup is timed). Same labelled pixels, same stack. "
+        f"Medians of {s.get('repeat', 3)} runs, the two sides alternating; load "
+        f"{s['load_before'][0]:.2f} before, {s['truth']['load_after'][0]:.2f} after."
+        if "load_before" in s else "`skimage.future.fit_segmenter` / `predict_segmenter`, same stack and settings.",
         "",
-        "| labels | labelled px | fit ours s | fit skimage s | predict 512x512 ours s | predict skimage s | "
-        "skimage / ours | same predictions |",
-        "|---|---|---|---|---|---|---|---|",
+        "| labels | labelled px | fit ours s | fit skimage s | skimage / ours | predict 512x512 ours s | "
+        "predict skimage s | skimage / ours | same labels | same probabilities |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in ("scribbles", "truth"):
         r = s[name]
-        lines.append(f"| {name} | {r['training_pixels']} | {r['fit_seconds_ours']:.2f} | "
-                     f"{r['fit_seconds_skimage']:.2f} | {r['predict_seconds_ours']:.3f} | "
+        fit_ratio = r.get("fit_ratio_skimage_over_ours", r["fit_seconds_skimage"] / r["fit_seconds_ours"])
+        bitwise = r.get("same_probabilities_bitwise")
+        lines.append(f"| {name} | {r['training_pixels']} | {r['fit_seconds_ours']:.3f} | "
+                     f"{r['fit_seconds_skimage']:.3f} | {fit_ratio:.2f} | {r['predict_seconds_ours']:.3f} | "
                      f"{r['predict_seconds_skimage']:.3f} | {r['predict_ratio_skimage_over_ours']:.2f} | "
-                     f"{'yes' if r['same_predictions'] else 'NO'} |")
+                     f"{'yes' if r['same_predictions'] else 'NO'} | "
+                     f"{'-' if bitwise is None else 'bit for bit' if bitwise else 'NO'} |")
     lines += [
         "",
         "Throughput on these loaded cores: predicting a 512x512 image from cached features takes "

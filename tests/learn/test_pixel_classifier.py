@@ -168,22 +168,99 @@ def test_same_seed_same_model_and_training_errors():
 def test_loaded_model_is_bit_identical_to_the_sklearn_forest(trained):
     model, folder, image, _ = trained
     features = model.features_of(image).reshape(-1, model.n_features)
+    model.forest_.n_jobs = 1  # scikit-learn's threads add the trees in the order they finish
     reference = model.forest_.predict_proba(features)  # scikit-learn, the trees as fitted
+    model.forest_.n_jobs = 2
     loaded = PixelClassifier.load(folder)
     assert loaded.engine == "sklearn"
     np.testing.assert_array_equal(loaded.predict_proba(image).reshape(reference.shape), reference)
     numpy_only = PixelClassifier.load(folder, engine="numpy")
     np.testing.assert_array_equal(numpy_only.predict_proba(image).reshape(reference.shape), reference)
     np.testing.assert_array_equal(loaded.predict(image), model.predict(image))
+    np.testing.assert_array_equal(model.predict_proba(image).reshape(reference.shape), reference)
 
 
-def test_skimage_predict_segmenter_gives_the_same_labels(trained):
-    from skimage.future import predict_segmenter
+@pytest.mark.parametrize("labelled", ["scribbles", "truth"])
+def test_same_forest_and_predictions_as_scikit_image_for_the_same_seed(labelled):
+    """fit_segmenter / predict_segmenter on the same stack and forest settings: the same trees, labels and
+    probabilities (bit for bit). Scribbles are fitted on one thread, a full truth (12,288 pixels) on two."""
+    from skimage.future import fit_segmenter, predict_segmenter
+    from sklearn.ensemble import RandomForestClassifier
 
-    model, _, image, _ = trained
-    features = np.array(model.features_of(image))
-    skimage_labels = predict_segmenter(features, model.forest_)  # forest classes are 0..K-1
-    np.testing.assert_array_equal(np.asarray(model.classes)[skimage_labels], model.predict(image))
+    from seglab.learn._forest import _PARALLEL_FIT_SAMPLES
+
+    image, truth = _blobs(41)
+    if labelled == "truth":
+        labels = labels_from_truth(truth)
+    else:
+        labels = np.zeros(truth.shape, np.uint8)
+        labels[3, 4:120] = 1
+        labels[60:64, 100:104] = 1
+        rows, cols = np.nonzero(truth)
+        labels[rows[::25], cols[::25]] = 2
+    assert ((labels > 0).sum() >= _PARALLEL_FIT_SAMPLES) == (labelled == "truth")
+    ours = fit_pixel_classifier(image, labels, sigmas=SIGMAS, n_estimators=12, max_depth=16, max_samples=None,
+                                seed=5)
+    features = np.array(pixel_features(image, sigmas=SIGMAS))
+    forest = RandomForestClassifier(n_estimators=12, max_depth=16, max_features="sqrt", n_jobs=2, random_state=5)
+    forest = fit_segmenter(labels, features, forest)
+    for a, b in zip(ours.forest_.estimators_, forest.estimators_):
+        np.testing.assert_array_equal(a.tree_.threshold, b.tree_.threshold)
+        np.testing.assert_array_equal(a.tree_.value, b.tree_.value)
+    # a new image: labels equal scikit-image's (its forest's classes are the label values)
+    other, _ = _blobs(42)
+    other_features = np.array(pixel_features(other, sigmas=SIGMAS))
+    np.testing.assert_array_equal(ours.predict(other), predict_segmenter(other_features, forest))
+    forest.n_jobs = 1
+    reference = forest.predict_proba(other_features.reshape(-1, ours.n_features))
+    np.testing.assert_array_equal(ours.predict_proba(other).reshape(reference.shape), reference)
+
+
+def test_block_and_thread_paths_give_the_same_probabilities(trained, monkeypatch):
+    """Small blocks shared by 1-3 threads, the fitted trees or trees rebuilt from the arrays, scikit-learn's
+    traversal or NumPy's: every path gives the single-pass result bit for bit."""
+    import seglab.learn._forest as forest_module
+
+    model, _, _, _ = trained
+    image, _ = _blobs(43, (70, 90))  # 6,300 pixels
+    X = model.features_of(image).reshape(-1, model.n_features)
+    model.forest_.n_jobs = 1
+    reference = model.forest_.predict_proba(X)
+    model.forest_.n_jobs = 2
+    rebuilt = PixelClassifier(model.arrays, classes=model.classes, sigmas=model.sigmas, features=model.features,
+                              channels=1, spatial_ndim=2)
+    numpy_only = PixelClassifier(model.arrays, classes=model.classes, sigmas=model.sigmas,
+                                 features=model.features, channels=1, spatial_ndim=2, engine="numpy")
+    assert rebuilt._trees.sklearn is not model._trees.sklearn
+    monkeypatch.setattr(forest_module, "_BLOCK_ROWS", 1000)  # 7 blocks, the last one short
+    for trees in (model._trees, rebuilt._trees, numpy_only._trees):
+        for threads in (1, 2, 3):
+            np.testing.assert_array_equal(trees.predict_proba(X, threads=threads), reference)
+        # float64 and non-contiguous features are converted once, to the float32 the trees compare
+        np.testing.assert_array_equal(trees.predict_proba(np.asfortranarray(X.astype(np.float64))), reference)
+    classes = np.asarray(model.classes)
+    np.testing.assert_array_equal(model.predict(image).reshape(-1), classes[np.argmax(reference, axis=1)])
+
+
+def test_training_rows_are_gathered_feature_major_and_equal(monkeypatch):
+    """The training matrix handed to scikit-learn: the labelled rows of every image's stack, in order,
+    float32 and Fortran-ordered, whatever the gathering chunk; and the same forest for any n_jobs."""
+    import seglab.learn._forest as forest_module
+
+    gen = np.random.default_rng(0)
+    stacks = [gen.normal(size=(500, 7)).astype(np.float32), gen.normal(size=(300, 7)).astype(np.float32)]
+    takes = [np.sort(gen.choice(500, 260, replace=False)), np.arange(0, 300, 3)]
+    expected = np.concatenate([stack[take] for stack, take in zip(stacks, takes)])
+    monkeypatch.setattr(forest_module, "_GATHER_ROWS", 64)
+    X = forest_module._gather_samples(stacks, takes)
+    assert X.dtype == np.float32 and X.flags.f_contiguous
+    np.testing.assert_array_equal(X, expected)
+    image, truth = _blobs(44, (64, 80))
+    one = fit_pixel_classifier(image, labels_from_truth(truth), sigmas=(1.0,), n_estimators=6, n_jobs=1, seed=2)
+    two = fit_pixel_classifier(image, labels_from_truth(truth), sigmas=(1.0,), n_estimators=6, n_jobs=2, seed=2)
+    assert one.info["training_samples"] >= forest_module._PARALLEL_FIT_SAMPLES  # two threads really fitted
+    for name in one.arrays:
+        np.testing.assert_array_equal(one.arrays[name], two.arrays[name])
 
 
 def test_damaged_forest_arrays_are_refused(trained, tmp_path):

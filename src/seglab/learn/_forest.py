@@ -4,7 +4,9 @@ Training: :func:`pixel_features` of each image, the feature vectors of the
 labelled pixels (scribbles: 0 = unlabelled, 1..K = classes; or full masks),
 and a :class:`sklearn.ensemble.RandomForestClassifier`. When more pixels are
 labelled than ``max_samples`` (full masks), a seeded subset with the same
-number of pixels from each class is drawn.
+number of pixels from each class is drawn. The samples are handed to
+scikit-learn as float32 in feature-major (Fortran) order, which its tree
+builder reads fastest; the trees are the ones row-major samples give.
 
 Saving: every tree's node arrays (children, split feature, threshold, impurity,
 sample counts, class fractions) are concatenated into plain arrays and written
@@ -31,6 +33,7 @@ doi:10.1093/bioinformatics/btx180.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -61,6 +64,9 @@ _STATE_NAMES = {"children_left": "left_child", "children_right": "right_child"}
 # visits them, which is what makes block-wise prediction faster than tree-by-tree over the whole image.
 _BLOCK_ROWS = 1 << 13
 PREDICT_THREADS = min(2, os.cpu_count() or 1)
+#: Below this many training samples the forest is fitted on one thread (same trees, less overhead).
+_PARALLEL_FIT_SAMPLES = 5000
+_GATHER_ROWS = 1 << 14
 
 
 def uncertainty(proba: np.ndarray) -> np.ndarray:
@@ -130,9 +136,15 @@ def _check_forest_arrays(arrays: dict[str, np.ndarray], n_features: int, n_class
 
 
 class _Trees:
-    """Per-tree predictors built from the concatenated arrays (scikit-learn's Tree, or NumPy)."""
+    """Per-tree predictors built from the concatenated arrays (scikit-learn's Tree, or NumPy).
 
-    def __init__(self, arrays: dict[str, np.ndarray], n_features: int, n_classes: int, *, engine: str = "auto"):
+    `fitted` (scikit-learn ``Tree`` objects of a forest just fitted in this process, in the arrays'
+    order) is used as it is instead of rebuilding the same trees from the arrays; `check=False`
+    skips the damage checks for arrays this process has just made from such a forest.
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray], n_features: int, n_classes: int, *, engine: str = "auto",
+                 fitted: list | None = None):
         if engine not in ("auto", "sklearn", "numpy"):
             raise ParameterError(f"`engine` got {engine!r}; expected 'auto', 'sklearn' or 'numpy'")
         self.offsets = arrays["tree_offsets"]
@@ -141,9 +153,15 @@ class _Trees:
         normalizer = values.sum(axis=1)[:, np.newaxis]
         normalizer[normalizer == 0.0] = 1.0
         self.proba = values / normalizer
+        # One C-contiguous (nodes, K) view per tree: a leaf index from the tree's own `apply` reads it
+        # directly (no offset added to every pixel's leaf).
+        self.tree_proba = [self.proba[start:stop] for start, stop in zip(self.offsets[:-1], self.offsets[1:])]
         self.arrays = arrays
         self.n_classes = n_classes
-        self.sklearn = self._sklearn_trees(arrays, n_features, n_classes) if engine in ("auto", "sklearn") else None
+        if engine in ("auto", "sklearn"):
+            self.sklearn = list(fitted) if fitted is not None else self._sklearn_trees(arrays, n_features, n_classes)
+        else:
+            self.sklearn = None
         if engine == "sklearn" and self.sklearn is None:
             raise ModelError("scikit-learn could not rebuild the trees; use engine='numpy'")
         self.engine = "sklearn" if self.sklearn is not None else "numpy"
@@ -195,35 +213,69 @@ class _Trees:
         return node
 
     def leaves(self, index: int, X: np.ndarray) -> np.ndarray:
+        """Leaf of every row of `X` in tree `index`, numbered inside that tree."""
         if self.sklearn is not None:
             return self.sklearn[index].apply(X)
         return self._leaves_numpy(index, X)
 
-    def predict_proba_block(self, X: np.ndarray) -> np.ndarray:
-        out = np.zeros((X.shape[0], self.n_classes), np.float64)
-        buffer = np.empty_like(out)
-        for index in range(len(self.offsets) - 1):
-            leaves = np.asarray(self.leaves(index, X), dtype=np.intp)
-            leaves += self.offsets[index]
-            # np.take along axis 0 is several times faster than fancy indexing of rows
-            np.take(self.proba, leaves, axis=0, out=buffer)
+    def predict_proba_block(self, X: np.ndarray, out: np.ndarray | None = None,
+                            buffer: np.ndarray | None = None) -> np.ndarray:
+        """The forest's probabilities for the rows of one block (float32, C-contiguous), into `out`.
+
+        All trees visit the block while it is in cache. The sum runs in the forest's tree order from
+        the first tree's values (``0 + p == p`` exactly, so this is scikit-learn's zero-initialised
+        sum, bit for bit), then one division by the number of trees, as scikit-learn does.
+        """
+        if out is None:
+            out = np.empty((X.shape[0], self.n_classes), np.float64)
+        if buffer is None:
+            buffer = np.empty_like(out)
+        # np.take along axis 0 with out= is several times faster than fancy indexing of rows
+        np.take(self.tree_proba[0], self.leaves(0, X), axis=0, out=out)
+        for index in range(1, len(self.tree_proba)):
+            np.take(self.tree_proba[index], self.leaves(index, X), axis=0, out=buffer)
             out += buffer
-        out /= len(self.offsets) - 1
+        out /= len(self.tree_proba)
         return out
 
     def predict_proba(self, X: np.ndarray, threads: int = PREDICT_THREADS) -> np.ndarray:
+        """The forest's probabilities, ``(rows, K)`` float64, bit for bit scikit-learn's sum in tree order.
+
+        Rows are cut into blocks of :data:`_BLOCK_ROWS`; `threads` workers (the calling thread is
+        one of them) take the next block from a shared counter until none is left and write their
+        blocks' disjoint rows of the result, so no lock guards the accumulation and the result does
+        not depend on the thread count or on which thread took which block.
+        """
+        # scikit-learn's trees read float32; a float64 or strided X would be copied by every tree.
         X = np.ascontiguousarray(X, dtype=np.float32)
-        blocks = [slice(i, min(i + _BLOCK_ROWS, X.shape[0])) for i in range(0, X.shape[0], _BLOCK_ROWS)]
-        out = np.empty((X.shape[0], self.n_classes), np.float64)
-        if threads <= 1 or len(blocks) < 2:
-            for block in blocks:
-                out[block] = self.predict_proba_block(X[block])
+        rows = X.shape[0]
+        out = np.empty((rows, self.n_classes), np.float64)
+        n_blocks = -(-rows // _BLOCK_ROWS)
+        blocks = itertools.count()
+        taking = threading.Lock()  # guards only the block counter, never the results
+
+        def work() -> None:
+            buffer = np.empty((min(_BLOCK_ROWS, rows), self.n_classes), np.float64)
+            while True:
+                with taking:
+                    block = next(blocks)
+                if block >= n_blocks:
+                    break
+                start = block * _BLOCK_ROWS
+                stop = min(start + _BLOCK_ROWS, rows)
+                self.predict_proba_block(X[start:stop], out[start:stop], buffer[: stop - start])
+
+        workers = max(1, min(int(threads), n_blocks))
+        if workers == 1:
+            work()
             return out
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(min(threads, len(blocks))) as pool:
-            for block, proba in zip(blocks, pool.map(lambda b: self.predict_proba_block(X[b]), blocks)):
-                out[block] = proba
+        with ThreadPoolExecutor(workers - 1) as pool:
+            helpers = [pool.submit(work) for _ in range(workers - 1)]
+            work()
+            for helper in helpers:
+                helper.result()
         return out
 
 
@@ -252,7 +304,7 @@ class PixelClassifier:
 
     def __init__(self, arrays: dict[str, np.ndarray], *, classes: Sequence[int], sigmas: Sequence[float],
                  features: Sequence[str], channels: int, spatial_ndim: int, info: dict[str, Any] | None = None,
-                 engine: str = "auto") -> None:
+                 engine: str = "auto", _fitted: Any = None) -> None:
         self.classes = tuple(int(c) for c in classes)
         self.sigmas, self.features = _check_settings(sigmas, features)
         self.channels = int(channels)
@@ -261,11 +313,15 @@ class PixelClassifier:
                                             ndim=self.spatial_ndim))
         if len(self.classes) < 2:
             raise ModelError(f"a pixel classifier needs at least two classes; the model has {self.classes}")
-        _check_forest_arrays(arrays, self.n_features, len(self.classes))
+        if _fitted is None:
+            _check_forest_arrays(arrays, self.n_features, len(self.classes))
+        # `_fitted`: the scikit-learn forest these arrays were just made from (fit_pixel_classifier); its
+        # trees predict as they are, bit for bit what trees rebuilt from the arrays predict.
         self.arrays = arrays
         self.info = dict(info or {})
-        self.forest_ = None
-        self._trees = _Trees(arrays, self.n_features, len(self.classes), engine=engine)
+        self.forest_ = _fitted
+        fitted = None if _fitted is None else [estimator.tree_ for estimator in _fitted.estimators_]
+        self._trees = _Trees(arrays, self.n_features, len(self.classes), engine=engine, fitted=fitted)
 
     # -- properties -----------------------------------------------------------------------------
     @property
@@ -322,8 +378,13 @@ class PixelClassifier:
 
     def predict(self, image: ArrayLike, *, channel_axis: int | str | None = "auto") -> np.ndarray:
         """The most probable class value at each pixel (int32; ties go to the first class)."""
-        proba = self.predict_proba(image, channel_axis=channel_axis)
-        return np.asarray(self.classes, np.int32)[np.argmax(proba, axis=-1)]
+        return self._class_map(self.predict_proba(image, channel_axis=channel_axis))
+
+    def _class_map(self, proba: np.ndarray) -> np.ndarray:
+        classes = np.asarray(self.classes, np.int32)
+        if len(classes) == 2:  # argmax of two columns, ties to the first, without the generic reduction
+            return np.where(proba[..., 1] > proba[..., 0], classes[1], classes[0])
+        return classes[np.argmax(proba, axis=-1)]
 
     def segment(self, image: ArrayLike, *, threshold: float = 0.5, foreground: Sequence[int] | None = None,
                 channel_axis: int | str | None = "auto") -> tuple[np.ndarray, dict[str, Any]]:
@@ -338,7 +399,8 @@ class PixelClassifier:
         fg = self._foreground(foreground)
         proba = self.predict_proba(image, channel_axis=channel_axis)
         fg_index = [self.classes.index(c) for c in fg]
-        probability = proba[..., fg_index].sum(axis=-1)
+        # one class: its column as it is (a sum of one number is that number)
+        probability = proba[..., fg_index[0]] if len(fg_index) == 1 else proba[..., fg_index].sum(axis=-1)
         mask = probability > threshold
         info = {
             "classes": list(self.classes),
@@ -346,7 +408,7 @@ class PixelClassifier:
             "threshold": float(threshold),
             "probability": probability.astype(np.float32),
             "uncertainty": uncertainty(proba),
-            "class_map": np.asarray(self.classes, np.int32)[np.argmax(proba, axis=-1)],
+            "class_map": self._class_map(proba),
         }
         return mask, info
 
@@ -427,6 +489,26 @@ def _sample(labels_flat: np.ndarray, classes: tuple[int, ...], max_samples: int 
     return np.concatenate(chosen)
 
 
+def _gather_samples(stacks: list[np.ndarray], takes: list[np.ndarray]) -> np.ndarray:
+    """The training rows ``stack[take]`` of every image, as one float32 Fortran-ordered matrix.
+
+    scikit-learn's tree builder reads one feature of many samples at a time (to sort them at
+    every split); feature-major storage makes those reads contiguous, which builds the very same
+    trees (same values, same order) measurably faster than from row-major samples.
+    """
+    width = stacks[0].shape[1]
+    X = np.empty((sum(take.size for take in takes), width), np.float32, order="F")
+    row = 0
+    for stack, take in zip(stacks, takes):
+        # Gather whole rows (one pass over the stack), then transpose a few thousand rows at a time
+        # so the copy into the feature-major matrix stays in cache.
+        for start in range(0, take.size, _GATHER_ROWS):
+            part = np.take(stack, take[start:start + _GATHER_ROWS], axis=0)
+            X[row + start:row + start + part.shape[0]] = part
+        row += take.size
+    return X
+
+
 def fit_pixel_classifier(images: ArrayLike | Sequence[ArrayLike], labels: ArrayLike | Sequence[ArrayLike], *,
                          sigmas: Sequence[float] = DEFAULT_SIGMAS, features: Sequence[str] = FEATURE_GROUPS,
                          n_estimators: int = 50, max_depth: int | None = 16, min_samples_leaf: int = 1,
@@ -453,7 +535,8 @@ def fit_pixel_classifier(images: ArrayLike | Sequence[ArrayLike], labels: ArrayL
     seed : int
         Seeds the subset and the forest: same data and seed, same model.
     n_jobs : int
-        Threads for fitting the trees.
+        Threads for fitting the trees (with fewer than 5,000 samples one
+        thread fits them faster; the forest is the same for any `n_jobs`).
     progress : callable, optional
         ``progress(stage, info)`` with stages ``'features'``, ``'fit'``, ``'done'``.
 
@@ -522,7 +605,7 @@ def fit_pixel_classifier(images: ArrayLike | Sequence[ArrayLike], labels: ArrayL
                              "(e.g. 1 = background, 2 = object); 0 means unlabelled (for a truth mask, pass "
                              "labels_from_truth(mask))")
     rng = np.random.default_rng(seed)
-    rows, targets, counts = [], [], dict.fromkeys(classes, 0)
+    stacks, takes, targets, counts = [], [], [], dict.fromkeys(classes, 0)
     budget = None if max_samples is None else max(len(classes), int(max_samples) // len(checked))
     for index, (array, info, label) in enumerate(checked):
         report("features", {"image": index, "of": len(checked)})
@@ -530,19 +613,24 @@ def fit_pixel_classifier(images: ArrayLike | Sequence[ArrayLike], labels: ArrayL
                                channel_axis=-1 if info.channels > 1 else None)
         flat_labels = label.reshape(-1)
         take = _sample(flat_labels, classes, budget, rng)
-        rows.append(stack.reshape(-1, stack.shape[-1])[take])
+        stacks.append(stack.reshape(-1, stack.shape[-1]))
+        takes.append(take)
         targets.append(flat_labels[take])
         for c in classes:
             counts[c] += int(np.count_nonzero(flat_labels == c))
-    X = np.concatenate(rows)
+    X = _gather_samples(stacks, takes)
     y = np.concatenate(targets)
     feature_seconds = time.perf_counter() - start
     report("fit", {"samples": int(X.shape[0]), "features": int(X.shape[1])})
     fit_start = time.perf_counter()
+    # The forest is the same for any n_jobs (every tree's seed is drawn before the trees are built);
+    # below _PARALLEL_FIT_SAMPLES a tree takes less time to build than joblib needs to hand it to a thread.
     forest = RandomForestClassifier(n_estimators=n_estimators, max_depth=max_depth,
-                                    min_samples_leaf=min_samples_leaf, max_features="sqrt", n_jobs=n_jobs,
+                                    min_samples_leaf=min_samples_leaf, max_features="sqrt",
+                                    n_jobs=n_jobs if X.shape[0] >= _PARALLEL_FIT_SAMPLES else 1,
                                     random_state=seed)
     forest.fit(X, np.searchsorted(np.asarray(classes), y))
+    forest.n_jobs = n_jobs  # what the caller asked for, e.g. for forest_.predict_proba
     fit_seconds = time.perf_counter() - fit_start
     info = {
         "images": len(checked),
@@ -559,8 +647,8 @@ def fit_pixel_classifier(images: ArrayLike | Sequence[ArrayLike], labels: ArrayL
         "seconds": {"features": round(feature_seconds, 3), "fit": round(fit_seconds, 3)},
     }
     model = PixelClassifier(forest_to_arrays(forest), classes=classes, sigmas=sigmas, features=features,
-                            channels=checked[0][1].channels, spatial_ndim=checked[0][1].spatial_ndim, info=info)
-    model.forest_ = forest
+                            channels=checked[0][1].channels, spatial_ndim=checked[0][1].spatial_ndim, info=info,
+                            _fitted=forest)
     report("done", {"seconds": round(time.perf_counter() - start, 3)})
     return model
 
