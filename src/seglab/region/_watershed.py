@@ -88,7 +88,9 @@ def watershed(image: ArrayLike, *, low: float | None = None, high: float | None 
         Separate regions by one-pixel lines labelled 0.
     backend : {'skimage', 'opencv'}, optional
         ``'skimage'``: exactly ``skimage.segmentation.watershed(sobel(image),
-        markers, compactness=..., watershed_line=...)``. ``'opencv'``:
+        markers, compactness=..., watershed_line=...)``, with about 1.4
+        float64 images of temporaries instead of 3.5 (the Sobel elevation
+        is written in strips into the padded array the flood reads). ``'opencv'``:
         ``cv2.watershed`` on the image as uint8 RGB (non-uint8 images are
         min-max rescaled to 0..255); 2-D only, ``compactness`` must be 0,
         markers required. OpenCV floods its own neighbour-difference
@@ -159,13 +161,91 @@ def watershed(image: ArrayLike, *, low: float | None = None, high: float | None 
     if backend == "opencv":
         labels = _watershed_opencv(array, marker_array, compactness, watershed_line)
     else:
+        labels = _watershed_sobel(array, marker_array, float(compactness), bool(watershed_line))
+        marker_array = None
+    n_labels = int(np.count_nonzero(np.bincount(labels.ravel())[1:]))
+    return labels, {"n_labels": n_labels, "markers_from": source}
+
+
+# Pixels per strip (halo included) of the strip-wise Sobel elevation: a few MiB of float64 per temporary.
+_STRIP_PIXELS = 1 << 17
+
+
+def _watershed_sobel(array: np.ndarray, marker_array: np.ndarray | None, compactness: float,
+                     watershed_line: bool) -> np.ndarray:
+    """``skimage.segmentation.watershed(skimage.filters.sobel(array), markers, ...)`` with fewer temporaries.
+
+    scikit-image's call holds the Sobel elevation, its float64 copy (``_validate_inputs``), the padded copy
+    the flood reads, and for minima markers the inverted and padded copies of ``local_minima``: 3.5 float64
+    images on 512 x 512. Here the Sobel elevation is computed in strips along axis 0 (a halo of one real
+    neighbour, ``skimage.filters.sobel`` on each strip, 'reflect' at the true borders) straight into the
+    zero-padded float64 array the flood reads; regional minima are found on that same array, negated in place
+    (negation is exact, so it is restored bit for bit), with ``local_minima``'s own padding value on its ring;
+    then scikit-image's own flooding (``_watershed_cy.watershed_raveled``) runs on it, with the same padded
+    markers, mask, neighbourhood and marker order as ``skimage.segmentation.watershed``. The labels are
+    identical; the temporaries are the padded elevation (1 float64 image), the padded markers (int32), the
+    padded int8 mask and the marker positions (8 bytes a marker pixel). Returns int32 labels.
+    """
+    try:  # scikit-image's private parts; another version without them takes its public path
+        from skimage.filters import sobel
+        from skimage.morphology import _util
+        from skimage.morphology._extrema_cy import _local_maxima  # type: ignore[import-not-found]
+        from skimage.segmentation import _watershed_cy  # type: ignore[attr-defined]
+        from skimage.util import crop
+    except ImportError:  # pragma: no cover - depends on the installed scikit-image
         from skimage.filters import sobel
         from skimage.segmentation import watershed as sk_watershed
 
-        labels = sk_watershed(sobel(array), marker_array, compactness=compactness,
-                              watershed_line=watershed_line).astype(np.int32, copy=False)
-    n_labels = int(np.count_nonzero(np.bincount(labels.ravel())[1:]))
-    return labels, {"n_labels": n_labels, "markers_from": source}
+        return sk_watershed(sobel(array), marker_array, compactness=compactness,
+                            watershed_line=watershed_line).astype(np.int32, copy=False)
+    from scipy import ndimage as ndi
+
+    ndim = array.ndim
+    footprint, offset = _util._validate_connectivity(ndim, 1, None)
+    pad = [(int(p), int(p)) for p in offset]
+    inner = tuple(slice(p, p + n) for p, n in zip(offset, array.shape))
+    elevation = np.zeros(tuple(n + 2 * int(p) for n, p in zip(array.shape, offset)), np.float64)
+    n = array.shape[0]
+    plane = max(array.size // max(n, 1), 1)
+    step = max(min(_STRIP_PIXELS // plane, n // 8 + 1) - 2, 8)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        top, bottom = max(start - 1, 0), min(stop + 1, n)
+        strip = sobel(array[top:bottom])  # float64 (float32 for float32 images, cast exactly below)
+        elevation[(slice(inner[0].start + start, inner[0].start + stop),) + inner[1:]] = \
+            strip[start - top:stop - top]
+        del strip
+    if marker_array is None:
+        # skimage: local_minima(elevation, connectivity=1) = local_maxima(-elevation) padded with its minimum
+        interior = elevation[inner]
+        np.negative(interior, out=interior)
+        ring = np.ones(elevation.shape, bool)
+        ring[inner] = False
+        elevation[ring] = interior.min()
+        flags = np.zeros(elevation.shape, np.uint8)
+        _util._set_border_values(flags, value=3)
+        neighbours = _util._offsets_to_raveled_neighbors(
+            elevation.shape, _util._resolve_neighborhood(None, 1, ndim), center=(1,) * ndim)
+        _local_maxima(elevation.ravel(), flags.ravel(), neighbours)
+        np.negative(interior, out=interior)
+        elevation[ring] = 0.0
+        del ring, interior
+        _util._set_border_values(flags, value=0)
+        # the padded ring is empty, so labels (raster order) are those of the unpadded minima
+        output = np.zeros(elevation.shape, np.int32)
+        ndi.label(flags.view(bool), structure=ndi.generate_binary_structure(ndim, 1), output=output)
+        del flags
+    else:
+        output = np.pad(marker_array.astype(np.int32, copy=False), pad, mode="constant")
+    mask = np.zeros(elevation.shape, np.int8)
+    mask[inner] = 1
+    neighbourhood = _util._offsets_to_raveled_neighbors(elevation.shape, footprint, center=offset)
+    locations = np.flatnonzero(output)
+    strides = np.array(elevation.strides, dtype=np.intp) // elevation.itemsize
+    _watershed_cy.watershed_raveled(elevation.ravel(), locations, neighbourhood, mask.ravel(), strides,
+                                    compactness, output.ravel(), watershed_line)
+    del elevation, mask, locations
+    return crop(output, pad, copy=True)
 
 
 def _watershed_opencv(array, marker_array, compactness, watershed_line):
