@@ -51,6 +51,8 @@ NORM = "batch"
 LEARNING_RATE = 2e-3
 TUNE_POST = False
 TUNE_ON = "validation"
+#: "plain": threshold / seed / min size (the grid of the first runs); "neck": also split_neck (and seeds to 0.9)
+POST_GRID = "plain"
 #: Training recipe of this run (set from the command line in main()). ``epochs`` is the length of the cosine
 #: schedule; ``chunk`` (minutes) trains at most that long per process and resumes from the checkpoint next time.
 RECIPE: dict = {"epochs": 200, "patience": 15, "schedule": "constant", "chunk": None, "options": {}}
@@ -88,8 +90,9 @@ def _train(images, truths, folder: Path, task: str, minutes: float, log) -> tupl
 
 def _tune_post(folder: Path, images: list, truths: list, log) -> dict:
     """Choose the watershed's threshold / seed_threshold / min_size (and, with ``--tune-on validation``,
-    test-time flips) on images of the fold's training side only: the model's own validation images, or
-    (``--tune-on training``) all the fold's training images, the validation image included."""
+    test-time flips; with ``--post-grid neck``, ``split_neck``) on images of the fold's training side only:
+    the model's own validation images, or (``--tune-on training``) all the fold's training images, the
+    validation image included."""
     import seglab
     from seglab.deep import predict_probabilities
     from seglab.deep._data import labels_from_probabilities
@@ -99,26 +102,41 @@ def _tune_post(folder: Path, images: list, truths: list, log) -> dict:
     if TUNE_ON == "validation":
         index = config["training"]["split"]["validation_index"]
         grid = {"tta": (False, True), "threshold": (0.3, 0.4, 0.5, 0.6),
-                "seed_threshold": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), "min_size": (0, 25, 50, 100, 200, 300, 500)}
+                "seed_threshold": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9), "min_size": (0, 25, 50, 100, 200, 300, 500),
+                "split_neck": (0.0,)}
+    elif POST_GRID == "neck":
+        index = list(range(len(images)))
+        grid = {"tta": (False,), "threshold": (0.5, 0.6), "seed_threshold": (0.5, 0.7, 0.9),
+                "min_size": (0, 50, 100, 150, 200, 300), "split_neck": (0.0, 0.7, 0.8, 0.9)}
     else:
         index = list(range(len(images)))
         grid = {"tta": (False,), "threshold": (0.3, 0.4, 0.5), "seed_threshold": (0.3, 0.5, 0.7),
-                "min_size": (0, 50, 100, 150, 200, 300)}
+                "min_size": (0, 50, 100, 150, 200, 300), "split_neck": (0.0,)}
     val = [(seglab.read(images[i]), seglab.read(truths[i])) for i in index]
     best = {"ap50": -1.0}
+
+    def without_small(labels, min_size):
+        # the same objects as labels_from_probabilities(..., min_size=min_size), labelled in another order
+        sizes = np.bincount(labels.ravel())
+        return np.where((sizes < min_size)[labels], 0, labels)
+
     for tta in grid["tta"]:
         probas = [predict_probabilities(image, str(folder), tta=tta)[0] for image, _ in val]
         for threshold in grid["threshold"]:
             for seed_threshold in grid["seed_threshold"]:
-                for min_size in grid["min_size"]:
-                    ap = float(np.mean([instance_scores(truth, labels_from_probabilities(
-                        p[1], 1.0 - p[0], threshold=threshold, seed_threshold=seed_threshold,
-                        min_size=min_size))["ap50"] for p, (_, truth) in zip(probas, val)]))
-                    if ap > best["ap50"]:
-                        best = {"ap50": ap, "tta": tta, "threshold": threshold, "seed_threshold": seed_threshold,
-                                "min_size": min_size}
+                for split_neck in grid["split_neck"]:
+                    labels = [labels_from_probabilities(p[1], 1.0 - p[0], threshold=threshold,
+                                                        seed_threshold=seed_threshold, min_size=0,
+                                                        split_neck=split_neck) for p in probas]
+                    for min_size in grid["min_size"]:
+                        ap = float(np.mean([instance_scores(truth, without_small(lab, min_size))["ap50"]
+                                            for lab, (_, truth) in zip(labels, val)]))
+                        if ap > best["ap50"]:
+                            best = {"ap50": ap, "tta": tta, "threshold": threshold,
+                                    "seed_threshold": seed_threshold, "min_size": min_size,
+                                    "split_neck": split_neck}
         log(f"post-processing tuned on {TUNE_ON} images {index} (tta up to {tta}): {best}")
-    return {**best, "tuned_on": TUNE_ON, "images": [str(images[i]) for i in index]}
+    return {**best, "tuned_on": TUNE_ON, "grid": POST_GRID, "images": [str(images[i]) for i in index]}
 
 
 _WARM: set = set()
@@ -157,7 +175,7 @@ def case_nuclei(fold: int, out: Path, minutes: float, log) -> dict:
         rows.append({"image": key, **{k: scores[k] for k in ("ap50", "ap75", "map", "pq", "f1", "n_true", "n_pred")}})
         log(f"{key}: AP50 {scores['ap50']:.3f} AP75 {scores['ap75']:.3f} mAP {scores['map']:.3f} PQ {scores['pq']:.3f}")
         if post is not None:
-            params = {k: post[k] for k in ("threshold", "seed_threshold", "min_size", "tta")}
+            params = {k: post[k] for k in ("threshold", "seed_threshold", "min_size", "tta", "split_neck")}
             scores = instance_scores(truth, seglab.segment(image, "unet_instance", model=str(folder), **params).labels)
             tuned_rows.append({"image": key, **{k: scores[k] for k in ("ap50", "ap75", "map", "pq", "f1", "n_true",
                                                                         "n_pred")}})
@@ -334,6 +352,8 @@ def main(argv=None) -> int:
                         help="nuclei: also choose the watershed settings and flips on the validation images")
     parser.add_argument("--tune-on", default="validation", choices=("validation", "training"),
                         help="images the post-processing is chosen on (never the held-out ones)")
+    parser.add_argument("--post-grid", default="plain", choices=("plain", "neck"),
+                        help="--tune-on training: the first runs' grid, or one that also tries split_neck")
     parser.add_argument("--result-suffix", default="", help="appended to the result file's name")
     parser.add_argument("--report", default=None, help="print the RESULTS.md section from the JSON files here")
     args = parser.parse_args(argv)
@@ -345,8 +365,9 @@ def main(argv=None) -> int:
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    global NORM, LEARNING_RATE, TUNE_POST, TUNE_ON
+    global NORM, LEARNING_RATE, TUNE_POST, TUNE_ON, POST_GRID
     NORM, LEARNING_RATE, TUNE_POST, TUNE_ON = args.norm, args.lr, args.tune_post, args.tune_on
+    POST_GRID = args.post_grid
     RECIPE.update(epochs=args.epochs, patience=args.patience, schedule=args.schedule, chunk=args.chunk,
                   options={k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)})
 

@@ -242,6 +242,7 @@ def test_tiled_run_equals_in_memory(method, instance_model, make_disks, tmp_path
     params = {"model": str(instance_model), "window": 64, "overlap": 0.5, "intensity_range": bounds}
     if method == "unet_instance":
         params["max_object_size"] = 40
+        params["split_neck"] = 0.8  # per seed region: a component whole in a tile is split as in memory
     else:
         params["tta"] = True  # flips inside each window keep tiling exact
     memory = seglab.segment(image, method, **params).data
@@ -354,3 +355,67 @@ def test_tiling_without_a_fixed_intensity_range_is_refused_with_the_reason(insta
         make_plan(pipeline)
     make_plan(Pipeline.build("unet_instance", {"model": str(instance_model), "window": 64,
                                                 "intensity_range": "0,255"}))
+
+
+def _two_touching_disks_and_a_lone_one(size=96):
+    rows, cols = np.indices((size, size))
+    truth = np.zeros((size, size), np.int32)
+    truth[(rows - 30) ** 2 + (cols - 30) ** 2 <= 64] = 1
+    truth[((rows - 30) ** 2 + (cols - 46) ** 2 <= 64) & (truth == 0)] = 2
+    truth[(rows - 70) ** 2 + (cols - 60) ** 2 <= 81] = 3
+    gen = np.random.default_rng(5)
+    image = np.clip(np.where(truth > 0, 170.0, 50.0) + gen.normal(0, 18, truth.shape), 0, 255).astype(np.uint8)
+    return image, truth
+
+
+def test_split_neck_parts_touching_disks_that_the_plain_watershed_merges(semantic_model):
+    # a semantic model has no boundary class: its foreground joins the two touching disks into one object
+    image, truth = _two_touching_disks_and_a_lone_one()
+    assert np.unique(truth[30, 20:56]).tolist() == [0, 1, 2]  # the disks touch along row 30
+    plain = seglab.segment(image, "unet_instance", model=str(semantic_model), window=96).labels
+    assert plain.max() == 2 and instance_scores(truth, plain)["tp"] == 1
+    split = seglab.segment(image, "unet_instance", model=str(semantic_model), window=96, split_neck=0.7).labels
+    scores = instance_scores(truth, split)
+    assert split.max() == 3 and scores["tp"] == 3 and scores["ap50"] == 1.0  # the lone disk is not cut
+
+
+@pytest.mark.parametrize("radius", [10, 30])
+def test_split_neck_is_a_ratio_of_widths_not_a_size(radius):
+    from seglab.deep._data import labels_from_probabilities
+
+    size = 8 * radius
+    rows, cols = np.indices((size, 2 * size))
+    # two overlapping disks (centres 1.8 radii apart: the neck is ~0.87 of a radius wide) and an ellipse
+    pair = ((rows - 2 * radius) ** 2 + (cols - 2 * radius) ** 2 <= radius**2) | \
+           ((rows - 2 * radius) ** 2 + (cols - 3.8 * radius) ** 2 <= radius**2)
+    ellipse = ((rows - 6 * radius) / radius) ** 2 + ((cols - 6 * radius) / (2.5 * radius)) ** 2 <= 1
+    foreground = (pair | ellipse).astype(np.float32)
+    common = {"threshold": 0.5, "seed_threshold": 0.5, "min_size": 0}
+    plain = labels_from_probabilities(foreground, foreground, **common)
+    assert plain.max() == 2  # without splitting: the pair is one object, the ellipse another
+    for neck in (0.6, 0.9):  # the pair's neck is far narrower than 0.6 of a disk; the ellipse has no neck
+        labels = labels_from_probabilities(foreground, foreground, split_neck=neck, **common)
+        assert labels.max() == 3
+        assert np.unique(labels[ellipse]).size == 1
+        halves = labels[2 * radius, 2 * radius], labels[2 * radius, int(3.8 * radius)]
+        assert halves[0] != halves[1] and 0 not in halves
+        assert set(np.unique(labels[pair])) == set(halves)  # every pixel of the pair goes to one of the two
+    off = labels_from_probabilities(foreground, foreground, split_neck=0.0, **common)
+    assert np.array_equal(off, plain)
+
+
+def test_touch_width_widens_the_band_only_where_objects_touch(tmp_path, make_disks):
+    from seglab.deep import train_unet
+    from seglab.deep._data import BOUNDARY, instance_target
+
+    labels = np.zeros((40, 60), np.int32)
+    labels[10:30, 10:30] = 1
+    labels[10:30, 30:50] = 2  # touching along the column 29 | 30
+    plain, wide = instance_target(labels), instance_target(labels, touch_width=5)
+    row = 20
+    assert np.flatnonzero(plain[row] == BOUNDARY).tolist() == [10, 11, 28, 29, 30, 31, 48, 49]
+    assert np.flatnonzero(wide[row] == BOUNDARY).tolist() == [10, 11, *range(25, 35), 48, 49]
+    assert np.array_equal(plain[:, :20], wide[:, :20])  # the outer boundary keeps its two pixels
+    image, truth = make_disks(6, size=64)
+    with pytest.raises(ParameterError, match="option `touch_width` got -1"):
+        train_unet([image], [truth], out=tmp_path / "m", task="instance", epochs=1, touch_width=-1)

@@ -59,10 +59,14 @@ def semantic_target(truth: np.ndarray, values: list[int] | None = None) -> tuple
     return lut_index.astype(np.int64), values
 
 
-def instance_target(labels: np.ndarray) -> np.ndarray:
+def instance_target(labels: np.ndarray, touch_width: int = 0) -> np.ndarray:
     """Return the 3-class target: 0 background, 1 object interior, 2 object boundary (inner, two pixels).
 
-    A binary truth (one foreground value) is split into its connected components first.
+    A binary truth (one foreground value) is split into its connected components first. With
+    ``touch_width > 0`` every object pixel within `touch_width` pixels of *another* object is boundary too:
+    where objects touch, the band that parts them is then ``2 * touch_width`` pixels wide instead of four
+    (touching nuclei are the U-Net's typical merge; the wider band makes the contact a larger, easier
+    target, the job of the U-Net paper's border weight map).
     """
     from scipy import ndimage as ndi
     from skimage.segmentation import find_boundaries
@@ -75,8 +79,24 @@ def instance_target(labels: np.ndarray) -> np.ndarray:
     # two pixels per object: touching objects are then parted by a four-pixel band, which a small network
     # learns far more reliably than the two-pixel band of the one-pixel inner boundary (measured on disks)
     boundary = ndi.binary_dilation(boundary) & (labels > 0)
+    if touch_width > 0:
+        boundary |= _near_another_object(labels, int(touch_width))
     target[boundary] = BOUNDARY
     return target
+
+
+def _near_another_object(labels: np.ndarray, width: int) -> np.ndarray:
+    """Object pixels with a pixel of another object (not background) within a disk of radius `width`."""
+    from scipy import ndimage as ndi
+    from skimage.morphology import disk
+
+    footprint = disk(width).astype(bool)
+    labels = labels.astype(np.int64, copy=False)
+    top = int(labels.max()) + 1
+    highest = ndi.maximum_filter(labels, footprint=footprint, mode="constant", cval=0)
+    lowest = ndi.minimum_filter(np.where(labels > 0, labels, top), footprint=footprint, mode="constant", cval=top)
+    inside = labels > 0
+    return inside & ((highest > labels) | (lowest < labels))
 
 
 def sample_patch(rng: np.random.Generator, image: np.ndarray, target: np.ndarray, patch: int,
@@ -135,18 +155,29 @@ def window_starts(size: int, window: int, stride: int) -> list[int]:
 
 
 def labels_from_probabilities(interior: np.ndarray, foreground: np.ndarray, *, threshold: float,
-                              seed_threshold: float, min_size: int) -> np.ndarray:
+                              seed_threshold: float, min_size: int, split_neck: float = 0.0) -> np.ndarray:
     """Seeded watershed: interiors above `seed_threshold` seed objects that grow over the foreground.
 
     Every connected component of the foreground (``foreground > threshold``) is labelled from its own
     pixels only (its seeds, its probabilities; a component without a seed is one object), so a tile that
     holds a component whole labels it as the whole-image run does.
+
+    With ``split_neck > 0`` a seed region is cut where it narrows: its seeds are the h-maxima of
+    ``log(1 + distance to the region's edge)`` (holes filled, the distance smoothed within the region) with
+    ``h = -log(split_neck)``, so two parts stay apart when ``1 +`` the region's half-width at the neck
+    between them is below `split_neck` times ``1 +`` the narrower part's own largest half-width. A ratio,
+    not a width in pixels: the same setting splits small and large touching objects alike. Two touching
+    nuclei whose interiors the network joined (the U-Net's typical merge) are a seed region with a neck.
+    The cost is about one second per megapixel (the h-maxima reconstruction).
     """
     from scipy import ndimage as ndi
     from skimage.segmentation import watershed
 
     mask = foreground > threshold
-    seeds, _ = ndi.label((interior > seed_threshold) & mask)
+    core = (interior > seed_threshold) & mask
+    if split_neck > 0:
+        core = _split_at_necks(core, float(split_neck))
+    seeds, _ = ndi.label(core)
     # the watershed floods from the interiors downhill in interior probability, inside the foreground
     labels = watershed(-interior, markers=seeds, mask=mask)
     orphans, n_orphans = ndi.label(mask & (labels == 0))
@@ -160,3 +191,48 @@ def labels_from_probabilities(interior: np.ndarray, foreground: np.ndarray, *, t
     from skimage.segmentation import relabel_sequential
 
     return relabel_sequential(labels.astype(np.int32, copy=False))[0].astype(np.int32, copy=False)
+
+
+def _split_at_necks(core: np.ndarray, neck: float) -> np.ndarray:
+    """The seed pixels of `core` cut into one marker per part (see ``labels_from_probabilities``).
+
+    Returns a boolean image: the h-maxima plateaus of the log distance, one connected marker per part.
+    """
+    from scipy import ndimage as ndi
+    from skimage.morphology import h_maxima
+
+    if neck >= 1.0:
+        neck = 1.0 - 1e-6
+    filled = ndi.binary_fill_holes(core)
+    # holes (a faint spot inside a nucleus) would give the distance false ridges, hence one object many seeds
+    regions, n = ndi.label(filled)
+    distance = _smooth_within_regions(ndi.distance_transform_edt(filled), regions)
+    # quantised so that h-maxima compares exact levels (float rounding never decides a split)
+    height = np.round(np.log1p(distance) * 1000.0).astype(np.int64)
+    peaks = (h_maxima(height, max(1, int(round(-np.log(neck) * 1000.0)))) > 0) & filled
+    # a region too thin to hold an h-maximum (its peak lower than h) stays one seed
+    has_peak = np.zeros(n + 1, bool)
+    has_peak[regions[peaks]] = True
+    return peaks | ((regions > 0) & ~has_peak[regions])
+
+
+def _smooth_within_regions(distance: np.ndarray, regions: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """Gaussian-smooth `distance` (sigma 1) region by region, zeros outside the region.
+
+    The pixel grid's distance transform has small ridges and dips; in log scale near a thin part they
+    look like necks and would split one object (measured: nuclei fold 1 AP@0.5 0.800 unsmoothed, 0.856
+    smoothed). Each region is smoothed from its own pixels only, so a neighbouring region a few pixels away
+    (in a tile: perhaps cut by the tile's edge) never changes it, and tiled runs stay equal to in-memory ones.
+    """
+    from scipy import ndimage as ndi
+
+    out = np.zeros(distance.shape, np.float64)
+    reach = int(4 * sigma + 0.5)  # gaussian_filter's default truncate=4
+    for index, box in enumerate(ndi.find_objects(regions), start=1):
+        if box is None:
+            continue
+        box = tuple(slice(max(0, b.start - reach), b.stop + reach) for b in box)
+        own = regions[box] == index
+        smooth = ndi.gaussian_filter(np.where(own, distance[box], 0.0), sigma, mode="constant", cval=0.0)
+        out[box][own] = smooth[own]
+    return out

@@ -294,7 +294,7 @@ def _remove_small(mask: np.ndarray, min_size: int) -> np.ndarray:
 def unet_instance(image: ArrayLike, *, model: str | None = None, threshold: float = 0.5, seed_threshold: float = 0.5,
                   min_size: int = 0, window: int = 256, overlap: float = 0.5,
                   intensity_range: tuple[float, float] | None = None, device: str = "auto",
-                  tta: bool = False, max_object_size: int = 256) -> tuple[np.ndarray, dict]:
+                  tta: bool = False, max_object_size: int = 256, split_neck: float = 0.0) -> tuple[np.ndarray, dict]:
     """Label the objects of `image` with a trained U-Net (one label per object, touching objects apart).
 
     An instance model predicts interior / boundary / background; interiors above `seed_threshold` seed a
@@ -315,6 +315,11 @@ def unet_instance(image: ArrayLike, *, model: str | None = None, threshold: floa
         Remove objects smaller than this (pixels).
     window, overlap, intensity_range, device, tta
         As in :func:`unet`.
+    split_neck : float
+        0 (default): one seed per connected seed region. In (0, 1]: a seed region is also cut where it
+        narrows to less than `split_neck` times the half-width of the parts it joins (h-maxima of the log
+        distance transform; see :func:`seglab.deep._data.labels_from_probabilities`), which parts touching
+        objects whose interiors the network joined. A ratio, so it does not depend on the objects' size.
     max_object_size : int
         Tiled runs only: the largest object extent a tile's halo holds (objects are labelled from their own
         pixels, so a tile that holds one whole labels it as in memory).
@@ -340,10 +345,11 @@ def unet_instance(image: ArrayLike, *, model: str | None = None, threshold: floa
         interior = proba[1].astype(np.float32)
         info["interior"] = interior
         labels = labels_from_probabilities(interior, foreground, threshold=threshold,
-                                           seed_threshold=seed_threshold, min_size=int(min_size))
+                                           seed_threshold=seed_threshold, min_size=int(min_size),
+                                           split_neck=float(split_neck))
     else:
         # a semantic model has no boundary class: its foreground components are the objects
         labels = labels_from_probabilities(foreground, foreground, threshold=threshold, seed_threshold=threshold,
-                                           min_size=int(min_size))
+                                           min_size=int(min_size), split_neck=float(split_neck))
     info["n_objects"] = int(labels.max())
     return labels, info

@@ -103,6 +103,9 @@ SPECS = [
         ) + _WINDOW + (
             Param("max_object_size", "int", 256, min=1, tune=(),
                   help="Tiled runs: largest object extent (pixels) a tile's halo holds; not used in memory."),
+            Param("split_neck", "float", 0.0, min=0.0, max=1.0, tune=(0.0, 0.9),
+                  help="0: one seed per seed region. >0: also cut a seed region where it narrows below this "
+                       "fraction of its parts' half-width (parts touching objects the network joined)."),
         ),
         dims=(2,),
         channels="gray",

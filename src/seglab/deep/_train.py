@@ -52,6 +52,9 @@ OPTIONS: dict[str, Any] = {
     "max_classes": 16,  # a semantic truth with more distinct values is refused (instance labels?)
     "norm": "batch",  # "batch" or "instance" (per-window statistics, no running averages)
     "time_limit": None,  # seconds: stop after the first epoch that ends past it (the run is then not repeatable)
+    # instance task: object pixels within this many pixels of another object are boundary too (0: only the
+    # two-pixel inner boundary), so touching objects are parted by a wider band (seglab.deep._data.instance_target)
+    "touch_width": 0,
 }
 CHECKPOINT = "checkpoint"
 
@@ -75,6 +78,9 @@ def _options(given: dict[str, Any]) -> dict[str, Any]:
         if value < STRIDE_MULTIPLE or value % STRIDE_MULTIPLE:
             raise ParameterError(f"option `{name}` got {options[name]}; expected a multiple of {STRIDE_MULTIPLE}")
         options[name] = value
+    if isinstance(options["touch_width"], bool) or int(options["touch_width"]) < 0:
+        raise ParameterError(f"option `touch_width` got {options['touch_width']}; expected an integer >= 0")
+    options["touch_width"] = int(options["touch_width"])
     for name in ("batch_size", "steps_per_epoch", "patience", "max_classes"):
         if int(options[name]) < 1:
             raise ParameterError(f"option `{name}` got {options[name]}; expected an integer >= 1")
@@ -229,7 +235,8 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
         ``schedule`` (``'cosine'``: linear warm-up over the first ``warmup`` fraction of the steps, then a
         cosine decay to 1 % of the peak at the last epoch; ``'constant'``), ``warmup``, ``features``,
         ``patience``, ``validation_fraction``, ``window``, ``threads``, ``max_classes``, ``norm``,
-        ``time_limit``. The kept weights are those of the epoch with the best validation score.
+        ``time_limit``, ``touch_width`` (instance task: object pixels this close to another object are
+        boundary too). The kept weights are those of the epoch with the best validation score.
 
     Returns
     -------
@@ -288,7 +295,8 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
     for name, array, truth in pairs:
         lo_hi = percentile_range(array, PERCENTILES)
         ranges.append(lo_hi)
-        target = semantic_target(truth, values)[0] if task == "semantic" else instance_target(truth)
+        target = (semantic_target(truth, values)[0] if task == "semantic"
+                  else instance_target(truth, options["touch_width"]))
         items.append((name, normalize(array, lo_hi), target, truth))
     # -- validation split: by image when there are several, else by rows -----------------------
     split_rng = np.random.default_rng([seed, 10**6])
@@ -333,8 +341,10 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
                      "split": split, "options": {k: (list(v) if isinstance(v, tuple) else v)
                                                  for k, v in options.items()}},
     }
+    # an option at the value it had before it existed is left out, so older checkpoints stay resumable
     identity = {"data": config["training"]["data"], "seed": int(seed), "task": task,
-                "options": config["training"]["options"]}
+                "options": {k: v for k, v in config["training"]["options"].items()
+                            if not (k == "touch_width" and v == 0)}}
     if options["schedule"] == "cosine":
         identity["epochs"] = int(epochs)  # the schedule spans them: a resumed run must keep them to continue exactly
     # -- network, optimiser, resume ----------------------------------------------------------------
