@@ -12,11 +12,23 @@ the old implementation made), so both columns come from the same process, machin
   Before: ``skimage.filters.threshold_niblack`` / ``threshold_sauvola``; after: seglab's strip-wise integral images.
 * local, method=median: time at block_size 51 (before: scikit-image's ``ndi.median_filter`` path) and at the top of
   the tune range (151), where the old path takes minutes.
+
+Round 3 (``--only otsu,globals,kmeans_gray``; before = the code before round 3, reproduced here):
+
+* otsu: before = round 2's histogram (4 Mi-pixel chunks on a ThreadPoolExecutor made per call), after = ``otsu``.
+  ``--runs N`` repeats the whole round-robin measurement N times and reports every run's x floor and x cv2.
+* globals: otsu, isodata, li, yen, triangle, mean, minimum on a bimodal 2048x2048 uint8 image (``--big``: also the
+  17480 x 8026 slice size), before / after / the scikit-image call (``image > threshold_<m>(image)``; 2048 only) /
+  cv2 THRESH_OTSU and THRESH_TRIANGLE / the floor (``np.copy`` of the image: the bool mask is one byte per pixel).
+* kmeans_gray: 2048x2048 uint8, k=3 and 'auto' (2..8). Before: the pixel-wise path (``np.bincount``, an int64 code
+  per pixel, the ``cost[i, j]`` DP, labels gathered per pixel); after: ``kmeans``. Floor: one read + write pass over
+  the bytes read and written (uint8 in, int32 labels out: ``np.copy`` of 5 bytes per pixel, as benchmarks/_harness).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -47,51 +59,198 @@ def _peak_units(function, unit):
     return peak / unit
 
 
-def _serial_histogram(image):
-    """The histogram pass before this round: chunks of 4 Mi pixels, one thread."""
+def _round2_histogram(image):
+    """full_histogram before round 3: 4 Mi-pixel chunks of calcHist on a ThreadPoolExecutor made per call."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import cv2
 
-    flat = image.reshape(-1)
-    counts = np.zeros(256, np.int64)
-    for start in range(0, flat.size, 1 << 22):
-        counts += cv2.calcHist([flat[start: start + (1 << 22)].reshape(1, -1)], [0], None, [256], [0, 256]
-                               ).ravel().astype(np.int64)
-    return counts
+    flat = np.ascontiguousarray(image).reshape(-1)
+
+    def count(start):
+        chunk = flat[start: start + (1 << 22)].reshape(1, -1)
+        return cv2.calcHist([chunk], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+
+    starts = range(0, flat.size, 1 << 22)
+    threads = min(len(starts), max(cv2.getNumThreads(), 1))
+    if threads < 2:
+        return sum((count(start) for start in starts), np.zeros(256, np.int64))
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(count, starts), np.zeros(256, np.int64))
 
 
-def otsu_rows(big: bool) -> list[list[str]]:
+def _round2_global(image, method):
+    from seglab.threshold._histogram import apply_threshold, threshold_from_histogram
+
+    counts = _round2_histogram(image)
+    nonzero = np.flatnonzero(counts)
+    lo, hi = nonzero[0], nonzero[-1]
+    return apply_threshold(image, threshold_from_histogram(method, counts[lo: hi + 1], np.arange(lo, hi + 1)))
+
+
+def _round_robin(calls, rounds):
+    """Median seconds of each call, the calls interleaved so that they share the machine's moments.
+
+    The order rotates every round: a call after one that churned the allocator (scikit-image's float64
+    temporaries) pays fresh page faults for its output, so no call may always follow the same one."""
+    seconds: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
+    for call in calls.values():
+        call()
+    for index in range(rounds):
+        for name in names[index % len(names):] + names[: index % len(names)]:
+            start = time.perf_counter()
+            calls[name]()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in seconds.items()}
+
+
+def otsu_rows(big: bool, runs: int = 1) -> list[list[str]]:
     import cv2
 
     from seglab.threshold import otsu
-    from seglab.threshold._histogram import apply_threshold, threshold_from_histogram
 
     shape = (17480, 8026) if big else (4096, 4096)
     rng = np.random.default_rng(0)
     image = np.clip(rng.normal(110, 40, shape), 0, 255).astype(np.uint8)
 
-    def before():
-        counts = _serial_histogram(image)
-        nonzero = np.flatnonzero(counts)
-        lo, hi = nonzero[0], nonzero[-1]
-        t = threshold_from_histogram("otsu", counts[lo: hi + 1], np.arange(lo, hi + 1))
-        return apply_threshold(image, t)
-
     # Round-robin, so that the four columns share the same moments of a machine other sessions load too.
-    calls = {"after": lambda: otsu(image), "before": before, "floor": lambda: np.copy(image),
+    calls = {"after": lambda: otsu(image), "before": lambda: _round2_global(image, "otsu"),
+             "floor": lambda: np.copy(image),
              "peer": lambda: cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)}
-    seconds: dict[str, list[float]] = {name: [] for name in calls}
-    for call in calls.values():
-        call()
-    for _ in range(9):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            seconds[name].append(time.perf_counter() - start)
-    after, old, floor, peer = (statistics.median(seconds[n]) for n in ("after", "before", "floor", "peer"))
-    assert np.array_equal(before(), otsu(image))
+    assert np.array_equal(_round2_global(image, "otsu"), otsu(image))
+    assert np.array_equal(otsu(image), cv2.threshold(image, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1] > 0)
+    results = []
+    for _ in range(runs):
+        median = _round_robin(calls, 9)
+        results.append((median, os.getloadavg()[0]))
     size = f"{shape[0]}x{shape[1]} uint8"
-    return [["otsu", size, "seconds", f"{old:.4f}", f"{after:.4f}", f"cv2 THRESH_OTSU {peer:.4f}",
-             f"x floor {old / floor:.2f} -> {after / floor:.2f} (floor {floor:.4f} s)"]]
+    rows = []
+    for index, (m, load) in enumerate(results, 1):
+        rows.append(["otsu", size, f"seconds (run {index} of {runs}, load {load:.1f})", f"{m['before']:.4f}",
+                     f"{m['after']:.4f}", f"cv2 THRESH_OTSU {m['peer']:.4f}",
+                     f"x floor {m['before'] / m['floor']:.2f} -> {m['after'] / m['floor']:.2f} (floor "
+                     f"{m['floor']:.4f} s); x cv2 {m['after'] / m['peer']:.2f}"])
+    return rows
+
+
+def globals_rows(big: bool) -> list[list[str]]:
+    """Every one-pass global threshold: time against the floor, before / after, beside the user's call."""
+    import cv2
+    from skimage import filters
+
+    from seglab import threshold
+
+    methods = ("otsu", "isodata", "li", "yen", "triangle", "mean", "minimum")
+    cv2_flag = {"otsu": cv2.THRESH_OTSU, "triangle": cv2.THRESH_TRIANGLE}
+    rows = []
+    for shape in [(2048, 2048)] + ([(17480, 8026)] if big else []):
+        rng = np.random.default_rng(0)
+        size = shape[0] * shape[1]
+        # Bimodal (threshold_minimum needs two peaks): two Gaussians, pixels shuffled.
+        image = np.concatenate([rng.normal(70, 20, size // 2), rng.normal(170, 25, size - size // 2)])
+        image = np.clip(image, 0, 255).astype(np.uint8)
+        rng.shuffle(image)
+        image = image.reshape(shape)
+        small = size <= 1 << 24
+        for method in methods:
+            function = getattr(threshold, method)
+            calls = {"after": lambda: function(image), "before": lambda: _round2_global(image, method),
+                     "floor": lambda: np.copy(image)}
+            assert np.array_equal(calls["after"](), calls["before"]())
+            if small:
+                skimage_call = getattr(filters, f"threshold_{method}")
+                calls["skimage"] = lambda: image > skimage_call(image)
+                assert np.array_equal(calls["after"](), calls["skimage"]())
+            if method in cv2_flag:
+                flag = cv2_flag[method]
+                calls["cv2"] = lambda: cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + flag)
+            m = _round_robin(calls, 11 if small else 5)
+            beside = "; ".join(f"{name} {m[name]:.4g}" for name in ("skimage", "cv2") if name in m)
+            rows.append([method, f"bimodal {shape[0]}x{shape[1]} uint8", "seconds", f"{m['before']:.4g}",
+                         f"{m['after']:.4g}", beside,
+                         f"x floor {m['before'] / m['floor']:.2f} -> {m['after'] / m['floor']:.2f} (floor "
+                         f"{m['floor']:.4g} s, load {os.getloadavg()[0]:.1f})"])
+    return rows
+
+
+def _old_kmeans_1d(values, weights, k):
+    """The 1-D k-means DP before round 3 (``cost[i, j]``, argmin over axis 0)."""
+    v = np.asarray(values, np.float64)
+    w = np.asarray(weights, np.float64)
+    n = v.size
+    v = v - np.average(v, weights=w)
+    cw = np.concatenate(([0.0], np.cumsum(w)))
+    c1 = np.concatenate(([0.0], np.cumsum(w * v)))
+    c2 = np.concatenate(([0.0], np.cumsum(w * v * v)))
+    i_idx = np.arange(n + 1)[:, None]
+    j_idx = np.arange(n + 1)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wsum = cw[j_idx] - cw[i_idx]
+        s1 = c1[j_idx] - c1[i_idx]
+        cost = (c2[j_idx] - c2[i_idx]) - s1 * s1 / wsum
+    cost = np.where(j_idx > i_idx, np.maximum(cost, 0.0), np.inf)
+    best = cost[0].copy()
+    back = np.zeros((k, n + 1), np.int64)
+    for m in range(1, k):
+        total = best[:, None] + cost
+        arg = np.argmin(total, axis=0)
+        back[m] = arg
+        best = total[arg, np.arange(n + 1)]
+    assignment = np.empty(n, np.int64)
+    end = n
+    for m in range(k - 1, -1, -1):
+        start = back[m, end] if m > 0 else 0
+        assignment[start:end] = m
+        end = start
+    return assignment
+
+
+def _old_gray_kmeans(image, ks):
+    """kmeans on a uint8 image before round 3: bincount, an int64 code per pixel, one DP per k, a per-pixel gather."""
+    from seglab.cluster import choose_knee
+
+    counts = np.bincount(image.ravel(), minlength=256)
+    present = np.flatnonzero(counts)
+    values = present.astype(np.float64)
+    weights = counts[present].astype(np.float64)
+    lut = np.zeros(256, np.int64)
+    lut[present] = np.arange(present.size)
+    inverse = lut[image.ravel()]
+    fits = {}
+    for k in ks:
+        assignment = _old_kmeans_1d(values, weights, k)
+        centers = np.bincount(assignment, weights * values, k) / np.bincount(assignment, weights, k)
+        fits[k] = (assignment, centers, float(np.sum(weights * (values - centers[assignment]) ** 2)))
+    chosen = choose_knee(ks, [fits[k][2] for k in ks]) if len(ks) > 1 else ks[0]
+    assignment, centers, inertia = fits[chosen]
+    rank = np.empty(chosen, np.int32)
+    rank[np.argsort(centers, kind="stable")] = np.arange(1, chosen + 1, dtype=np.int32)
+    return rank[assignment][inverse].reshape(image.shape).astype(np.int32, copy=False), inertia
+
+
+def kmeans_gray_rows(runs: int = 1) -> list[list[str]]:
+    import seglab
+    from seglab.cluster import kmeans
+
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(110, 40, (2048, 2048)), 0, 255).astype(np.uint8)
+    source = np.ones(image.size * 5 // 2, np.uint8)  # uint8 read + int32 written: 5 bytes per pixel
+    rows = []
+    for label, k, ks in (("k=3 (default)", 3, [3]), ("'auto' (k 2..8)", "auto", list(range(2, 9)))):
+        old_labels, old_inertia = _old_gray_kmeans(image, ks)
+        result = seglab.segment(image, "kmeans", n_clusters=k, k_min=2, k_max=8)
+        assert np.array_equal(old_labels, result.data) and old_inertia == result.info["inertia"]
+        calls = {"after": lambda: kmeans(image, n_clusters=k, k_min=2, k_max=8),
+                 "before": lambda: _old_gray_kmeans(image, ks), "floor": lambda: np.copy(source)}
+        for index in range(runs):
+            m = _round_robin(calls, 15)
+            rows.append(["kmeans gray", f"2048x2048 uint8, {label}",
+                         f"seconds (run {index + 1} of {runs}, load {os.getloadavg()[0]:.1f})",
+                         f"{m['before']:.4f}", f"{m['after']:.4f}", "",
+                         f"x floor {m['before'] / m['floor']:.1f} -> {m['after'] / m['floor']:.2f} (floor "
+                         f"{m['floor'] * 1000:.3f} ms, 5 B/px)"])
+    return rows
 
 
 def local_rows() -> list[list[str]]:
@@ -243,28 +402,33 @@ def kmeans_colour_rows(runs: int) -> list[list[str]]:
 
 
 def main(argv=None) -> int:
-    import os
     import platform
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--big", action="store_true", help="Otsu on the 17480 x 8026 slice size")
     parser.add_argument("--out", default=str(HERE / "MISSES.md"))
     parser.add_argument("--only", default="otsu,local",
-                        help="comma-separated sections: otsu, local, random_walker, kmeans (default: otsu,local)")
+                        help="comma-separated sections: otsu, local, random_walker, kmeans, globals, kmeans_gray "
+                             "(default: otsu,local)")
     parser.add_argument("--rw-sizes", default="1024", help="random walker sizes, e.g. 1024,2048")
     parser.add_argument("--bf-cache", default=None, help="folder for the exact bf solutions (bf{n}.npy)")
     parser.add_argument("--kmeans-runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=1, help="repeat the otsu / kmeans_gray measurement N times")
     args = parser.parse_args(argv)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     rows = []
     if "otsu" in only:
-        rows += otsu_rows(args.big)
+        rows += otsu_rows(args.big, args.runs)
     if "local" in only:
         rows += local_rows()
     if "random_walker" in only:
         rows += random_walker_rows([int(n) for n in args.rw_sizes.split(",")], args.bf_cache)
     if "kmeans" in only:
         rows += kmeans_colour_rows(args.kmeans_runs)
+    if "globals" in only:
+        rows += globals_rows(args.big)
+    if "kmeans_gray" in only:
+        rows += kmeans_gray_rows(args.runs)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = ["# Issue 13 misses: before and after, one run", "",
              f"Run: {time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "

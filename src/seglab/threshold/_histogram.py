@@ -107,8 +107,9 @@ def run_parts(function: Any, size: int, *, max_part: int | None = None, min_part
     """Return ``[function((start, stop)) ...]`` over contiguous parts of ``range(size)``, in order.
 
     One part per thread of :func:`worker_threads` (more if a part would exceed `max_part`, fewer if one
-    would fall under `min_part`); the calling thread runs the first part while a persistent pool runs the
-    others, so a call costs no thread start. `function` must release the GIL (OpenCV calls do).
+    would fall under `min_part`). The calling thread and ``threads - 1`` threads of a persistent pool (a call
+    costs no thread start) take the next part as they come free, so a thread that another process slows
+    down takes fewer parts. `function` must release the GIL (OpenCV calls do).
     """
     threads = worker_threads()
     parts = max(1, min(threads, size // max(min_part, 1)))
@@ -118,11 +119,22 @@ def run_parts(function: Any, size: int, *, max_part: int | None = None, min_part
     bounds = list(zip(edges[:-1], edges[1:]))
     if parts == 1 or threads == 1:
         return [function(b) for b in bounds]
+    import itertools
+
+    turns = itertools.count()  # next() on it is atomic under the GIL
+
+    def take() -> list[tuple[int, Any]]:
+        done = []
+        while (index := next(turns)) < parts:
+            done.append((index, function(bounds[index])))
+        return done
+
     pool = _thread_pool(threads)
-    # The caller takes every threads-th part itself, the pool the rest, so `threads` run at a time.
-    futures = {i: pool.submit(function, b) for i, b in enumerate(bounds) if i % threads}
-    mine = {i: function(b) for i, b in enumerate(bounds) if not i % threads}
-    return [mine[i] if i in mine else futures[i].result() for i in range(parts)]
+    helpers = [pool.submit(take) for _ in range(min(threads, parts) - 1)]
+    done = take()
+    for helper in helpers:
+        done += helper.result()
+    return [result for _, result in sorted(done, key=lambda pair: pair[0])]
 
 
 def _thread_pool(threads: int) -> Any:
