@@ -566,13 +566,16 @@ def seglab_segment_error(image):
 
 @pytest.mark.filterwarnings("ignore::UserWarning:distributed")
 @pytest.mark.filterwarnings("ignore::RuntimeWarning:distributed")
-def test_labels_from_a_compressed_tiff_on_two_worker_processes(tmp_path, blobs):
+def test_labels_from_a_compressed_tiff_on_two_worker_processes(tmp_path, blobs, monkeypatch):
     """The benchmark's path: a global method's histogram pass keeps the decoded cores for the write pass,
-    the passes split between two `make_client` workers by pixels (edge tiles are smaller)."""
+    the passes split between two `make_client` workers by pixels (edge tiles are smaller), several tiles
+    per task, the border unions computed as the write pass's records arrive."""
     import tifffile
 
-    from seglab.tiling import make_client
-    from seglab.tiling._backends import _balanced_bounds
+    from seglab.tiling import _run, make_client
+    from seglab.tiling._backends import _balanced_bounds, _batches
+
+    monkeypatch.setattr(_run, "BATCH_PIXELS", 2 * 128 * 160)  # two tiles per task: ten tasks per worker and pass
 
     if "otsu" not in seglab.list_methods() or "label" not in seglab.list_steps("post"):
         pytest.skip("needs the threshold family and the label post-step")
@@ -583,9 +586,17 @@ def test_labels_from_a_compressed_tiff_on_two_worker_processes(tmp_path, blobs):
     client, cluster = make_client(workers=2)
     with cluster, client:
         assert set(client.run(lambda: __import__("cv2").getNumThreads()).values()) == {1}
-        out = run_tiled(path, pipeline, tmp_path / "out.zarr", chunk=(128, 160), client=client)
+        events = []
+        out = run_tiled(path, pipeline, tmp_path / "out.zarr", chunk=(128, 160), client=client,
+                        progress=lambda event: events.append((event.stage, event.done, event.total)))
     assert_equivalent_labeling(out[:], pipeline.run(image).data)
+    # progress is still reported tile by tile: every count from 0 to the 40 tiles, once, in each tile pass
+    for stage in ("stats", "write", "final"):
+        assert [done for name, done, total in events if name == stage] == list(range(41))
     assert not (tmp_path / "out.zarr" / "_seglab" / "pre.raw").exists()  # scratch removed after the run
     # four full tiles, then four quarter tiles: half of the tiles would be 16 : 4 of the work, 12 : 8 by pixels
     assert _balanced_bounds([4, 4, 4, 4, 1, 1, 1, 1], 2) == [0, 3, 8]
     assert _balanced_bounds([1] * 36, 2) == [0, 18, 36]
+    # a worker's 18 tiles in tasks of at most 4 tiles' work: 5 runs of 3-4 tiles, in order, none empty
+    assert _batches([1] * 18, 4) == [(0, 4), (4, 8), (8, 11), (11, 15), (15, 18)]
+    assert _batches([4, 1], 100) == [(0, 2)] and _batches([9], 4) == [(0, 1)]

@@ -51,7 +51,16 @@ from ._backends import _execute, _run_thunk, make_client
 from ._dask import global_threshold, spatial_ndim_of
 from ._grid import Grid
 from ._plan import StitchWarning, TilingError, check_chunks, make_plan, plan_summary, process_block
-from ._stitch import _any_reached, _core_ids, _faces, _pairs_and_ids, _write_luts, stitch_records
+from ._stitch import (
+    PairCollector,
+    _any_reached,
+    _core_ids,
+    _faces,
+    _offset_face,
+    _write_luts,
+    load_record,
+    stitch_records,
+)
 from ._store import (
     WORK,
     Source,
@@ -79,6 +88,11 @@ __all__ = ["run_tiled", "make_client", "check_tileable", "remove_scratch"]
 
 
 # -- tasks (run on workers) ----------------------------------------------------------------------
+#: Pixels of tiles per task on a cluster (four 2048 x 2048 tiles): each task costs the scheduler, which
+#: shares the cores with the workers, a few ms of CPU; progress is still reported tile by tile.
+BATCH_PIXELS = 2**24
+
+
 class Job:
     """Everything the tile tasks need (picklable)."""
 
@@ -122,8 +136,11 @@ def _read_input(job: Job, index):
     return job.source.read(slices + job.extra), pads, 0
 
 
-def _write_task(job: Job, index) -> bool:
-    """Write pass: process one tile and write it (final output, or provisional labels + stitching record)."""
+def _write_task(job: Job, index) -> bool | tuple[Any, dict[str, Any]]:
+    """Write pass: process one tile and write it (final output, or provisional labels + stitching record).
+
+    Returns whether an object reached the halo, or for labels ``(index, record)`` (see :class:`PairCollector`).
+    """
     plan, grid = job.plan, job.grid
     block, pads, start = _read_input(job, index)
     result, reached = process_block(plan, block, pads, with_reach=True, start=start)
@@ -152,6 +169,10 @@ def _write_task(job: Job, index) -> bool:
         _work_write(job.out_path / WORK / "records" / f"{key}.npz",
                       lambda h: np.savez(h, coords=coords, ids=record_ids, core_ids=core_ids,
                                          offset=np.int64(offset), reached=np.array(reached), **arrays))
+        _mark(job.out_path, "write", key)
+        # the record also travels back to the client (tens of kB), which stitches while the pass runs
+        return index, {"coords": coords, "ids": record_ids, "core_ids": core_ids, "reached": reached,
+                       "faces": [(origin, _offset_face(face, offset)) for origin, face in faces]}
     _mark(job.out_path, "write", key)
     return reached
 
@@ -271,23 +292,36 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
             plan, staged = _global_pass(plan, src, grid, out, extra, client, progress, run_file)
         job = Job(plan, src, grid, out, extra, staged=staged)
         todo = [b for b in blocks if grid.key(b) not in _done(out, "write")]
-        reached = _execute(client, _write_task, job, todo, "write", progress, weights=[grid.size(b) for b in todo])
-        if plan.label_start is not None:
-            # tiles written by an earlier (interrupted) call only say it in their records
-            earlier = set(blocks) - set(todo)
-            reached = any(r for r in reached if r) or _any_reached(out, [b for b in blocks if b in earlier], grid)
+        weights = [grid.size(b) for b in todo]
+        if plan.label_start is None:
+            _execute(client, _write_task, job, todo, "write", progress, weights=weights, batch_weight=BATCH_PIXELS)
+        else:
+            mapping_done = out / WORK / "done" / "mapping"
+            pairs = None if mapping_done.exists() else PairCollector(grid)
+            if pairs is not None:
+                written = set(todo)
+                for b in blocks:  # tiles written by an earlier (interrupted) call: their records
+                    if b not in written:
+                        pairs.add(b, load_record(out / WORK / "records" / f"{grid.key(b)}.npz"))
+            _execute(client, _write_task, job, todo, "write", progress, weights=weights, batch_weight=BATCH_PIXELS,
+                     reduce=(lambda result: pairs.add(*result)) if pairs is not None else (lambda result: None))
+            reached = pairs.reached if pairs is not None else _any_reached(out, blocks, grid)
             if reached and not plan.exact_stitch:
                 warnings.warn(
                     "an object reached the halo of a tile: the labelling steps are not plain connected "
                     "components, so objects larger than the declared halo may be labelled differently than "
                     "in memory; raise the declared halo (split_touching: max_object_size) or the chunk size",
                     StitchWarning, stacklevel=2)
-            mapping_done = out / WORK / "done" / "mapping"
-            if not mapping_done.exists():
-                _write_luts(out, grid, plan.ring_per_axis(), _pairs_and_ids(out, grid, progress))
+            if pairs is not None:
+                if progress:
+                    progress("pairs", 0, len(blocks))
+                _write_luts(out, grid, plan.ring_per_axis(), pairs.result(), pairs.core_ids)
                 _atomic_write(mapping_done, lambda h: h.write(b"ok"))
+                if progress:
+                    progress("pairs", len(blocks), len(blocks))
             todo = [b for b in blocks if grid.key(b) not in _done(out, "final")]
-            _execute(client, _final_task, job, todo, "final", progress, weights=[grid.size(b) for b in todo])
+            _execute(client, _final_task, job, todo, "final", progress, weights=[grid.size(b) for b in todo],
+                     batch_weight=BATCH_PIXELS)
     except SeglabError as exc:
         # The input or the pipeline is at fault (a corrupt strip, a refused value): a fresh run leaves nothing
         # behind. A cancelled run, an interrupted one or a crash keeps its finished tiles for `resume`.
@@ -435,7 +469,8 @@ def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
         def add(counts):
             np.add(total, counts, out=total)
 
-        _execute(client, _stats_task, job, todo, "stats", progress, reduce=add, weights=[grid.size(b) for b in todo])
+        _execute(client, _stats_task, job, todo, "stats", progress, reduce=add, weights=[grid.size(b) for b in todo],
+                 batch_weight=BATCH_PIXELS)
         from ._plan import threshold_from_counts
 
         threshold = threshold_from_counts(plan, total, pre_dtype)
