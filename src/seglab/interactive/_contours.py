@@ -29,12 +29,51 @@ __all__ = ["active_contour", "morphological_chan_vese", "morphological_geodesic_
 
 
 def contour_mask(contour: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Return the filled polygon of a closed (K, 2) (row, col) contour as a bool mask."""
-    from skimage.draw import polygon
+    """Return the filled polygon of a closed (K, 2) (row, col) contour as a bool mask.
 
+    The pixels ``skimage.draw.polygon(contour[:, 0], contour[:, 1], shape)`` fills (inside, on an edge or on
+    a vertex by scikit-image 0.26's crossing test, with the same floating-point expressions), evaluated only
+    for the edges that straddle each row: scikit-image tests every edge at every pixel of the bounding box
+    (0.12 s for a 400-point snake on 512 x 512, 15 % of an active_contour call).
+    """
     mask = np.zeros(shape, dtype=bool)
-    rr, cc = polygon(contour[:, 0], contour[:, 1], shape)
-    mask[rr, cc] = True
+    yp = np.ascontiguousarray(contour[:, 0], dtype=np.float64)
+    xp = np.ascontiguousarray(contour[:, 1], dtype=np.float64)
+    if yp.size == 0:
+        return mask
+    minr, maxr = int(max(0, yp.min())), min(shape[0] - 1, int(np.ceil(yp.max())))
+    minc, maxc = int(max(0, xp.min())), min(shape[1] - 1, int(np.ceil(xp.max())))
+    if minr > maxr or minc > maxc:
+        return mask
+    # Edge i runs from vertex j = i - 1 (cyclic) to vertex i, as in scikit-image's loop.
+    yj, xj = np.roll(yp, 1), np.roll(xp, 1)
+    x = np.arange(minc, maxc + 1, dtype=np.float64)[None, :]
+    step = max(1, (1 << 20) // yp.size)  # rows per block: rows x edges stays small
+    for top in range(minr, maxr + 1, step):
+        y = np.arange(top, min(top + step, maxr + 1), dtype=np.float64)[:, None]
+        y0, y1 = yp[None, :] - y, yj[None, :] - y
+        right = (y0 > 0) != (y1 > 0)
+        left = (y0 < 0) != (y1 < 0)
+        row, edge = np.nonzero(right | left)
+        inside = np.zeros((y.shape[0], x.shape[1]), dtype=bool)
+        if row.size:
+            y0e, y1e = y0[row, edge][:, None], y1[row, edge][:, None]
+            x0, x1 = xp[edge][:, None] - x, xj[edge][:, None] - x
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = (x0 * y1e - x1 * y0e) / (y1e - y0e)
+            r_cross = right[row, edge][:, None] & (value > 0)
+            l_cross = left[row, edge][:, None] & (value < 0)
+            starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+            odd_r = np.bitwise_xor.reduceat(r_cross, starts, axis=0)
+            odd_l = np.bitwise_xor.reduceat(l_cross, starts, axis=0)
+            # inside (odd right crossings) or on an edge (right and left parities differ)
+            inside[row[starts]] = odd_r | (odd_r != odd_l)
+        mask[top: top + y.shape[0], minc: maxc + 1] = inside
+    # Vertices (within 1e-12 of a pixel centre) are filled whatever the crossings say.
+    near_r, near_c = np.round(yp), np.round(xp)
+    hit = (np.abs(yp - near_r) < 1e-12) & (np.abs(xp - near_c) < 1e-12)
+    hit &= (near_r >= minr) & (near_r <= maxr) & (near_c >= minc) & (near_c <= maxc)
+    mask[near_r[hit].astype(np.intp), near_c[hit].astype(np.intp)] = True
     return mask
 
 
