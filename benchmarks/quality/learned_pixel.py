@@ -20,9 +20,10 @@ U-Net benchmark are scored.
     The result is under 1 % of the top half's pixels.
 
 Speed: scikit-image's ``fit_segmenter`` / ``predict_segmenter`` run on the same feature stack with a
-forest of the same settings and seed; the predictions are compared pixel by pixel.
+forest of the same settings and seed, alternating with ours, 5 runs each; the trees, the labels and the
+probabilities (bit for bit) are compared. Run it under ``/work/notes/bin/quiet`` for timings.
 Interactive: a 1024x1024 view (the KESM tile mirrored 2x2, real texture), features computed once, then
-retrain on the scribbles + predict the whole view, timed 3 times.
+retrain on the scribbles + predict the whole view, timed 5 times.
 
 Data: ``../shared/data`` only; nothing is downloaded.
 """

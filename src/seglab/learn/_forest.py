@@ -140,8 +140,7 @@ class _Trees:
     """Per-tree predictors built from the concatenated arrays (scikit-learn's Tree, or NumPy).
 
     `fitted` (scikit-learn ``Tree`` objects of a forest just fitted in this process, in the arrays'
-    order) is used as it is instead of rebuilding the same trees from the arrays; `check=False`
-    skips the damage checks for arrays this process has just made from such a forest.
+    order) is used as it is instead of rebuilding the same trees from the arrays.
     """
 
     def __init__(self, arrays: dict[str, np.ndarray], n_features: int, n_classes: int, *, engine: str = "auto",
