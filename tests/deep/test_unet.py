@@ -242,7 +242,6 @@ def test_tiled_run_equals_in_memory(method, instance_model, make_disks, tmp_path
     params = {"model": str(instance_model), "window": 64, "overlap": 0.5, "intensity_range": bounds}
     if method == "unet_instance":
         params["max_object_size"] = 40
-        params["split_neck"] = 0.8  # per seed region: a component whole in a tile is split as in memory
     else:
         params["tta"] = True  # flips inside each window keep tiling exact
     memory = seglab.segment(image, method, **params).data
@@ -419,3 +418,22 @@ def test_touch_width_widens_the_band_only_where_objects_touch(tmp_path, make_dis
     image, truth = make_disks(6, size=64)
     with pytest.raises(ParameterError, match="option `touch_width` got -1"):
         train_unet([image], [truth], out=tmp_path / "m", task="instance", epochs=1, touch_width=-1)
+
+
+def test_tiled_split_neck_equals_in_memory(semantic_model, make_disks, tmp_path):
+    from seglab import Pipeline
+    from seglab.tiling import run_tiled
+
+    # the semantic model joins touching disks; split_neck parts them region by region, so a tile that holds
+    # a foreground component whole splits it as the whole-image run does
+    image = np.block([[make_disks(40 + 3 * r + c, touching=3, n=3)[0] for c in range(3)] for r in range(2)])
+    params = {"model": str(semantic_model), "window": 64, "overlap": 0.5, "max_object_size": 40,
+              "intensity_range": seglab.deep.percentile_range(image)}
+    plain = seglab.segment(image, "unet_instance", **params).labels
+    params["split_neck"] = 0.8
+    memory = seglab.segment(image, "unet_instance", **params).labels
+    assert memory.max() >= plain.max() + 12  # 18 touching pairs in the mosaic, merged without the split
+    tiled = np.asarray(run_tiled(image, Pipeline.build("unet_instance", params), tmp_path / "out.zarr", chunk=96,
+                                 client="sync")[:])
+    pairs = np.unique(np.stack([tiled.ravel(), memory.ravel()]), axis=1)
+    assert pairs.shape[1] == np.unique(memory).size == np.unique(tiled).size
