@@ -105,7 +105,17 @@ def split_touching_mask(mask: ArrayLike, *, min_distance: int = 7, exclude_borde
 
 
 def _split(mask, min_distance, exclude_border, compactness, watershed_line):
-    """Split every connected component of `mask` from its own pixels only.
+    """Split every connected component of `mask` from its own pixels only (low-memory path when possible)."""
+    if mask.any() and not mask.all():
+        try:
+            return _split_squared(mask, min_distance, exclude_border, compactness, watershed_line)
+        except ImportError:  # pragma: no cover - scikit-image without the private peak helpers
+            pass
+    return _split_float(mask, min_distance, exclude_border, compactness, watershed_line)
+
+
+def _split_float(mask, min_distance, exclude_border, compactness, watershed_line):
+    """Split every connected component of `mask` from its own pixels only (float64 distance image).
 
     Components are 4-connected (``connectivity=1``, the watershed's). Per component:
 
@@ -156,6 +166,201 @@ def _split(mask, min_distance, exclude_border, compactness, watershed_line):
                             watershed_line=watershed_line)
         labels[box][own] = flooded[own]
     return labels, {"n_objects": int(np.count_nonzero(np.bincount(labels.ravel())[1:]))}
+
+
+# Pixels per strip of rows when the squared distances are formed from the feature transform.
+_STRIP_PIXELS = 1 << 17
+
+
+def _squared_distance(mask: np.ndarray) -> np.ndarray:
+    """Exact squared Euclidean distance of every pixel to the nearest 0 of `mask`, as integers.
+
+    ``ndi.distance_transform_edt(mask)`` is ``sqrt(float64(sum_i (ft_i - index_i) ** 2))`` of scipy's exact
+    feature transform ``ft``; every term is an integer that float64 holds exactly, so it equals
+    ``np.sqrt(D.astype(float64))`` of the integer ``D`` returned here, bit for bit. scipy's own call holds
+    ``ft``, the index grids, their difference and two float64 copies (about four float64 images); here only
+    ``ft`` (two int32 per pixel) and the result are whole images, ``D`` is formed in strips of rows.
+    int32 unless the largest possible squared distance needs more.
+    """
+    from scipy import ndimage as ndi
+
+    shape = mask.shape
+    dtype = np.int32 if sum((n - 1) ** 2 for n in shape) < 2**31 else np.int64
+    feature = np.empty((mask.ndim, *shape), np.int32)
+    try:  # scipy's own kernel on a 0/1 int8 view of the mask: its wrapper's int64 np.where copy is avoided
+        from scipy.ndimage import _nd_image
+
+        _nd_image.euclidean_feature_transform(np.ascontiguousarray(mask, dtype=bool).view(np.int8), None, feature)
+    except (ImportError, AttributeError):  # pragma: no cover - another scipy layout
+        ndi.distance_transform_edt(mask, return_distances=False, return_indices=True, indices=feature)
+    squared = np.empty(shape, dtype)
+    plane = max(mask.size // max(shape[0], 1), 1)
+    step = max(min(_STRIP_PIXELS // plane, shape[0] // 16 + 1), 1)
+    grids = [np.arange(n, dtype=dtype).reshape((-1,) + (1,) * (mask.ndim - 1 - axis))
+             for axis, n in enumerate(shape)]
+    for start in range(0, shape[0], step):
+        stop = min(start + step, shape[0])
+        out = squared[start:stop]
+        for axis in range(mask.ndim):
+            # every square and the sum fit `dtype` (chosen from the largest possible squared distance)
+            offset = feature[axis, start:stop].astype(dtype)
+            np.subtract(offset, grids[axis][start:stop] if axis == 0 else grids[axis], out=offset)
+            np.multiply(offset, offset, out=offset)
+            if axis == 0:
+                out[...] = offset
+            else:
+                out += offset
+    return squared
+
+
+def _split_squared(mask, min_distance, exclude_border, compactness, watershed_line):
+    """:func:`_split_float` with the integer squared distance instead of the float64 distance image.
+
+    The peaks depend on the distance only through comparisons (maximum filter, equality, a stable sort by
+    value, the global minimum as threshold), and ``sqrt`` is strictly increasing on integers, so the integer
+    squared distance gives the same peaks; the watershed of a component with several markers reads
+    ``-sqrt(D)`` of its box in float64, the very values of ``-distance_transform_edt``. ``peak_local_max``
+    with ``labels=`` is run label by label as scikit-image does inside it, without its whole-image int64
+    copy of the labels. Temporaries: the feature transform while the distances are formed (two int32 per
+    pixel), then the squared distance, the components and the markers (int32 each), box-sized arrays.
+    Needs a mask with background (scipy's feature transform is undefined without it).
+    """
+    from scipy import ndimage as ndi
+    from skimage.feature.peak import _get_high_intensity_peaks, _get_peak_mask
+
+    squared = _squared_distance(mask)
+    components, n = ndi.label(mask)  # default structure: connectivity 1, as the watershed floods
+    boxes = ndi.find_objects(components)
+    peaks = _peaks_squared(squared, components, n, boxes, min_distance, exclude_border, _get_peak_mask,
+                           _get_high_intensity_peaks)
+    markers, n_markers = ndi.label(peaks)
+    at_peaks = np.flatnonzero(peaks.ravel())
+    del peaks
+    # markers kept sparse (peak positions and their marker ids): no whole-image marker array in the floods
+    peak_marker = markers.ravel()[at_peaks]
+    del markers
+    peak_component = components.ravel()[at_peaks]
+    marker_component = np.zeros(n_markers + 1, np.int64)
+    marker_component[peak_marker] = peak_component
+    per_component = np.bincount(marker_component[1:], minlength=n + 1)
+    lut = np.zeros(n + 1, np.int32)
+    single = np.flatnonzero(per_component == 1)
+    first_marker = np.zeros(n + 1, np.int64)
+    first_marker[marker_component[:0:-1]] = np.arange(n_markers, 0, -1)  # lowest marker id per component
+    lut[single] = first_marker[single]
+    multi = np.flatnonzero(per_component > 1)
+    lut[multi] = -multi  # a component still to flood holds -its id: the components image can go
+    lut[0] = 0
+    labels = lut[components]
+    del components
+    order = np.argsort(peak_component, kind="stable")  # peak pixels grouped by component
+    peaks_per_component = np.bincount(peak_component, minlength=n + 1)
+    bounds = np.searchsorted(peak_component[order], multi)
+    for component, first in zip(multi, bounds):
+        box = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, size))
+                    for s, size in zip(boxes[component - 1], mask.shape))
+        own = labels[box] == -component
+        seeds = np.zeros(own.shape, np.int32)
+        mine = order[first:first + peaks_per_component[component]]
+        where = np.unravel_index(at_peaks[mine], mask.shape)
+        seeds[tuple(w - b.start for w, b in zip(where, box))] = peak_marker[mine]
+        flooded = _flood(squared[box], seeds, own, compactness, watershed_line)
+        labels[box][own] = flooded[own]
+    return labels, {"n_objects": int(np.count_nonzero(np.bincount(labels.ravel())[1:]))}
+
+
+def _flood(squared, seeds, own, compactness, watershed_line):
+    """``skimage.segmentation.watershed(-sqrt(squared), seeds, mask=own, ...)`` with one padded float64 copy.
+
+    The same steps as scikit-image's function (markers times mask, zero padding of one pixel, raveled
+    neighbourhood, marker positions in raster order, ``_watershed_cy.watershed_raveled``), but ``-distance``
+    is written straight into the padded array the flood reads (scikit-image makes the float64 copy and then
+    the padded one). Falls back to the public call where scikit-image lacks these private parts.
+    """
+    try:
+        from skimage.morphology._util import _offsets_to_raveled_neighbors, _validate_connectivity
+        from skimage.segmentation import _watershed_cy
+    except ImportError:  # pragma: no cover - depends on the installed scikit-image
+        from skimage.segmentation import watershed
+
+        return watershed(-np.sqrt(squared.astype(np.float64)), seeds, mask=own, compactness=compactness,
+                         watershed_line=watershed_line)
+    footprint, offset = _validate_connectivity(own.ndim, 1, None)
+    pad = [(int(p), int(p)) for p in offset]
+    inner = tuple(slice(p, p + n) for p, n in zip(offset, own.shape))
+    padded = np.zeros(tuple(n + 2 * int(p) for n, p in zip(own.shape, offset)), np.float64)
+    elevation = padded[inner]
+    elevation[...] = squared  # exact: integers below 2**53
+    np.sqrt(elevation, out=elevation)
+    np.negative(elevation, out=elevation)  # -distance_transform_edt, bit for bit
+    mask = np.pad(own.astype(np.int8), pad, mode="constant")
+    output = np.pad(seeds * own, pad, mode="constant")
+    neighbourhood = _offsets_to_raveled_neighbors(padded.shape, footprint, center=offset)
+    locations = np.flatnonzero(output)
+    strides = np.array(padded.strides, dtype=np.intp) // padded.itemsize
+    _watershed_cy.watershed_raveled(padded.ravel(), locations, neighbourhood, mask.ravel(), strides,
+                                    compactness, output.ravel(), watershed_line)
+    return output[inner]
+
+
+def _peaks_squared(squared, components, n, boxes, min_distance, exclude_border, get_peak_mask,
+                   get_high_intensity_peaks):
+    """:func:`_peaks` on the squared distance, ``peak_local_max(labels=...)`` unrolled label by label."""
+    shape = np.array(squared.shape)
+    starts = np.array([[s.start for s in box] for box in boxes])
+    stops = np.array([[s.stop for s in box] for box in boxes])
+    border = min_distance if exclude_border else 0
+    small = (np.all(stops - starts <= min_distance, axis=1) & np.all(starts > border, axis=1)
+             & np.all(stops < shape - border, axis=1))
+    peaks = np.zeros(squared.shape, bool)
+    if small.any():  # the first pixel (raster order) at each small component's maximum
+        # each small component's maximum, strip by strip (ndi.maximum sorts the whole image: 2 images of
+        # int64 temporaries)
+        top = np.zeros(n + 1, squared.dtype)
+        flat_components = components.ravel()
+        flat_squared = squared.ravel()
+        plane = max(squared.size // max(squared.shape[0], 1), 1)
+        step = max(min(_STRIP_PIXELS // plane, squared.shape[0] // 8 + 1), 1) * plane
+        keep_small = np.concatenate([[False], small])
+        for start in range(0, flat_components.size, step):
+            part = flat_components[start:start + step]
+            chosen = keep_small[part]
+            np.maximum.at(top, part[chosen], flat_squared[start:start + step][chosen])
+        found = []
+        for start in range(0, flat_components.size, step):  # in strips: no whole-image temporaries
+            part = flat_components[start:start + step]
+            hit = keep_small[part] & (flat_squared[start:start + step] == top[part])
+            found.append(np.flatnonzero(hit) + start)
+        at_top = np.concatenate(found)
+        _, first = np.unique(flat_components[at_top], return_index=True)
+        peaks.ravel()[at_top[first]] = True
+    # peak_local_max(distance, labels=slow components): the threshold is the whole image's minimum, the
+    # border zone is cut from the labels, each label is searched in the box of what is left of it
+    threshold = squared.min()
+    footprint = np.ones((2 * min_distance + 1,) * squared.ndim, dtype=bool)
+    background = np.iinfo(squared.dtype).min  # below every distance, as scikit-image's finfo(float64).min
+    inner = tuple(slice(border, max(size - border, 0)) for size in squared.shape)
+    for component in np.flatnonzero(~small) + 1:
+        box = boxes[component - 1]
+        cut = tuple(slice(max(b.start, i.start), min(b.stop, i.stop)) for b, i in zip(box, inner))
+        if any(c.start >= c.stop for c in cut):
+            continue
+        present = components[cut] == component
+        if not present.any():
+            continue
+        roi = []
+        for axis, c in enumerate(cut):
+            hit = np.flatnonzero(present.any(axis=tuple(a for a in range(present.ndim) if a != axis)))
+            roi.append(slice(c.start + int(hit[0]), c.start + int(hit[-1]) + 1))
+        region = tuple(roi)
+        label_mask = components[region] == component
+        values = squared[region].copy()
+        values[~label_mask] = background
+        candidates = get_peak_mask(values, footprint, threshold, label_mask)
+        coords = get_high_intensity_peaks(values, candidates, np.inf, min_distance, np.inf)
+        coords = coords + np.array([r.start for r in region])
+        peaks[tuple(coords.T)] = True
+    return peaks
 
 
 def _peaks(distance, components, n, boxes, min_distance, exclude_border, peak_local_max):
