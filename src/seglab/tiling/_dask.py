@@ -197,11 +197,18 @@ def neighbours_of(index, numblocks):
 def lookup(coords, neighbours):
     """Values at global `coords` from blocks given as ``(origin, array)``; 0 where no block holds them."""
     values = np.zeros(coords.shape[0], np.int64)
+    if not coords.shape[0]:
+        return values
+    low, high = coords.min(axis=0), coords.max(axis=0)
     for origin, block in neighbours:
-        local = coords - np.asarray(origin)
-        inside = np.all((local >= 0) & (local < np.asarray(block.shape)), axis=1)
+        # most blocks (a neighbour's far faces) miss the coordinates' bounding box: skip them whole
+        if any(o > h or o + n <= lo for o, n, lo, h in zip(origin, block.shape, low, high)):
+            continue
+        inside = np.ones(coords.shape[0], bool)
+        for axis, (o, n) in enumerate(zip(origin, block.shape)):
+            inside &= (coords[:, axis] >= o) & (coords[:, axis] < o + n)
         if inside.any():
-            values[inside] = block[tuple(local[inside].T)]
+            values[inside] = block[tuple((coords[inside] - np.asarray(origin)).T)]
     return values
 
 
