@@ -126,7 +126,7 @@ def _execute(client, function, job, items, stage, progress, reduce=None, weights
     futures, batches = [], []
     for address, lo, hi in runs:
         # several tiles per task: each task costs the scheduler, which shares the cores with the workers,
-        # a few ms of CPU, and a pass of one task per tile spent ~25 % of a 2-worker pass on it (measured)
+        # a few ms (measured: 36 tasks of 20 ms on two workers took 0.45 s, 0.36 s of it work)
         parts = _batches(weights[lo:hi], batch_weight) if batch_weight else [(k, k + 1) for k in range(hi - lo)]
         for a, b in parts:
             batches.append((lo + a, lo + b))
