@@ -494,7 +494,7 @@ def _unsigned_codes(image: NDArray[Any]) -> tuple[NDArray[Any] | None, float]:
 
 def _lookup(codes: NDArray[Any], table: NDArray[np.int32]) -> NDArray[np.int32]:
     """``table[codes]`` as int32, in row parts on OpenCV's threads (cv2.LUT for 8-bit codes)."""
-    from seglab.threshold._histogram import run_parts
+    from seglab.threshold import run_parts
 
     flat = codes.reshape(-1)
     out = np.empty(flat.size, np.int32)

@@ -50,7 +50,7 @@ from numpy.typing import ArrayLike
 
 from .._core.errors import ParameterError, close_matches_hint
 
-__all__ = ["HISTOGRAM_METHODS", "integer_histogram", "threshold_from_histogram", "apply_threshold"]
+__all__ = ["HISTOGRAM_METHODS", "integer_histogram", "threshold_from_histogram", "apply_threshold", "run_parts"]
 
 HISTOGRAM_METHODS = ("manual", "otsu", "multi_otsu", "li", "yen", "triangle", "isodata", "mean", "minimum")
 
