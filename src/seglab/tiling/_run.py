@@ -26,7 +26,8 @@ applies the threshold, so the pre-steps never run twice.
 Labels take passes so that resume works at every stage: (1) each tile writes
 its local labels and a small record (ring pixels its objects reach, the labels
 on its core's faces); (2) the client turns the records into label pairs
-without reading any label array, unions the objects that cross tile borders
+without reading any label array (as the records come back with the write
+tasks, while the pass runs), unions the objects that cross tile borders
 (``connected_components`` over those only) and writes one lookup table per
 tile; (3) each tile writes its final labels 1..N through its table. The
 output's ``complete`` attribute is set last.
