@@ -114,4 +114,6 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
         else:
             click.echo(f"{m.label:<30} {result.key}: defaults {m.default_all:.3f} -> tuned {m.best_value:.3f} "
                        "(on the tuning images; no held-out folds)")
+        if m.failure:
+            click.echo(f"{'':<30} no trial scored: {m.failure}", err=True)
     click.echo(f"best: {result.best.label}; wrote {paths['best']}, {paths['report']}")

@@ -55,7 +55,7 @@ def summary(result: TuneResult) -> dict[str, Any]:
                 "tuned_train": {"mean": _num(m.train[0]), "std": _num(m.train[1])},
                 "default_all": _num(m.default_all), "tuned_all": _num(m.best_value),
                 "best_pipeline": m.best.to_dict(),
-                "importance": m.importance, "importance_note": m.importance_note,
+                "importance": m.importance, "importance_note": m.importance_note, "failure": m.failure,
                 "folds": [
                     {"fold": f.fold, "train": f.train, "test": f.test, "best_params": f.best_params,
                      "train_score": _num(f.train_score), "heldout_score": _num(f.heldout_score),
@@ -200,6 +200,8 @@ def _html(result: TuneResult, data, history_uri: str) -> str:
                 f"{html.escape(k)} {v:.2f}" for k, v in m.importance.items()) + "</p>")
         else:
             parts.append(f"<p class=note>{html.escape(m.importance_note)}</p>")
+        if m.failure:
+            parts.append(f"<p class=note>No trial scored: {html.escape(m.failure)}</p>")
         if not m.space:
             parts.append("<p class=note>This pipeline has no searchable parameter (schema ranges).</p>")
     parts.append(f'<h2>Optimisation history</h2><img alt="history" src="{history_uri}">')

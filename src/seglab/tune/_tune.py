@@ -81,6 +81,8 @@ class MethodTuning:
     importance: dict[str, float] | None = None
     importance_note: str = ""
     states: dict[str, int] = field(default_factory=dict)
+    failure: str = ""
+    """Why no trial on all images scored (the first failed trial's error), else empty."""
 
     def _mean(self, attr):
         values = [getattr(f, attr) for f in self.folds if np.isfinite(getattr(f, attr))]
@@ -437,6 +439,7 @@ def tune(
                                for t in study.trials if t.state.is_finished()]
             plan["study_name"] = name
             plan["default_all"] = evaluate(plan["base"], all_idx)
+            plan["failure"] = _failure(optuna, study)
         for plan in plans:
             fold_results = []
             for number, (train_idx, test_idx) in enumerate(splits):
@@ -453,13 +456,22 @@ def tune(
                 label=plan["label"], base=plan["base"], space=plan["space"], folds=fold_results, best=plan["best"],
                 best_value=plan["best_value"], default_all=plan["default_all"],
                 study_name=plan["study_name"], history=plan["history"], importance=plan["importance"],
-                importance_note=plan["note"], states=plan["counts"],
+                importance_note=plan["note"], states=plan["counts"], failure=plan["failure"],
             ))
     finally:
         executor.close()
     return TuneResult(metric=metric, key=key, kind=kind, maximize=maximize, methods=out, names=names,
                       n_trials=n_trials, folds=max(folds, 1), seed=seed,
                       stopped="timeout" if state["stopped"] else "", seconds=time.monotonic() - started)
+
+
+def _failure(optuna, study) -> str:
+    """The first failed trial's reason when no trial of `study` completed (e.g. an output the metric cannot
+    score: a label partition without background against f1), so that a row of NaN says why."""
+    if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+        return ""
+    reasons = [t.user_attrs.get("stopped") for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    return next((str(r) for r in reasons if r), "")
 
 
 def _run_batch(optuna, study, trials, pipelines, indices, executor, trial_timeout, deadline) -> None:
