@@ -359,15 +359,26 @@ def watershed_distance(image: ArrayLike, *, invert: bool = False, opening_iterat
         from scipy import ndimage as ndi
 
         opening = np.where(ndi.binary_fill_holes(opening > 0), np.uint8(255), np.uint8(0))
-    sure_bg = cv2.dilate(opening, kernel, iterations=int(dilate_iterations))
+    del thresh
+    unknown = cv2.dilate(opening, kernel, iterations=int(dilate_iterations)) == 255  # sure background, for now
     dist = cv2.distanceTransform(opening, cv2.DIST_L2, int(dist_mask_size))
-    _, sure_fg = cv2.threshold(dist, fg_fraction * float(dist.max()), 255, 0)
-    sure_fg = sure_fg.astype(np.uint8)
-    unknown = cv2.subtract(sure_bg, sure_fg)
-    _, markers = cv2.connectedComponents(sure_fg)
-    markers = markers + 1
-    markers[unknown == 255] = 0
-    flooded = cv2.watershed(cv2.merge([gray, gray, gray]), markers.astype(np.int32))
-    labels = np.where(flooded > 1, flooded - 1, 0).astype(np.int32)
+    del opening
+    # cv2.threshold(dist, t, 255, THRESH_BINARY) compares the float32 distance with t cast to float32: the same
+    # test as a boolean (one byte a pixel where the float32 result and its uint8 copy took five).
+    sure_fg = dist > np.float32(fg_fraction * float(dist.max()))
+    del dist
+    unknown &= ~sure_fg  # the tutorial's sure_bg - sure_fg == 255
+    _, components = cv2.connectedComponents(sure_fg.view(np.uint8))
+    markers = np.asarray(components, dtype=np.int32)  # already int32: no copy
+    del sure_fg, components
+    markers += 1
+    markers[unknown] = 0
+    del unknown
+    # The watershed fills `markers` in place (int32: -1 on boundaries, 1 background, 2.. objects); objects
+    # become 1.. and the rest 0 without another labels-sized array.
+    cv2.watershed(cv2.merge([gray, gray, gray]), markers)
+    labels = markers
+    labels -= 1
+    labels[labels < 0] = 0
     n_objects = int(np.count_nonzero(np.bincount(labels.ravel())[1:]))
     return labels, {"threshold": float(threshold), "n_objects": n_objects, "rescaled": rescaled}
