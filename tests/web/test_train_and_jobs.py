@@ -45,6 +45,9 @@ def test_train_a_unet_then_segment_with_it(launch_server, train_workspace):
         assert [e["progress"] for e in events] == sorted(e["progress"] for e in events)
         detail = final["detail"]
         assert detail["metric"] == "F1" and detail["epochs_run"] == 4 and detail["method"] == "unet"
+        # the count the page shows stays a count; the files come beside it
+        assert detail["pairs"] == 3 and [pair[0] for pair in detail["pair_files"]] == [
+            "train/d0.png", "train/d1.png", "train/d2.png"]
         history = {h["epoch"]: h["validation"] for h in detail["history"]}
         assert list(history) == [1, 2, 3, 4] and detail["best"] == max(history.values())
         assert history[detail["best_epoch"]] == detail["best"]

@@ -140,7 +140,9 @@ def run_training(task: Mapping[str, Any], send) -> None:
     from seglab.io import fsync_dir
 
     history: list[dict] = []
-    send("progress", 0.0, f"reading {len(task['images'])} image/truth pairs", {"pairs": task["pairs"]})
+    # The job's detail already holds "pairs" (their count, which the page shows); the files go beside it, under
+    # their own key (under "pairs" they replaced the count whenever this message beat the submit response).
+    send("progress", 0.0, f"reading {len(task['images'])} image/truth pairs", {"pair_files": task["pairs"]})
 
     def progress(event) -> None:  # seglab.workflows.Event, one per epoch
         data = dict(event.data)
