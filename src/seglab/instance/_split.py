@@ -150,13 +150,7 @@ def _split_float(mask, min_distance, exclude_border, compactness, watershed_line
     # markers per component; a component's single marker labels all of it
     marker_component = np.zeros(n_markers + 1, np.int64)
     marker_component[markers[peaks]] = components[peaks]
-    per_component = np.bincount(marker_component[1:], minlength=n + 1)
-    lut = np.zeros(n + 1, np.int32)
-    single = np.flatnonzero(per_component == 1)
-    first_marker = np.zeros(n + 1, np.int64)
-    first_marker[marker_component[:0:-1]] = np.arange(n_markers, 0, -1)  # lowest marker id per component
-    lut[single] = first_marker[single]
-    lut[0] = 0
+    per_component, lut = _single_marker_table(marker_component, n)
     labels = lut[components]
     for component in np.flatnonzero(per_component > 1):
         box = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, size))
@@ -242,15 +236,9 @@ def _split_squared(mask, min_distance, exclude_border, compactness, watershed_li
     peak_component = components.ravel()[at_peaks]
     marker_component = np.zeros(n_markers + 1, np.int64)
     marker_component[peak_marker] = peak_component
-    per_component = np.bincount(marker_component[1:], minlength=n + 1)
-    lut = np.zeros(n + 1, np.int32)
-    single = np.flatnonzero(per_component == 1)
-    first_marker = np.zeros(n + 1, np.int64)
-    first_marker[marker_component[:0:-1]] = np.arange(n_markers, 0, -1)  # lowest marker id per component
-    lut[single] = first_marker[single]
+    per_component, lut = _single_marker_table(marker_component, n)
     multi = np.flatnonzero(per_component > 1)
     lut[multi] = -multi  # a component still to flood holds -its id: the components image can go
-    lut[0] = 0
     labels = lut[components]
     del components
     order = np.argsort(peak_component, kind="stable")  # peak pixels grouped by component
@@ -361,6 +349,23 @@ def _peaks_squared(squared, components, n, boxes, min_distance, exclude_border, 
         coords = coords + np.array([r.start for r in region])
         peaks[tuple(coords.T)] = True
     return peaks
+
+
+def _single_marker_table(marker_component: NDArray[np.int64], n: int) -> tuple[NDArray[np.intp], NDArray[np.int32]]:
+    """Markers per component and a component -> label table (0 for background and for components to flood).
+
+    `marker_component[m]` is the component of marker ``m`` (index 0 unused). A component with exactly one marker
+    takes that marker's id without a flood; the others are left 0 for the caller.
+    """
+    n_markers = marker_component.size - 1
+    per_component = np.bincount(marker_component[1:], minlength=n + 1)
+    lut = np.zeros(n + 1, np.int32)
+    single = np.flatnonzero(per_component == 1)
+    first_marker = np.zeros(n + 1, np.int64)
+    first_marker[marker_component[:0:-1]] = np.arange(n_markers, 0, -1)  # lowest marker id per component
+    lut[single] = first_marker[single]
+    lut[0] = 0
+    return per_component, lut
 
 
 def _peaks(distance, components, n, boxes, min_distance, exclude_border, peak_local_max):
