@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from seglab._core.errors import ParameterError
+from seglab._core.quiet import ignoring
 from seglab._core.registry import validated
 from seglab._core.validation import check_image
 
@@ -80,9 +80,9 @@ class LoadedUNet:
 
             example = torch.zeros((1, 1, window, window), device=torch.device(self.device))
             try:
-                with warnings.catch_warnings():
+                with ignoring(Warning):
                     # tracing warns about BasicUNet's shape checks, fixed here because every window has one size
-                    warnings.simplefilter("ignore")
+                    # (`ignoring`, not catch_warnings: tiles run on several threads of a dask worker)
                     with torch.inference_mode(False), torch.no_grad():
                         traced = torch.jit.trace(self.network, example, check_trace=False)
                         frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
@@ -171,8 +171,7 @@ def _predictor(loaded: LoadedUNet, window: int, *, frozen: bool = True, tta: boo
     network = loaded.runner(window) if frozen else loaded.network
 
     def once(patch: np.ndarray) -> np.ndarray:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a frozen graph's first calls may warn about its profiling runs
+        with torch.no_grad(), ignoring(Warning):  # a frozen graph's first calls may warn about its profiling runs
             x = torch.from_numpy(np.ascontiguousarray(patch, dtype=np.float32))[None, None].to(device)
             return torch.softmax(network(x), dim=1)[0].float().cpu().numpy()
 

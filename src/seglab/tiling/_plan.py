@@ -42,6 +42,7 @@ import numpy as np
 
 from seglab._core.errors import ParameterError, SeglabError, SeglabWarning
 from seglab._core.executor import BoundStep, bind_pipeline, run_step
+from seglab._core.quiet import ignoring
 
 if TYPE_CHECKING:
     from seglab._core.pipeline import Pipeline
@@ -369,9 +370,9 @@ def process_block(plan: TilePlan, block: np.ndarray, pads, *, with_reach: bool =
     """
     from seglab._core.errors import ConstantImageWarning
 
-    with warnings.catch_warnings():
+    with ignoring(ConstantImageWarning):
         # A tile may be constant where the whole image is not: per-tile constant-image warnings are noise.
-        warnings.simplefilter("ignore", ConstantImageWarning)
+        # (`ignoring`, not catch_warnings: tiles run on several threads of a dask worker.)
         data, pads_left = run_steps(plan, block, pads, start=start)
     reached = False
     if with_reach and plan.label_start is not None and not plan.exact_stitch:

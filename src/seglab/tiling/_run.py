@@ -381,13 +381,12 @@ def check_tileable(source: Any, pipeline: Pipeline, *, allow_inexact: bool = Fal
 
     Reads only the input's header; front ends call it before starting a cluster.
     """
-    import warnings as _warnings
+    from seglab._core.quiet import ignoring
 
     src = Source(source)
     _check_like_segment(src.shape, src.dtype)
     shape = src.shape
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")  # the run itself warns (inexact tiling) once
+    with ignoring(Warning):  # the run itself warns (inexact tiling) once; front ends call this on threads
         make_plan(pipeline, spatial_ndim=spatial_ndim_of(shape), allow_inexact=allow_inexact)
 
 

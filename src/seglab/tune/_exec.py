@@ -20,12 +20,13 @@ from __future__ import annotations
 import multiprocessing as mp
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from multiprocessing.connection import wait as wait_connections
 from typing import Any
 
 import numpy as np
+
+from seglab._core.quiet import ignoring
 
 __all__ = ["Outcome", "SerialExecutor", "PoolExecutor", "DaskExecutor", "make_executor", "score_task"]
 
@@ -77,10 +78,10 @@ def score_task(payload: Payload, pipeline_dict: dict, index: int) -> Outcome:
 
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        with ignoring(Warning):
             # Advisory warnings (constant image, conversions, library deprecations) must not change a score,
             # and must not turn into errors in one executor (pytest's filterwarnings) but not in another.
-            warnings.simplefilter("ignore")
+            # (`ignoring`, not catch_warnings: trials run on several threads of a dask worker.)
             pipeline = Pipeline.from_dict(pipeline_dict)
             image, rest = payload.pre_output(index, pipeline)
             result = rest.run(image)

@@ -367,13 +367,11 @@ def _tiled(request: RunRequest, source) -> bool:
             raise ParameterError(f"`chunk`: {request.pipeline.method.name!r} with drawn inputs runs on the whole "
                                  "image in memory; leave `chunk` out")
         return False
-    import warnings
-
+    from seglab._core.quiet import ignoring
     from seglab.tiling import TilingError, make_plan
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with ignoring(Warning):  # requests run on the server's threads: not catch_warnings
             make_plan(request.pipeline)
     except TilingError as exc:
         if request.chunk is not None:  # asked for explicitly: say why not
