@@ -115,3 +115,50 @@ def test_train_unet_is_dispatched_to_seglab_deep(tmp_path):
     assert "epoch 1/1" in done.stderr and "validation: metric f1" in done.stdout
     config = json.loads((tmp_path / "unet" / "config.json").read_text())
     assert config["kind"] == "unet" and config["validation"]["epochs_run"] == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--option", "patch=abc"], "option `patch` got 'abc'; expected a whole number >= 16"),
+    (["--option", "batch_size=1.5"], "option `batch_size` got 1.5; expected a whole number >= 1"),
+    (["--option", "time_limit=soon"], "option `time_limit` got 'soon'; expected a number"),
+    (["--option", "learning_rate=true"], "option `learning_rate` got True; expected a number"),
+    (["--option", "features=wide"], "option `features` got 'wide'; expected 6 channel counts"),
+    (["--option", "featurs=[8,8,8,8,8,8]"], "unknown U-Net training option `featurs`"),
+    (["--option", "validation_fraction=0.5"], "set the validation share with --val-fraction"),
+    (["--option", "patch"], "--option: expected KEY=VALUE, got 'patch'"),
+    (["--touch-width", "3"], "--touch-width applies to --task instance"),
+])
+def test_train_unet_bad_options_get_one_clear_line(tmp_path, args, message):
+    pytest.importorskip("torch")
+    pytest.importorskip("monai")
+    image, truth = _pair(7)
+    seglab.write(tmp_path / "a.png", image)
+    seglab.write(tmp_path / "a_gt.png", truth)
+    done = run("train", tmp_path / "a.png", "--truth", tmp_path / "a_gt.png", "--model", "unet", "--out",
+               tmp_path / "m", *args)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "unexpected" not in done.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_pixel_classifier_refuses_unet_flags(files):
+    done = run("train", files / "img", "--truth", files / "gt", "--model", "pixel_classifier", "--out",
+               files / "m", "--touch-width", "2")
+    assert done.returncode == 2 and "--touch-width and --option apply to --model unet" in done.stderr
+
+
+def test_train_unet_instance_options_reach_the_model(tmp_path):
+    """--touch-width and --option land in the model's recorded training options (a tiny, fast recipe)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("monai")
+    image, truth = _pair(7)
+    seglab.write(tmp_path / "a.png", image)
+    seglab.write(tmp_path / "a_gt.png", truth)
+    done = run("train", tmp_path / "a.png", "--truth", tmp_path / "a_gt.png", "--model", "unet", "--task",
+               "instance", "--epochs", "1", "--touch-width", "2", "--option", "patch=32", "--option", "batch_size=2",
+               "--option", "steps_per_epoch=2", "--option", "features=[4,4,8,8,16,4]", "--option", "window=64",
+               "--out", tmp_path / "m")
+    assert done.returncode == 0, done.stderr
+    options = json.loads((tmp_path / "m" / "config.json").read_text())["training"]["options"]
+    assert options["touch_width"] == 2 and options["patch"] == 32 and options["batch_size"] == 2
+    assert options["features"] == [4, 4, 8, 8, 16, 4] and options["steps_per_epoch"] == 2

@@ -29,8 +29,15 @@ import click
 @click.option("--sigmas", default=None, metavar="S,S,...",
               help="pixel_classifier: feature scales (default ilastik's 0.3,0.7,1,1.6,3.5,5,10).")
 @click.option("--pair-regex", default=None, help="Regular expression whose first group pairs images with truths.")
+@click.option("--touch-width", default=None, type=click.IntRange(min=0), metavar="PIXELS",
+              help="unet --task instance: object pixels this close to another object learn 'boundary' too, so "
+                   "touching objects are parted by a wider band (default 0: the two-pixel inner boundary).")
+@click.option("--option", "unet_options", multiple=True, metavar="KEY=VALUE",
+              help="unet: a training option (repeatable): patch, batch_size, steps_per_epoch, learning_rate, "
+                   "schedule, warmup, features, patience, window, threads, norm, time_limit, ... Values are "
+                   "JSON (32, 1e-3, null, [16,32,32,64,128,16]) or plain text.")
 def command(images, truths, scribbles, model, out, task, epochs, device, seed, resume, val_fraction, trees, sigmas,
-            pair_regex):
+            pair_regex, touch_width, unet_options):
     """Train a model on IMAGES and write it to --out (weights.safetensors + config.json).
 
     \b
@@ -56,6 +63,9 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
         if task != "semantic":
             raise ParameterError("--task instance applies to --model unet; the pixel classifier is semantic "
                                  "(add the post-step 'label' to get objects)")
+        if touch_width is not None or unet_options:
+            raise ParameterError("--touch-width and --option apply to --model unet; the pixel classifier takes "
+                                 "--trees and --sigmas")
         scales = DEFAULT_SIGMAS
         if sigmas:
             try:
@@ -82,6 +92,14 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
     from seglab.deep import train_unet
     from seglab.learn import pair_training_files
 
+    options = _unet_options(unet_options)
+    if touch_width is not None:
+        if task != "instance":
+            raise ParameterError("--touch-width applies to --task instance (the boundary class); a semantic U-Net "
+                                 "has no boundary to widen")
+        options["touch_width"] = touch_width
+    if "validation_fraction" in options:
+        raise ParameterError("set the validation share with --val-fraction, not --option validation_fraction")
     pairs = pair_training_files(list(images), list(truths), what="truth", pair_regex=pair_regex, progress=echo)
 
     def epoch_progress(event) -> None:  # seglab.workflows.Event
@@ -89,7 +107,7 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
 
     folder = train_unet([p[0] for p in pairs], [p[1] for p in pairs], out=out, task=task, epochs=epochs,
                         device=device, seed=seed, resume=resume, progress=epoch_progress,
-                        validation_fraction=val_fraction)
+                        validation_fraction=val_fraction, **options)
     import json
     from pathlib import Path
 
@@ -100,3 +118,25 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
     if best:
         click.echo("validation: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                                               for k, v in best.items()))
+
+
+def _unet_options(items: tuple[str, ...]) -> dict:
+    """``--option KEY=VALUE`` texts -> train_unet options; each value is read as JSON when it parses, else text."""
+    import json
+
+    from seglab._core.errors import ParameterError
+    from seglab._core.pipeline import parse_key_values
+    from seglab.deep._train import OPTIONS
+
+    options: dict = {}
+    for key, text in parse_key_values(items, where="--option").items():
+        if key not in OPTIONS:
+            from seglab._core.errors import close_matches_hint
+
+            raise ParameterError(f"--option: unknown U-Net training option `{key}`; options are "
+                                 f"{', '.join(OPTIONS)}." + close_matches_hint(key, OPTIONS))
+        try:
+            options[key] = json.loads(text)
+        except ValueError:
+            options[key] = text
+    return options

@@ -69,36 +69,61 @@ def _options(given: dict[str, Any]) -> dict[str, Any]:
 
     if options["features"] is None:
         options["features"] = DEFAULT_FEATURES
-    options["features"] = tuple(int(f) for f in options["features"])
+    features = options["features"]
+    if isinstance(features, (str, bytes)) or not hasattr(features, "__len__"):
+        raise ParameterError(f"option `features` got {features!r}; expected 6 channel counts "
+                             "(BasicUNet: five levels and the last up-sampling block)")
+    options["features"] = tuple(_integer("features", f, 1) for f in features)
     if len(options["features"]) != 6:
         raise ParameterError(f"option `features` got {options['features']}; expected 6 channel counts "
                              "(BasicUNet: five levels and the last up-sampling block)")
     for name in ("patch", "window"):
-        value = int(options[name])
-        if value < STRIDE_MULTIPLE or value % STRIDE_MULTIPLE:
+        value = _integer(name, options[name], STRIDE_MULTIPLE)
+        if value % STRIDE_MULTIPLE:
             raise ParameterError(f"option `{name}` got {options[name]}; expected a multiple of {STRIDE_MULTIPLE}")
         options[name] = value
-    if isinstance(options["touch_width"], bool) or int(options["touch_width"]) < 0:
-        raise ParameterError(f"option `touch_width` got {options['touch_width']}; expected an integer >= 0")
-    options["touch_width"] = int(options["touch_width"])
+    options["touch_width"] = _integer("touch_width", options["touch_width"], 0)
     for name in ("batch_size", "steps_per_epoch", "patience", "max_classes"):
-        if int(options[name]) < 1:
-            raise ParameterError(f"option `{name}` got {options[name]}; expected an integer >= 1")
-        options[name] = int(options[name])
-    if not 0.0 < float(options["validation_fraction"]) < 1.0:
+        options[name] = _integer(name, options[name], 1)
+    if options["threads"] is not None:
+        options["threads"] = _integer("threads", options["threads"], 1)
+    options["validation_fraction"] = _number("validation_fraction", options["validation_fraction"])
+    if not 0.0 < options["validation_fraction"] < 1.0:
         raise ParameterError(f"option `validation_fraction` got {options['validation_fraction']}; "
                              "expected a number in (0, 1)")
     if options["norm"] not in ("batch", "instance"):
         raise ParameterError(f"option `norm` got {options['norm']!r}; expected 'batch' or 'instance'")
-    if options["time_limit"] is not None and float(options["time_limit"]) <= 0:
-        raise ParameterError(f"option `time_limit` got {options['time_limit']}; expected seconds > 0 or None")
+    if options["time_limit"] is not None:
+        options["time_limit"] = _number("time_limit", options["time_limit"])
+        if options["time_limit"] <= 0:
+            raise ParameterError(f"option `time_limit` got {options['time_limit']}; expected seconds > 0 or None")
     if options["schedule"] not in ("cosine", "constant"):
         raise ParameterError(f"option `schedule` got {options['schedule']!r}; expected 'cosine' or 'constant'")
-    if not 0.0 <= float(options["warmup"]) < 1.0:
+    options["warmup"] = _number("warmup", options["warmup"])
+    if not 0.0 <= options["warmup"] < 1.0:
         raise ParameterError(f"option `warmup` got {options['warmup']}; expected a fraction in [0, 1)")
-    if float(options["learning_rate"]) <= 0:
+    options["learning_rate"] = _number("learning_rate", options["learning_rate"])
+    if options["learning_rate"] <= 0:
         raise ParameterError(f"option `learning_rate` got {options['learning_rate']}; expected > 0")
     return options
+
+
+def _integer(name: str, value: Any, minimum: int) -> int:
+    """A whole number >= `minimum` (an integral float such as 64.0 from JSON is accepted; 1.5, True, "8" are not)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or float(value) != int(value):
+        raise ParameterError(f"option `{name}` got {value!r}; expected a whole number >= {minimum}")
+    if int(value) < minimum:
+        raise ParameterError(f"option `{name}` got {value!r}; expected a whole number >= {minimum}")
+    return int(value)
+
+
+def _number(name: str, value: Any) -> float:
+    """A finite real number (not a bool, not text)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise ParameterError(f"option `{name}` got {value!r}; expected a number")
+    return float(value)
 
 
 def _read_pairs(images: Sequence, truths: Sequence):
