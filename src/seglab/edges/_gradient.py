@@ -271,5 +271,73 @@ def log(image: ArrayLike, *, sigma: float = 2.0) -> NDArray[np.float32]:
     from scipy import ndimage as ndi
 
     array = check_gray(image, "edge filter 'log'")
-    data = _as_float(array)
-    return ndi.gaussian_laplace(data, float(sigma)).astype(np.float32)
+    sigma = float(sigma)
+    radius = int(4.0 * sigma + 0.5)  # scipy's gaussian_filter1d radius (truncate=4.0)
+    axis = int(np.argmax(array.shape))  # strips across the longest axis (the first of equal ones)
+    # sigma <= 1e-15: scipy skips every pass (the LoG is ndim * image); keep its call for that corner.
+    step = _log_step(array.shape, axis, radius) if sigma > 1e-15 else None
+    if step is None:
+        return ndi.gaussian_laplace(_as_float(array), sigma).astype(np.float32)
+    return _log_strips(array, sigma, radius, axis, step)
+
+
+# Pixels per LoG strip core (halo excluded): each strip holds three float64 temporaries of its size (the float
+# copy, the two second-derivative terms), about 8 MiB each whatever the image size.
+_LOG_STRIP_PIXELS = 1 << 20
+
+
+def _log_step(shape: tuple[int, ...], axis: int, radius: int) -> int | None:
+    """Strip length along ``axis`` for the strip-wise LoG, or None when one strip would be the whole image.
+
+    At most a quarter of the axis (so small images get small strips too) and at least 8 halo lengths (the halo
+    rows are filtered along ``axis`` and thrown away: 2 * radius / step of that pass is extra work).
+    """
+    length = shape[axis]
+    others = max(int(np.prod(shape)) // max(length, 1), 1)
+    step = max(min(_LOG_STRIP_PIXELS // others, length // 4 + 1), 8 * radius, 16)
+    return None if step >= length else step
+
+
+def _log_strips(array: np.ndarray, sigma: float, radius: int, axis: int, step: int) -> NDArray[np.float32]:
+    """``ndi.gaussian_laplace(img_as_float(array), sigma).astype(np.float32)`` bit for bit, in strips.
+
+    SciPy forms the LoG as ``sum_k gaussian_filter(data, sigma, order=e_k)``: per term one 1-D Gaussian pass
+    per axis in axis order (``gaussian_filter1d``, ``'reflect'``), each pass in place on the term, the terms
+    summed in axis order. Only the pass along ``axis`` mixes strips, and it reads ``radius`` neighbours each
+    side: so a strip with ``radius`` real neighbours each side (clipped at the image's edge, where the
+    reflection is the full call's) gets, on its own rows, the same sequence of operations on the same values.
+    Passes along the axes after ``axis`` run on the strip's own rows only. Holds the float strip and two term
+    strips (three float64 images for the full call: the float copy, the output and the second term).
+    """
+    from scipy import ndimage as ndi
+
+    ndim = array.ndim
+    length = array.shape[axis]
+    out = np.empty(array.shape, np.float32)
+
+    def along(start: int, stop: int) -> tuple[slice, ...]:
+        return (slice(None),) * axis + (slice(start, stop),)
+
+    for start in range(0, length, step):
+        stop = min(start + step, length)
+        top, bottom = max(start - radius, 0), min(stop + radius, length)
+        data = _as_float(array[along(top, bottom)])  # scikit-image's conversion, value by value
+        own = along(start - top, stop - top)
+        total = None
+        for term in range(ndim):
+            buffer = np.empty(data.shape, data.dtype)
+            source = data
+            for k in range(axis + 1):  # the passes up to `axis` need the halo
+                ndi.gaussian_filter1d(source, sigma, k, 2 if k == term else 0, buffer, "reflect", 0.0, 4.0)
+                source = buffer
+            kept = buffer[own]
+            for k in range(axis + 1, ndim):  # later passes are line by line: the strip's own rows only
+                ndi.gaussian_filter1d(kept, sigma, k, 2 if k == term else 0, kept, "reflect", 0.0, 4.0)
+            if total is None:
+                total = kept
+            else:
+                total += kept
+            del buffer
+        del data
+        out[along(start, stop)] = total
+    return out
