@@ -60,10 +60,11 @@ async function loadImages(select) {
     li.querySelector("span").textContent = item.name;
     li.onclick = () => openImage(item.name);
     list.appendChild(li);
-    const option = document.createElement("option"); option.value = option.textContent = item.name;
+    // a long path is cut by the narrow menu: the tooltip (menu entry and closed menu) shows it whole
+    const option = document.createElement("option"); option.value = option.textContent = option.title = item.name;
     truth.appendChild(option);
   }
-  truth.value = keep;
+  truth.value = keep; truth.title = truth.value;
   fillTrainFolders(data.images);
   if (select) openImage(select);
 }
@@ -80,7 +81,7 @@ async function openImage(name) {
   $("placeholder").hidden = true;
   const stem = name.split("/").pop().split(".")[0];
   const truthOption = [...$("truth").options].find((o) => o.value !== name && o.value.split("/").pop().startsWith(stem + ".truth."));
-  $("truth").value = truthOption ? truthOption.value : "";
+  $("truth").value = truthOption ? truthOption.value : ""; $("truth").title = $("truth").value;
   const viewer = state.viewer;
   viewer.open({
     height: info.shape[0], width: info.shape[1], tileSize: info.tile_size, tileOverlap: 0, minLevel: 0,
@@ -667,7 +668,10 @@ function fillTrainFolders(images) {
   for (const [id, first] of [["train-images", null], ["train-truths", "beside them (NAME.truth.EXT)"]]) {
     const select = $(id); const keep = select.value; select.innerHTML = "";
     if (first) select.appendChild(new Option(first, ""));
-    for (const f of sorted) select.appendChild(new Option(f === "." ? "(workspace)" : f + "/", f));
+    for (const f of sorted) {
+      const option = new Option(f === "." ? "(workspace)" : f + "/", f); option.title = option.text;
+      select.appendChild(option);
+    }
     if ([...select.options].some((o) => o.value === keep)) select.value = keep;
   }
 }
@@ -846,7 +850,7 @@ function wire() {
   $("overlay-kind").onchange = () => { if (state.result) (state.result.overlay ? showResult(state.result) : refreshJobLayer(true)); };
   $("compare").onclick = () => compare();
   $("measure").onclick = () => measureObjects();
-  $("truth").onchange = () => { if ($("live").checked) schedulePreview(); };
+  $("truth").onchange = () => { $("truth").title = $("truth").value; if ($("live").checked) schedulePreview(); };
   $("upload").onchange = () => { if ($("upload").files.length) uploadFile($("upload").files[0]); };
   $("train-start").onclick = () => startTraining();
   $("train-cancel").onclick = () => cancelTraining();
