@@ -109,20 +109,23 @@ def local(image: ArrayLike, *, block_size: int = 35, method: str = "gaussian", o
         if threshold_image is not None:
             threshold_image -= offset  # as scikit-image's `thresh_image - offset`, in the same float dtype
             return _compare(array, threshold_image, invert), _summary(threshold_image)
-    if method == "gaussian":
-        return _gaussian_threshold(array, block_size, offset, mode, invert)
+    if method in ("gaussian", "mean"):
+        return _separable_threshold(array, block_size, offset, mode, invert, method)
     from skimage.filters import threshold_local
 
     threshold_image = threshold_local(array, block_size, method, offset=offset, mode=mode)
     return _compare(array, threshold_image, invert), _summary(threshold_image)
 
 
-def _gaussian_threshold(array: np.ndarray, block_size: int, offset: float, mode: str, invert: bool):
-    """``array > threshold_local(array, block_size, 'gaussian', offset=offset, mode=mode)``, in strips of rows.
+def _separable_threshold(array: np.ndarray, block_size: int, offset: float, mode: str, invert: bool,
+                        method: str = "gaussian"):
+    """``array > threshold_local(array, block_size, method, offset=offset, mode=mode)``, in strips of rows.
 
+    For ``method`` 'gaussian' (``skimage.filters.gaussian``: ``gaussian_filter1d`` per axis) and 'mean'
+    (``ndi.uniform_filter``: ``uniform_filter1d`` per axis), both one 1-D filter per axis in axis order.
     scikit-image holds the float image, the threshold image and ``threshold - offset`` at once (2.9 float64
-    images of temporaries). Here the one float copy is smoothed in place along axis 0, then strip by strip
-    along the other axes: every output value is the same sequence of correlations of the same values, so the
+    images of temporaries). Here the one float copy is filtered in place along axis 0, then strip by strip
+    along the other axes: every output value is the same sequence of operations on the same values, so the
     mask is bit for bit scikit-image's, and the temporaries stay near one image.
     The summary's ``threshold_mean`` sums strip by strip in float64 (``T.mean()`` may differ in the last bits,
     or from the 7th digit for float32 images, whose mean NumPy accumulates in float32).
@@ -136,7 +139,14 @@ def _gaussian_threshold(array: np.ndarray, block_size: int, offset: float, mode:
     # slab of axis 0, so they run slab by slab with no halo: the same operations in the same order as
     # scikit-image's call, and no row filtered twice (halos cost 1.4x at block_size 151 on 512 rows).
     smoothed: NDArray[np.floating[Any]] = array.astype(dtype)
-    ndi.gaussian_filter1d(smoothed, sigma, axis=0, output=smoothed, mode=mode, cval=0.0, truncate=4.0)
+
+    def filter1d(data: np.ndarray, axis: int) -> None:
+        if method == "mean":  # ndi.uniform_filter's pass (origin 0, cval 0, as threshold_local calls it)
+            ndi.uniform_filter1d(data, block_size, axis=axis, output=data, mode=mode, cval=0.0, origin=0)
+        else:
+            ndi.gaussian_filter1d(data, sigma, axis=axis, output=data, mode=mode, cval=0.0, truncate=4.0)
+
+    filter1d(smoothed, 0)
     n = array.shape[0]
     step = max(32, -(-n // 4))
     mask = np.empty(array.shape, dtype=bool)
@@ -145,7 +155,7 @@ def _gaussian_threshold(array: np.ndarray, block_size: int, offset: float, mode:
         stop = min(n, start + step)
         threshold = smoothed[start:stop]
         for axis in range(1, array.ndim):
-            ndi.gaussian_filter1d(threshold, sigma, axis=axis, output=threshold, mode=mode, cval=0.0, truncate=4.0)
+            filter1d(threshold, axis)
         threshold -= offset
         mask[start:stop] = _compare(array[start:stop], threshold, invert)
         total += float(threshold.sum(dtype=np.float64))
