@@ -407,3 +407,19 @@ def test_screenshot_of_the_docked_widget(qtbot, viewer, tmp_path):
     assert shot.shape[0] >= 600 and shot.shape[1] >= 1000
     # the dock is on the right: its part of the window is not one flat colour
     assert np.unique(shot[:, -400:, :3].reshape(-1, 3), axis=0).shape[0] > 50
+
+
+def test_step_forms_show_their_parameter_names_whole(qtbot, viewer):
+    """A step's form gets the dock's width: no parameter name is cut ("connectivit" was, beside min_size)."""
+    from qtpy.QtWidgets import QApplication, QLabel
+
+    widget = _segment_widget(viewer)
+    viewer.window._qt_window.resize(1400, 900)
+    viewer.window._qt_window.show()
+    row = widget.post.add("remove_small_objects", min_size=64)
+    for _ in range(5):
+        QApplication.processEvents()
+    labels = [label for label in row.native.findChildren(QLabel) if label.text() in ("min_size", "connectivity")]
+    assert sorted(label.text() for label in labels) == ["connectivity", "min_size"]
+    for label in labels:
+        assert label.contentsRect().width() >= label.fontMetrics().horizontalAdvance(label.text()), label.text()

@@ -593,7 +593,11 @@ class _StepList(Container):
             if getattr(widget, "param_name", None) in params:
                 widget.value = params[widget.param_name]
         remove = _mg.PushButton(text="remove")
-        row = Container(widgets=[_mg.Label(value=name), form, remove], layout="horizontal", labels=False)
+        # the step's name and its remove button on one line, the form below at the full width: side by side
+        # the three squeezed the form's labels ("connectivit")
+        header = Container(widgets=[_mg.Label(value=name), remove], layout="horizontal", labels=False)
+        row = Container(widgets=[header, form], labels=False)
+        row.remove_button = remove
         row.step_name = name
         row.form = form
         remove.changed.connect(lambda *_: self.rows.remove(row))
