@@ -127,6 +127,7 @@ def test_train_unet_is_dispatched_to_seglab_deep(tmp_path):
     (["--option", "validation_fraction=0.5"], "set the validation share with --val-fraction"),
     (["--option", "patch"], "--option: expected KEY=VALUE, got 'patch'"),
     (["--touch-width", "3"], "--touch-width applies to --task instance"),
+    (["--val-fraction", "0"], "--val-fraction 0: a U-Net keeps the weights of the epoch that scores best"),
 ])
 def test_train_unet_bad_options_get_one_clear_line(tmp_path, args, message):
     pytest.importorskip("torch")

@@ -23,7 +23,8 @@ import click
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed: same data and seed, same model.")
 @click.option("--resume", is_flag=True, help="unet: continue an interrupted training in --out.")
 @click.option("--val-fraction", default=0.2, show_default=True, type=click.FloatRange(0.0, 1.0, max_open=True),
-              help="Share of the data held out to score the model (0: none).")
+              help="Share of the data held out to score the model (pixel_classifier: 0 = none; unet: more than "
+                   "0, since it keeps the epoch with the best held-out score).")
 @click.option("--trees", default=50, show_default=True, type=click.IntRange(min=1),
               help="pixel_classifier: random-forest trees.")
 @click.option("--sigmas", default=None, metavar="S,S,...",
@@ -92,6 +93,9 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
     from seglab.deep import train_unet
     from seglab.learn import pair_training_files
 
+    if val_fraction == 0:
+        raise ParameterError("--val-fraction 0: a U-Net keeps the weights of the epoch that scores best on held-out "
+                             "data, so it needs some (e.g. 0.2; with one image, a band of its rows is held out)")
     options = _unet_options(unet_options)
     if touch_width is not None:
         if task != "instance":
