@@ -130,7 +130,7 @@ def _unet_options(items: tuple[str, ...]) -> dict:
 
     from seglab._core.errors import ParameterError
     from seglab._core.pipeline import parse_key_values
-    from seglab.deep._train import OPTIONS
+    from seglab.deep import TRAIN_OPTIONS as OPTIONS
 
     options: dict = {}
     for key, text in parse_key_values(items, where="--option").items():
