@@ -123,7 +123,7 @@ def test_edge_fill_finds_the_coins():
     assert 22 <= int((areas >= 500).sum()) <= 24
     assert seglab.segment(coins, "edge_fill").info["n_objects"] == int(labels.max())
     # Closing 1-pixel gaps seals that outline: every coin, nothing else.
-    closed, info = seglab.segment(coins, "edge_fill", closing_radius=1).labels, None
+    closed = seglab.segment(coins, "edge_fill", closing_radius=1).labels
     areas = np.bincount(closed.ravel())[1:]
     assert int((areas >= 500).sum()) == 24 and closed.max() == 24
 

@@ -109,13 +109,42 @@ def _gradient(image, name):
     array = check_gray(image, f"edge filter {name!r}")
     if array.ndim == 2 and array.dtype == np.uint8:
         return _gradient_uint8(array, name)
-    grads = _derivatives(_as_float(array), _SMOOTH[name])
-    magnitude = np.sqrt(sum(g * g for g in grads) / len(grads)).astype(np.float32)
-    info = {}
-    if len(grads) == 2:
-        # "+ 0.0" turns -0.0 into +0.0, so a leftward gradient is +pi, never -pi: range (-pi, pi].
-        info["orientation"] = np.arctan2(grads[0] + 0.0, grads[1] + 0.0).astype(np.float32)
-    return magnitude, info
+    return _gradient_strips(array, name)
+
+
+def _gradient_strips(array, name):
+    """Other dtypes and 3-D: the float64 derivatives, magnitude and orientation, strip by strip.
+
+    Each derivative is one 3-tap pass along every axis (the edge kernel along its own axis, the smoothing
+    along the others), so only one pass per derivative mixes strips across the strip axis, reading one
+    neighbour each side: a strip with one real neighbour row each side (the image's own 'reflect' border at
+    its edges) gets, on its own rows, the very values of the whole-image call, and the magnitude and
+    orientation are the same element-wise operations on them. The strips run across the rows in 2-D (the
+    OpenCV path) and across the longest axis in 3-D; the temporaries are a few strips (the whole-image call
+    held the float64 copy, both derivatives and the squares at once: 4.5 float64 images).
+    """
+    smooth = _SMOOTH[name]
+    axis = 0 if array.ndim == 2 else int(np.argmax(array.shape))
+    length = array.shape[axis]
+    others = max(array.size // max(length, 1), 1)
+    step = max(min(_BLOCK_PIXELS // others, length // 8 + 1), 1)
+    magnitude = np.empty(array.shape, np.float32)
+    orientation = np.empty(array.shape, np.float32) if array.ndim == 2 else None
+
+    def along(start: int, stop: int) -> tuple[slice, ...]:
+        return (slice(None),) * axis + (slice(start, stop),)
+
+    for start in range(0, length, step):
+        stop = min(start + step, length)
+        top, bottom = max(start - 1, 0), min(stop + 1, length)
+        own = along(start - top, stop - top)
+        grads = [g[own] for g in _derivatives(_as_float(array[along(top, bottom)]), smooth)]
+        # the whole-image call's expressions, cast to float32 on assignment as .astype(np.float32) does
+        magnitude[along(start, stop)] = np.sqrt(sum(g * g for g in grads) / len(grads))
+        if orientation is not None:
+            # "+ 0.0" turns -0.0 into +0.0, so a leftward gradient is +pi, never -pi: range (-pi, pi].
+            orientation[start:stop] = np.arctan2(grads[0] + 0.0, grads[1] + 0.0)
+    return magnitude, ({} if orientation is None else {"orientation": orientation})
 
 
 @validated
