@@ -493,20 +493,21 @@ def _unsigned_codes(image: NDArray[Any]) -> tuple[NDArray[Any] | None, float]:
 
 
 def _lookup(codes: NDArray[Any], table: NDArray[np.int32]) -> NDArray[np.int32]:
-    """``table[codes]`` as int32, in row parts on OpenCV's threads (cv2.LUT for 8-bit codes)."""
-    from seglab.threshold import run_parts
+    """``table[codes]`` as int32: cv2.LUT on 2-D views (OpenCV splits their rows over its threads) for 8-bit
+    codes, np.take in parts on threads for 16-bit codes."""
+    from seglab.threshold import row_views, run_parts
 
     flat = codes.reshape(-1)
     out = np.empty(flat.size, np.int32)
     if codes.dtype == np.uint8:
         import cv2
 
-        def part(bounds: tuple[int, int]) -> None:
-            # cv2 takes one row of up to 2**31 - 1 pixels; a part is far below that.
-            cv2.LUT(flat[bounds[0]: bounds[1]].reshape(1, -1), table, dst=out[bounds[0]: bounds[1]].reshape(1, -1))
-    else:
-        def part(bounds: tuple[int, int]) -> None:
-            np.take(table, flat[bounds[0]: bounds[1]], out=out[bounds[0]: bounds[1]])
+        for source, target in zip(row_views(flat), row_views(out)):
+            cv2.LUT(source, table, dst=target)
+        return out
+
+    def part(bounds: tuple[int, int]) -> None:
+        np.take(table, flat[bounds[0]: bounds[1]], out=out[bounds[0]: bounds[1]])
 
     run_parts(part, flat.size, max_part=1 << 28)
     return out

@@ -10,15 +10,16 @@ True`` and a :class:`~seglab.ConstantImageWarning`.
 :func:`threshold_from_histogram` computes a global threshold from histogram
 counts and :func:`full_histogram` counts every value of a uint8/uint16 image
 (the tiler sums them over tiles to threshold images larger than memory exactly);
-:func:`run_parts` runs such a pass in parts on OpenCV's threads (gray k-means' label lookup uses it too).
+:func:`run_parts` runs such a pass in parts on OpenCV's threads and :func:`row_views` cuts an array into the 2-D
+views OpenCV splits over its threads itself (gray k-means' label lookup uses both).
 """
 
 from ._global import isodata, li, manual, mean, minimum, multi_otsu, otsu, triangle, yen
-from ._histogram import full_histogram, run_parts, threshold_from_histogram
+from ._histogram import full_histogram, row_views, run_parts, threshold_from_histogram
 from ._local import hysteresis, local, niblack, sauvola
 
 __all__ = [
     "manual", "otsu", "multi_otsu", "li", "yen", "triangle", "isodata", "mean", "minimum",
     "local", "niblack", "sauvola", "hysteresis", "threshold_from_histogram", "full_histogram",
-    "run_parts",
+    "run_parts", "row_views",
 ]
