@@ -15,6 +15,7 @@ import pytest
 
 import seglab
 from seglab.cluster import choose_knee
+from seglab.cluster._kmeans import _optimal_partitions
 from seglab.threshold import full_histogram
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -163,3 +164,55 @@ def test_split_passes_work_in_a_forked_child():
     finally:
         process.join(timeout=60)
     assert count == -(-1500 * 1500 // 256)  # values 0..255 repeat; 7 < 2250000 % 256 (= 16) gets the extra one
+
+
+# -- k <= 3: the bounded DP (issue 13, round 4) ------------------------------------------------------------------
+# Only the table cells that a split cheaper than a feasible partition's cost can use are computed: the splits must
+# be the full DP's, bit for bit, ties included (the full DP returns the first minimum).
+def _histograms():
+    gen = np.random.default_rng(11)
+    cases = []
+    for trial in range(240):
+        n = int(gen.integers(3, 300))
+        kind = trial % 6
+        if kind == 0:
+            weights = gen.integers(1, 1000, n).astype(float)
+        elif kind == 1:  # equal counts on equally spaced values: many exactly tied partitions
+            weights = np.ones(n)
+        elif kind == 2:  # one bump, as a natural image's histogram
+            weights = np.round(np.exp(-((np.arange(n) - n / 2) / (n / 6 + 1)) ** 2) * 1e5) + 1
+        elif kind == 3:  # mirrored counts: the two 3-group splits are tied
+            weights = np.tile([5.0, 9, 9, 5], n)[:n]
+        elif kind == 4:  # huge and tiny bins
+            weights = (gen.random(n) < 0.5) * 1e6 + 1
+        else:  # counts near a big image's (millions), two values only
+            weights = gen.integers(1, 3, n).astype(float) * 4e6
+        if trial % 3:
+            values = np.sort(gen.choice(np.arange(-500, 500), n, replace=False)).astype(float)
+        else:
+            values = np.arange(n) * 10.0
+        cases.append((values, weights))
+    return cases
+
+
+@pytest.mark.parametrize("ks", [[3], [2, 3], [2]])
+def test_bounded_dp_equals_the_full_dp(ks):
+    for values, weights in _histograms():
+        got = _optimal_partitions(values, weights, ks)
+        for k in ks:
+            np.testing.assert_array_equal(got[k], _reference_dp(values, weights, k))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int8, np.int16])
+@pytest.mark.parametrize("shape", [(3, 5), (257, 3), (31, 17, 9), (1000, 1001)])
+def test_kmeans_k3_equals_the_pixelwise_reference(dtype, shape):
+    gen = np.random.default_rng(shape[0])
+    info = np.iinfo(dtype)
+    low, high = max(info.min, -300), min(info.max, 255 if dtype == np.uint8 else 700)
+    image = gen.normal((low + high) / 2, (high - low) / 5, shape).clip(low, high).astype(dtype)
+    result = seglab.segment(image, "kmeans", n_clusters=3)
+    labels, centers, inertia, _, _ = _reference(image, 3)
+    assert result.info["path"] == "histogram-dp"
+    np.testing.assert_array_equal(result.data, labels)
+    assert result.info["centers"] == [[c] for c in centers.tolist()]
+    assert result.info["inertia"] == inertia
