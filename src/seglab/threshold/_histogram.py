@@ -33,10 +33,11 @@ one-bin-per-value path builds a 65536 x 65536 table (multi-Otsu, > 10 min) or
 smooths 65536 bins in a Python loop (minimum, minutes, then usually "Unable to
 find two maxima").
 
-``otsu``, ``yen``, ``isodata``, ``minimum`` and ``multi_otsu`` call
-scikit-image with ``hist=``; ``li``, ``triangle`` and ``mean`` are ports of
-scikit-image 0.26's integer code path (scikit-image takes no ``hist=`` for
-them), tested for equality in ``tests/threshold``.
+``otsu``, ``yen``, ``isodata`` and ``multi_otsu`` call scikit-image with
+``hist=``; ``li``, ``triangle`` and ``mean`` are ports of scikit-image 0.26's
+integer code path (scikit-image takes no ``hist=`` for them) and ``minimum``
+a port of its ``hist=`` path with the maxima search vectorised, tested for
+equality in ``tests/threshold``.
 """
 
 from __future__ import annotations
@@ -247,7 +248,7 @@ def threshold_from_histogram(method: str, counts: ArrayLike, centers: ArrayLike,
         if counts.size > MULTI_OTSU_MAX_BINS:
             counts, centers = _rebin(counts, centers, 256)
         try:
-            return float(filters.threshold_minimum(hist=(counts, centers)))
+            return float(_minimum(counts, centers))
         except RuntimeError as exc:
             from .._core.errors import InvalidImageError
 
@@ -278,6 +279,37 @@ def _rebin(counts: np.ndarray, centers: np.ndarray, nbins: int) -> tuple[np.ndar
     last = np.searchsorted(index, np.arange(nbins), side="right") - 1
     middle = (centers[first].astype(np.float64) + centers[last].astype(np.float64)) / 2
     return merged, middle
+
+
+def _minimum(counts: np.ndarray, centers: np.ndarray, max_num_iter: int = 10000) -> Any:
+    """Port of ``skimage.filters.threshold_minimum(hist=(counts, centers))`` (0.26) on a trimmed histogram.
+
+    The same float32 smoothing (``ndi.uniform_filter1d(h, 3)`` until fewer than three maxima remain), with the
+    maxima found by array operations instead of scikit-image's Python loop over the bins (~0.4 ms of ~0.5 ms for
+    256 bins). The loop's rule: walking up the bins, a bin is a maximum where the first strict decrease after a
+    strict increase (or after the start) begins; equal neighbours change nothing.
+    """
+    from scipy import ndimage as ndi
+
+    smooth = counts.astype("float32", copy=False)
+    maxima = np.zeros(0, np.intp)
+    last = 0
+    for iteration in range(max_num_iter):
+        last = iteration
+        smooth = ndi.uniform_filter1d(smooth, 3)
+        step = (smooth[1:] > smooth[:-1]).view(np.int8) - (smooth[1:] < smooth[:-1]).view(np.int8)
+        moves = np.flatnonzero(step)
+        direction = step[moves]
+        before = np.concatenate(([1], direction[:-1]))
+        maxima = moves[(direction == -1) & (before == 1)]
+        if maxima.size < 3:
+            break
+    if maxima.size != 2:
+        raise RuntimeError("Unable to find two maxima in histogram")
+    if last == max_num_iter - 1:
+        raise RuntimeError("Maximum iteration reached for histogram smoothing")
+    threshold_idx = np.argmin(smooth[maxima[0]: maxima[1] + 1])
+    return centers[maxima[0] + threshold_idx]
 
 
 def _mean(counts: np.ndarray, centers: np.ndarray) -> float:
