@@ -106,9 +106,10 @@ def local(image: ArrayLike, *, block_size: int = 35, method: str = "gaussian", o
         return constant_result(array, value, "local")
     if method == "median":
         threshold_image = _median_threshold(array, block_size, mode)
-        if threshold_image is not None:
-            threshold_image -= offset  # as scikit-image's `thresh_image - offset`, in the same float dtype
-            return _compare(array, threshold_image, invert), _summary(threshold_image)
+        if threshold_image is None:
+            threshold_image = _median_filter_threshold(array, block_size, mode)
+        threshold_image -= offset  # as scikit-image's `thresh_image - offset`, in the same float dtype
+        return _compare(array, threshold_image, invert), _summary(threshold_image)
     if method in ("gaussian", "mean"):
         return _separable_threshold(array, block_size, offset, mode, invert, method)
     from skimage.filters import threshold_local
@@ -163,6 +164,24 @@ def _separable_threshold(array: np.ndarray, block_size: int, offset: float, mode
     return mask, {"threshold_mean": total / array.size, "threshold_min": low, "threshold_max": high}
 
 
+def _median_filter_threshold(array: np.ndarray, block_size: int, mode: str) -> np.ndarray:
+    """``ndi.median_filter(array as float, block_size, mode=mode)`` (scikit-image's call) with one float image.
+
+    The window has an odd number of values and the median is its middle one; the conversion to float is
+    monotone (non-decreasing), so it commutes with the median: filtering the image in its own dtype and
+    converting the result gives the same floats without the float copy of the image (the border value 0 of
+    mode='constant' is 0.0 either way). scikit-image also held ``thresh_image - offset``; the caller subtracts
+    in place.
+    """
+    from scipy import ndimage as ndi
+
+    float_dtype = np.float32 if array.dtype in (np.float16, np.float32) else np.float64
+    if array.dtype == np.float16:  # scipy's filters take no float16
+        array = array.astype(np.float32)
+    median = ndi.median_filter(array, block_size, mode=mode, cval=0)
+    return median.astype(float_dtype, copy=False)
+
+
 # scipy.ndimage border modes as numpy.pad modes (scipy 'reflect' repeats the edge sample: numpy 'symmetric').
 _NUMPY_PAD: dict[str, Any] = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge", "wrap": "wrap",
                               "constant": "constant"}
@@ -189,6 +208,10 @@ def _median_threshold(array: np.ndarray, block_size: int, mode: str) -> np.ndarr
         codes, levels = array.view(np.uint8), np.arange(2, dtype=float_dtype)
     else:
         if array.dtype.kind == "f" and not np.isfinite(array).all():
+            return None
+        # More than 256 values among the first 4096 means more in the image: leave before the whole-image
+        # passes below (np.unique sorts a copy; bincount takes an int64 copy), which noisy images never pass.
+        if np.unique(array.flat[:4096]).size > 256:
             return None
         values = array.ravel()
         if mode == "constant":  # scipy pads with cval = 0: it must be one of the coded levels
