@@ -13,16 +13,22 @@ the old implementation made), so both columns come from the same process, machin
 * local, method=median: time at block_size 51 (before: scikit-image's ``ndi.median_filter`` path) and at the top of
   the tune range (151), where the old path takes minutes.
 
-Round 3 (``--only otsu,globals,kmeans_gray``; before = the code before round 3, reproduced here):
+Round 4 (``--only otsu,globals,kmeans_gray``; before = the code of round 3, reproduced here call for call):
 
-* otsu: before = round 2's histogram (4 Mi-pixel chunks on a ThreadPoolExecutor made per call), after = ``otsu``.
-  ``--runs N`` repeats the whole round-robin measurement N times and reports every run's x floor and x cv2.
+* otsu: before = round 3's histogram (1-row ``cv2.calcHist`` parts of <= 4 Mi pixels handed to a persistent
+  Python thread pool, ``_round3_histogram``), after = ``otsu``. ``--runs N`` repeats the whole round-robin
+  measurement N times and reports every run's x floor and x cv2.
 * globals: otsu, isodata, li, yen, triangle, mean, minimum on a bimodal 2048x2048 uint8 image (``--big``: also the
   17480 x 8026 slice size), before / after / the scikit-image call (``image > threshold_<m>(image)``; 2048 only) /
   cv2 THRESH_OTSU and THRESH_TRIANGLE / the floor (``np.copy`` of the image: the bool mask is one byte per pixel).
-* kmeans_gray: 2048x2048 uint8, k=3 and 'auto' (2..8). Before: the pixel-wise path (``np.bincount``, an int64 code
-  per pixel, the ``cost[i, j]`` DP, labels gathered per pixel); after: ``kmeans``. Floor: one read + write pass over
-  the bytes read and written (uint8 in, int32 labels out: ``np.copy`` of 5 bytes per pixel, as benchmarks/_harness).
+  One more row per size: the histogram pass alone (``full_histogram``, every core) against the same floor, the
+  part of every global threshold that no change after it can remove.
+* kmeans_gray: 2048x2048 uint8, k=3 and 'auto' (2..8). Before: round 3's path (the Python-pool histogram, the full
+  DP table, a Python-pool ``cv2.LUT`` of 1-row parts); after: ``kmeans``. Floor: one read + write pass over the
+  bytes read and written (uint8 in, int32 labels out: ``np.copy`` of 5 bytes per pixel, as benchmarks/_harness).
+  Both sides allocate their output on every call; the minor page faults per call of each are reported (glibc
+  hands a freed block of this size back to the next call, so neither pays first-touch faults). One more row: the
+  stages of ``kmeans`` alone (histogram, DP, lookup-table pass).
 """
 
 from __future__ import annotations
@@ -88,6 +94,115 @@ def _round2_global(image, method):
     return apply_threshold(image, threshold_from_histogram(method, counts[lo: hi + 1], np.arange(lo, hi + 1)))
 
 
+def _round3_histogram(image):
+    """full_histogram of round 3 (uint8): 1-row calcHist parts of <= 4 Mi pixels on a persistent Python pool."""
+    import cv2
+
+    from seglab.threshold import run_parts
+
+    flat = np.ascontiguousarray(image).reshape(-1)
+
+    def count(bounds):
+        chunk = flat[bounds[0]: bounds[1]].reshape(1, -1)
+        return cv2.calcHist([chunk], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+
+    return sum(run_parts(count, flat.size, max_part=1 << 22), np.zeros(256, np.int64))
+
+
+def _round3_global(image, method):
+    """A global threshold as round 3 computed it (its histogram; minimum through scikit-image's hist= path)."""
+    from skimage import filters
+
+    from seglab.threshold._histogram import apply_threshold, threshold_from_histogram
+
+    counts = _round3_histogram(image)
+    nonzero = np.flatnonzero(counts)
+    lo, hi = nonzero[0], nonzero[-1]
+    counts, centers = counts[lo: hi + 1], np.arange(lo, hi + 1)
+    if method == "minimum":
+        threshold = filters.threshold_minimum(hist=(counts, centers))
+    else:
+        threshold = threshold_from_histogram(method, counts, centers)
+    return apply_threshold(image, threshold)
+
+
+def _round3_partitions(v, w, ks):
+    """Round 3's DP: the full (n+1)^2 cost table for every k (the code kmeans still runs for k_max >= 4)."""
+    from seglab.cluster import _kmeans
+
+    n = v.size
+    k_max = max(ks)
+    v = v - np.average(v, weights=w)
+    cw = np.concatenate(([0.0], np.cumsum(w)))
+    c1 = np.concatenate(([0.0], np.cumsum(w * v)))
+    c2 = np.concatenate(([0.0], np.cumsum(w * v * v)))
+    back = np.zeros((k_max, n + 1), np.int64)
+    side = n + 1
+    cost_t, total = _kmeans._scratch_tables(side)
+    _kmeans._costs(c1, c2, cw, 0, side, side, cost_t, total)
+    best = cost_t[:, 0].copy()
+    last_row = cost_t[n].copy()
+    rows = np.arange(side)
+    for m in range(1, k_max - 1):
+        np.add(cost_t, best[None, :], out=total)
+        arg = np.argmin(total, axis=1)
+        back[m] = arg
+        best = total[rows, arg]
+    back[k_max - 1, n] = int(np.argmin(last_row + best))
+    partitions = {}
+    for k in ks:
+        assignment = np.empty(n, np.int64)
+        end = n
+        for m in range(k - 1, -1, -1):
+            start = back[m, end] if m > 0 else 0
+            assignment[start:end] = m
+            end = start
+        partitions[k] = assignment
+    return partitions
+
+
+def _round3_gray_kmeans(image, ks):
+    """kmeans on a uint8 image as round 3 ran it: Python-pool histogram, full DP, Python-pool 1-row cv2.LUT."""
+    import cv2
+
+    from seglab.cluster import choose_knee
+    from seglab.threshold import run_parts
+
+    counts = _round3_histogram(image)
+    present = np.flatnonzero(counts)
+    values = present.astype(np.float64)
+    weights = counts[present].astype(np.float64)
+    fits = {}
+    for k, assignment in _round3_partitions(values, weights, ks).items():
+        centers = np.bincount(assignment, weights * values, k) / np.bincount(assignment, weights, k)
+        fits[k] = (assignment, centers, float(np.sum(weights * (values - centers[assignment]) ** 2)))
+    chosen = choose_knee(ks, [fits[k][2] for k in ks]) if len(ks) > 1 else ks[0]
+    assignment, centers, inertia = fits[chosen]
+    rank = np.empty(chosen, np.int32)
+    rank[np.argsort(centers, kind="stable")] = np.arange(1, chosen + 1, dtype=np.int32)
+    table = np.zeros(256, np.int32)
+    table[present] = rank[assignment]
+    flat = image.reshape(-1)
+    out = np.empty(flat.size, np.int32)
+
+    def part(bounds):
+        cv2.LUT(flat[bounds[0]: bounds[1]].reshape(1, -1), table, dst=out[bounds[0]: bounds[1]].reshape(1, -1))
+
+    run_parts(part, flat.size, max_part=1 << 28)
+    return out.reshape(image.shape), inertia
+
+
+def _minor_faults(function, calls=20):
+    """Minor page faults per call (first touches of fresh memory), after one warm-up call."""
+    import resource
+
+    function()
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        function()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start) / calls
+
+
 def _round_robin(calls, rounds):
     """Median seconds of each call, the calls interleaved so that they share the machine's moments.
 
@@ -115,10 +230,10 @@ def otsu_rows(big: bool, runs: int = 1) -> list[list[str]]:
     image = np.clip(rng.normal(110, 40, shape), 0, 255).astype(np.uint8)
 
     # Round-robin, so that the four columns share the same moments of a machine other sessions load too.
-    calls = {"after": lambda: otsu(image), "before": lambda: _round2_global(image, "otsu"),
+    calls = {"after": lambda: otsu(image), "before": lambda: _round3_global(image, "otsu"),
              "floor": lambda: np.copy(image),
              "peer": lambda: cv2.threshold(image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)}
-    assert np.array_equal(_round2_global(image, "otsu"), otsu(image))
+    assert np.array_equal(_round3_global(image, "otsu"), otsu(image))
     assert np.array_equal(otsu(image), cv2.threshold(image, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1] > 0)
     results = []
     for _ in range(runs):
@@ -155,7 +270,7 @@ def globals_rows(big: bool) -> list[list[str]]:
         small = size <= 1 << 24
         for method in methods:
             function = getattr(threshold, method)
-            calls = {"after": lambda: function(image), "before": lambda: _round2_global(image, method),
+            calls = {"after": lambda: function(image), "before": lambda: _round3_global(image, method),
                      "floor": lambda: np.copy(image)}
             assert np.array_equal(calls["after"](), calls["before"]())
             if small:
@@ -171,6 +286,14 @@ def globals_rows(big: bool) -> list[list[str]]:
                          f"{m['after']:.4g}", beside,
                          f"x floor {m['before'] / m['floor']:.2f} -> {m['after'] / m['floor']:.2f} (floor "
                          f"{m['floor']:.4g} s, load {os.getloadavg()[0]:.1f})"])
+        from seglab.threshold import full_histogram
+
+        m = _round_robin({"histogram": lambda: full_histogram(image), "before": lambda: _round3_histogram(image),
+                          "floor": lambda: np.copy(image)}, 21 if small else 5)
+        rows.append(["histogram pass alone", f"bimodal {shape[0]}x{shape[1]} uint8", "seconds", f"{m['before']:.4g}",
+                     f"{m['histogram']:.4g}", "",
+                     f"x floor {m['before'] / m['floor']:.2f} -> {m['histogram'] / m['floor']:.2f} (floor "
+                     f"{m['floor']:.4g} s, load {os.getloadavg()[0]:.1f}): the least any global threshold costs"])
     return rows
 
 
@@ -231,25 +354,45 @@ def _old_gray_kmeans(image, ks):
 
 def kmeans_gray_rows(runs: int = 1) -> list[list[str]]:
     import seglab
-    from seglab.cluster import kmeans
+    from seglab.cluster import _kmeans, kmeans
+    from seglab.threshold import full_histogram
 
     rng = np.random.default_rng(0)
     image = np.clip(rng.normal(110, 40, (2048, 2048)), 0, 255).astype(np.uint8)
     source = np.ones(image.size * 5 // 2, np.uint8)  # uint8 read + int32 written: 5 bytes per pixel
     rows = []
     for label, k, ks in (("k=3 (default)", 3, [3]), ("'auto' (k 2..8)", "auto", list(range(2, 9)))):
-        old_labels, old_inertia = _old_gray_kmeans(image, ks)
+        old_labels, old_inertia = _round3_gray_kmeans(image, ks)
         result = seglab.segment(image, "kmeans", n_clusters=k, k_min=2, k_max=8)
         assert np.array_equal(old_labels, result.data) and old_inertia == result.info["inertia"]
         calls = {"after": lambda: kmeans(image, n_clusters=k, k_min=2, k_max=8),
-                 "before": lambda: _old_gray_kmeans(image, ks), "floor": lambda: np.copy(source)}
+                 "before": lambda: _round3_gray_kmeans(image, ks), "floor": lambda: np.copy(source)}
+        faults = {name: _minor_faults(call) for name, call in calls.items()}
         for index in range(runs):
             m = _round_robin(calls, 15)
             rows.append(["kmeans gray", f"2048x2048 uint8, {label}",
                          f"seconds (run {index + 1} of {runs}, load {os.getloadavg()[0]:.1f})",
                          f"{m['before']:.4f}", f"{m['after']:.4f}", "",
-                         f"x floor {m['before'] / m['floor']:.1f} -> {m['after'] / m['floor']:.2f} (floor "
+                         f"x floor {m['before'] / m['floor']:.2f} -> {m['after'] / m['floor']:.2f} (floor "
                          f"{m['floor'] * 1000:.3f} ms, 5 B/px)"])
+        rows.append(["kmeans gray", f"2048x2048 uint8, {label}", "minor page faults per call",
+                     f"{faults['before']:.1f}", f"{faults['after']:.1f}", "", f"floor {faults['floor']:.1f}"])
+    # The stages of the after column, each alone (same image, k=3 and 'auto').
+    counts = full_histogram(image)
+    present = np.flatnonzero(counts)
+    values, weights = present.astype(np.float64), counts[present].astype(np.float64)
+    table = np.zeros(256, np.int32)
+    table[present] = 1 + (present > 110) + (present > 150)
+    m = _round_robin({"histogram": lambda: full_histogram(image), "histogram before": lambda: _round3_histogram(image),
+                      "dp k=3": lambda: _kmeans._optimal_partitions(values, weights, [3]),
+                      "dp k=3 before": lambda: _round3_partitions(values, weights, [3]),
+                      "dp auto": lambda: _kmeans._optimal_partitions(values, weights, list(range(2, 9))),
+                      "lut": lambda: _kmeans._lookup(image, table), "floor": lambda: np.copy(source)}, 41)
+    rows.append(["kmeans gray stages", "2048x2048 uint8", "ms, median of 41",
+                 f"histogram {m['histogram before'] * 1e3:.3f}; dp k=3 {m['dp k=3 before'] * 1e3:.3f}",
+                 f"histogram {m['histogram'] * 1e3:.3f}; dp k=3 {m['dp k=3'] * 1e3:.3f}; dp auto "
+                 f"{m['dp auto'] * 1e3:.3f}; LUT {m['lut'] * 1e3:.3f}", "",
+                 f"floor {m['floor'] * 1e3:.3f} ms (load {os.getloadavg()[0]:.1f})"])
     return rows
 
 
