@@ -632,6 +632,43 @@ def _cases() -> list[Case]:
         lambda r: ["tile", str(_fifo(r / "f.npy")), "--method", "otsu", "--out", "OUT/o.zarr", "--scheduler", "sync",
                    "--quiet"], match="named pipe", needs="fifo", extra={"out": "mkdir", "timeout": 4})
 
+    # ---- compare / tune / tile options (round 2) ----
+    def cmp(r, *extra, methods=("--methods", "otsu")):
+        images, truths = _pairs(r)
+        return ["compare", str(images), "--truth", str(truths), *methods, *extra, "--out", "OUT"]
+
+    def tune(r, *extra):
+        images, truths = _pairs(r)
+        return ["tune", str(images), "--truth", str(truths), "--methods", "otsu", "--trials", "2", *extra, "--out", "OUT"]
+
+    report = ("results.csv", "results.json", "report.html")
+    add("compare-workers-100000", "workers", lambda r: cmp(r, "--workers", "100000"), match=r"`workers` got 100000 worker "
+        r"processes; this machine has \d+ core\(s\).*Use workers <= \d+")
+    add("tune-jobs-100000", "workers", lambda r: tune(r, "--jobs", "100000"), match=r"`n_jobs` got 100000.*Use n_jobs <=")
+    add("tune-workers-100000", "workers", lambda r: tune(r, "--workers", "100000"), match=r"`workers` got 100000")
+    add("tile-workers-100000", "workers",
+        lambda r: ["tile", str(_npy(r / "i.npy", blobs())), "--method", "otsu", "--out", "OUT/o.zarr", "--workers",
+                   "100000", "--quiet"], match=r"`--workers` got 100000", extra={"out": "mkdir"})
+    add("compare-max-seconds-nan", "compare", lambda r: cmp(r, "--max-seconds", "nan"), match="--max-seconds got nan")
+    add("compare-method-timeout-nan", "compare", lambda r: cmp(r, "--method-timeout", "nan"),
+        match="method_timeout got nan; expected a number of seconds > 0, finite")
+    add("compare-method-timeout-inf", "compare", lambda r: cmp(r, "--method-timeout", "inf"),
+        match="method_timeout got inf; expected a number of seconds > 0, finite")
+    add("compare-edges-says-why", "compare", lambda r: cmp(r, methods=("--methods", "sobel")), outputs=report,
+        match=r"nothing could be evaluated: sobel on every image: skipped: outputs an edge map")
+    add("compare-seeds-method-says-why", "compare", lambda r: cmp(r, methods=("--methods", "random_walker")),
+        outputs=report, match=r"nothing could be evaluated: random_walker on every image: skipped: needs user input")
+    add("compare-truth-is-image-says-why", "compare",
+        lambda r: ["compare", str(good_png(r, "a.png")), "--truth", str(good_png(r, "b.png")), "--methods", "otsu",
+                   "--out", "OUT"], outputs=report, match=r"nothing could be evaluated: otsu on a: .*looks like a gray image")
+    add("compare-pipeline-alone-runs-only-it", "valid",
+        lambda r: cmp(r, "--pipeline", str(text(r / "p.yaml", "method: li\n")), methods=()), code=0, errors=0,
+        outputs=report, extra={"stdout": r"1\. p .*\n3 evaluated, 0 failed"})
+    add("tune-timeout-inf", "tune", lambda r: tune(r, "--timeout", "inf"), match="timeout got inf; expected a number of seconds > 0, finite")
+    add("tune-trial-timeout-nan", "tune", lambda r: tune(r, "--trial-timeout", "nan"), match="trial_timeout got nan")
+    add("tune-seed-negative", "tune", lambda r: tune(r, "--seed", "-1"), match=r"seed got -1; expected an integer from 0")
+    add("tune-seed-beyond-uint32", "tune", lambda r: tune(r, "--seed", str(2**70)), match="seed got 1180591620717411303424")
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],
@@ -786,6 +823,16 @@ def _chmod(path: Path, mode: int) -> Path:
 def _non_utf8(root: Path) -> Path:
     name = os.fsdecode(b"caf\xe9-\xff.png")
     return good_png(root, name)
+
+
+def _pairs(root: Path, n: int = 3) -> tuple[Path, Path]:
+    """Folders images/ and truths/ of `n` blob images and their exact masks (paired by stem)."""
+    images, truths = _dir(root / "images"), _dir(root / "truths")
+    for i in range(n):
+        image = blobs((40, 48))
+        write_png(images / f"a{i}.png", image)
+        write_png(truths / f"a{i}.png", (image > 100).astype(np.uint8) * 255)
+    return images, truths
 
 
 def _batch(root: Path, *, bad=(), n: int = 5) -> list[Path]:

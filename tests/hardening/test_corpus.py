@@ -76,6 +76,8 @@ def check_outcome(case, code: int, out: str, err: str, root: Path) -> None:
     assert code == case.code, f"exit code {code}, expected {case.code}; stderr: {err[-600:]}"
     if case.match is not None and case.errors:
         assert any(re.search(case.match, line) for line in errors), f"no error line matches {case.match!r}: {errors}"
+    if "stdout" in case.extra:
+        assert re.search(case.extra["stdout"], out), f"stdout does not match {case.extra['stdout']!r}: {out[-600:]}"
     out_dir = root / "OUT"
     if case.extra.get("out", "OUT") is None or not out_dir.exists():
         return

@@ -111,10 +111,10 @@ def _skip_slow(candidates, first_image, max_seconds):
 @click.argument("images", nargs=-1, required=True)
 @click.option("--truth", "-t", "truth", multiple=True, required=True,
               help="Ground-truth files, folder or glob (repeatable). Paired with IMAGES by file stem.")
-@click.option("--methods", "-m", default="all", show_default=True,
+@click.option("--methods", "-m", default=None,
               help="Comma-separated methods, each NAME or NAME:KEY=VALUE,KEY=VALUE (e.g. "
                    "'otsu,local:block_size=51,offset=10,unet:model=DIR'), or 'all' (methods needing user input "
-                   "or a model are skipped).")
+                   "or a model are skipped). Default: all, or none when --pipeline is given.")
 @click.option("--pipeline", "pipelines", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Pipeline file (YAML/JSON: {pre: [...], method: {name, params}, post: [...]}; example in "
                    "`seglab methods --help`) to compare as well (repeatable).")
@@ -170,8 +170,13 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
 
     from ._common import ensure_out_dir
 
+    if methods is None:
+        # --pipeline alone compares the pipeline(s), not every method beside them
+        methods = "" if pipelines else "all"
     if methods.strip() == "" and not pipelines:
         raise ParameterError("give --methods NAMES (or 'all') or --pipeline FILE")
+    if max_seconds is not None and max_seconds != max_seconds:  # NaN passes click's FloatRange
+        raise ParameterError("--max-seconds got nan; expected a number of seconds >= 0 (0: run every method)")
     candidates = resolve_candidates(methods if methods.strip() else None, list(pipelines))
     if pre or post:
         candidates = _with_steps(candidates, pre, post)
@@ -187,8 +192,9 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
+    # The bar is drawn only for a terminal: redirected stderr gets seglab's one-line messages and nothing else.
     with Progress(TextColumn("[bold]compare"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console) as bar:
+                  TextColumn("{task.description}"), console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task("", total=None)
 
         def progress(event):
@@ -218,5 +224,11 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
     click.echo(f"{len(evaluated)} evaluated, {len(failed)} failed; wrote {out / 'results.csv'}, "
                f"{out / 'results.json'}, {out / 'report.html'}")
     if not evaluated:
-        click.echo("seglab: error: nothing could be evaluated (see the error column)", err=True)
+        from seglab._core.errors import one_line, printable
+
+        # Say why, not only where to look: the first error (a method needing seeds, a truth of another shape).
+        first = next((r for r in rows if r["error"]), None)
+        why = f": {first['method']} on {first['image'] or 'every image'}: {first['error']}" if first else ""
+        click.echo(printable(one_line(f"seglab: error: nothing could be evaluated{why} (all errors are in the error "
+                                      f"column of {out / 'results.csv'})")), err=True)
         raise click.exceptions.Exit(2)

@@ -42,6 +42,10 @@ def command(input_path, pipeline_file, method, params, pre, post, out, chunk, wo
         raise ParameterError("give exactly one of --pipeline FILE or --method NAME")
     if workers is not None and scheduler:
         raise ParameterError("give --workers (local cluster) or --scheduler (existing cluster), not both")
+    if workers is not None:
+        from seglab._core.limits import check_process_count
+
+        check_process_count(workers, name="--workers")  # the local cluster starts them all before any tile
     if pipeline_file:
         if params or pre or post:
             raise ParameterError("--param/--pre/--post go with --method; with --pipeline put them in the file")

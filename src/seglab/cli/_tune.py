@@ -54,7 +54,7 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
     started = time.monotonic()  # --timeout counts from here
     import numpy as np
 
-    from seglab._core.errors import ParameterError
+    from seglab._core.errors import ParameterError, one_line, printable
     from seglab._core.pipeline import split_methods
     from seglab.compare import load_input
     from seglab.tune import tune, write_tune_outputs
@@ -89,9 +89,11 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
         timeout = max(timeout - (time.monotonic() - started) - reserve, 0.1 * timeout)
     # Trials done / total, elapsed, estimated time left, then the study, its best score so far and (with --timeout)
     # the time the budget leaves.
+    console = Console(stderr=True)
+    # The bar is drawn only for a terminal: redirected stderr gets seglab's one-line messages and nothing else.
     with Progress(TextColumn("[bold]tune"), BarColumn(), MofNCompleteColumn(), TextColumn("trials"),
                   TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), TextColumn("{task.description}"),
-                  console=Console(stderr=True)) as bar:
+                  console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task("", total=None)
 
         def progress(event):
@@ -104,8 +106,8 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
                       workers=workers)
     paths = write_tune_outputs(result, out, images=[a for a, _ in loaded][:2], truths=[b for _, b in loaded][:2])
     if result.stopped:
-        click.echo(f"stopped by --timeout after {result.seconds:.0f} s; the results below are the best found so far "
-                   "(NaN: not computed in time)", err=True)
+        click.echo(f"seglab: note: stopped by --timeout after {result.seconds:.0f} s; the results below are the best "
+                   "found so far (NaN: not computed in time)", err=True)
     for m in result.methods:
         held, default = m.heldout, m.default_heldout
         if result.folds > 1:
@@ -115,5 +117,5 @@ def command(images, truth, methods, pipelines, pre, post, metric, n_trials, fold
             click.echo(f"{m.label:<30} {result.key}: defaults {m.default_all:.3f} -> tuned {m.best_value:.3f} "
                        "(on the tuning images; no held-out folds)")
         if m.failure:
-            click.echo(f"{'':<30} no trial scored: {m.failure}", err=True)
+            click.echo(printable(one_line(f"seglab: note: {m.label}: no trial scored: {m.failure}")), err=True)
     click.echo(f"best: {result.best.label}; wrote {paths['best']}, {paths['report']}")

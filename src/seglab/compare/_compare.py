@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import statistics
 import threading
@@ -444,6 +445,14 @@ def compare(
         raise ParameterError(f"metric_kind got {metric_kind!r}; expected one of {', '.join(METRIC_KINDS)}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ParameterError(f"workers got {workers!r}; expected an integer >= 1 (or None: no dask)")
+    if workers is not None and not scheduler:
+        from seglab._core.limits import check_process_count
+
+        check_process_count(workers, name="workers")  # a local cluster starts them all before any work
+    if method_timeout is not None and not (isinstance(method_timeout, numbers.Real) and 0 < method_timeout < math.inf):
+        # NaN or inf would stop every run as over its budget; None is the way to say "no limit"
+        raise ParameterError(f"method_timeout got {method_timeout!r}; expected a number of seconds > 0, finite "
+                             "(or None: no limit)")
     images, truths = list(images), list(truths)
     if len(images) != len(truths):
         raise ParameterError(f"got {len(images)} images but {len(truths)} truths; give one truth per image")

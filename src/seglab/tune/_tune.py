@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
 import statistics
 import threading
 import time
@@ -38,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from seglab._core.errors import MissingDependencyError, ParameterError
+from seglab._core.errors import MissingDependencyError, ParameterError, short_repr
 from seglab._core.pipeline import Pipeline, as_pipeline, parse_step, split_methods
 from seglab.compare import LOWER_IS_BETTER, auto_gray, metric_kind_of, score
 from seglab.metrics import prediction_for, prepare_truth
@@ -309,13 +311,25 @@ def tune(
         raise ParameterError(f"n_trials got {n_trials}; expected at least 1")
     if n_jobs < 1:
         raise ParameterError(f"n_jobs got {n_jobs}; expected at least 1")
+    from seglab._core.limits import check_process_count
+
+    if n_jobs > 1 and not (scheduler or workers):
+        # the pool starts all its processes up front: --jobs 100000 would fork until memory runs out
+        check_process_count(n_jobs, name="n_jobs")
     if batch < 1:
         raise ParameterError(f"batch got {batch}; expected at least 1")
     for name, value in (("timeout", timeout), ("trial_timeout", trial_timeout)):
-        if value is not None and not value > 0:
-            raise ParameterError(f"{name} got {value!r}; expected a number of seconds > 0 (or None: no limit)")
+        # inf is refused, not read as "no limit": None says that, and deadlines are computed from the value
+        if value is not None and not (isinstance(value, numbers.Real) and 0 < value < math.inf):
+            raise ParameterError(f"{name} got {value!r}; expected a number of seconds > 0, finite "
+                                 "(or None: no limit)")
     if workers is not None and workers < 1:
         raise ParameterError(f"workers got {workers}; expected at least 1")
+    if workers is not None and not scheduler:
+        check_process_count(workers, name="workers")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        # Optuna's sampler and NumPy's RNG take seeds in [0, 2**32): say so before anything starts
+        raise ParameterError(f"seed got {short_repr(seed)}; expected an integer from 0 to {2**32 - 1}")
     from seglab._core.validation import check_image
 
     for index, (image, truth) in enumerate(zip(images, truths)):
