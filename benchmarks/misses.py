@@ -37,6 +37,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -126,10 +127,45 @@ def _round3_global(image, method):
     return apply_threshold(image, threshold)
 
 
-def _round3_partitions(v, w, ks):
-    """Round 3's DP: the full (n+1)^2 cost table for every k (the code kmeans still runs for k_max >= 4)."""
-    from seglab.cluster import _kmeans
+def _round3_costs(c1: np.ndarray, c2: np.ndarray, cw: np.ndarray, r0: int, r1: int,
+                  stop: int, out: np.ndarray, work: np.ndarray) -> None:
+    """Write ``cost_t[r0:r1, :stop]`` into `out` (`work`: scratch of the same shape, ``stop >= r0``).
 
+    ``cost_t[j, i] = max((c2[j] - c2[i]) - (c1[j] - c1[i])**2 / (cw[j] - cw[i]), 0)`` for i < j, +inf for
+    i >= j: the operations, in the order, of the ``cost[i, j]`` table the DP has always used.
+    """
+    rows, columns = slice(r0, r1), slice(0, stop)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.subtract(c1[rows, None], c1[None, columns], out=work)
+        np.multiply(work, work, out=work)
+        np.subtract(cw[rows, None], cw[None, columns], out=out)
+        np.divide(work, out, out=work)
+        np.subtract(c2[rows, None], c2[None, columns], out=out)
+        np.subtract(out, work, out=out)
+    np.maximum(out, 0.0, out=out)
+    # i >= j only where i >= r0: columns r0.. of the block, on and above its diagonal.
+    np.copyto(out[:, r0:], np.inf, where=~np.tri(r1 - r0, stop - r0, -1, dtype=bool))
+
+
+_ROUND3_SCRATCH = threading.local()
+# The two tables of an 8-bit histogram are kept per thread (1 MB): first-touching fresh ones cost more than the DP.
+_ROUND3_SIDE = 257
+
+
+def _round3_tables(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two contiguous (side, side) float64 work tables; reused per thread for 8-bit histograms."""
+    if side > _ROUND3_SIDE:
+        return np.empty((side, side)), np.empty((side, side))
+    buffer = getattr(_ROUND3_SCRATCH, "buffer", None)
+    if buffer is None:
+        buffer = _ROUND3_SCRATCH.buffer = np.empty(2 * _ROUND3_SIDE * _ROUND3_SIDE)
+    size = side * side
+    return buffer[:size].reshape(side, side), buffer[size: 2 * size].reshape(side, side)
+
+
+
+def _round3_partitions(v, w, ks):
+    """Round 3's DP: the full (n+1)^2 cost table for every k (built by broadcasting subtractions)."""
     n = v.size
     k_max = max(ks)
     v = v - np.average(v, weights=w)
@@ -138,8 +174,8 @@ def _round3_partitions(v, w, ks):
     c2 = np.concatenate(([0.0], np.cumsum(w * v * v)))
     back = np.zeros((k_max, n + 1), np.int64)
     side = n + 1
-    cost_t, total = _kmeans._scratch_tables(side)
-    _kmeans._costs(c1, c2, cw, 0, side, side, cost_t, total)
+    cost_t, total = _round3_tables(side)
+    _round3_costs(c1, c2, cw, 0, side, side, cost_t, total)
     best = cost_t[:, 0].copy()
     last_row = cost_t[n].copy()
     rows = np.arange(side)

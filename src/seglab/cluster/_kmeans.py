@@ -114,30 +114,21 @@ def _optimal_partitions(v: NDArray[np.float64], w: NDArray[np.float64],
     c1 = np.concatenate(([0.0], np.cumsum(w * v)))
     c2 = np.concatenate(([0.0], np.cumsum(w * v * v)))
     # cost_t[j, i]: SSE of the points i..j-1 (0 <= i < j <= n); +inf where i >= j. The last layer of the DP
-    # needs only row n (all n points): k = 2 needs no table, k >= 3 one table for the layers 1..k-2.
+    # needs only row n (all n points), which is also the table's last row.
     if k_max <= 3 and n >= 3:
         return _partitions_up_to_three(v, c1, c2, cw, ks)
     back = np.zeros((k_max, n + 1), np.int64)
     side = n + 1
-    if k_max > 2:
-        cost_t, total = _scratch_tables(side)
-        _costs(c1, c2, cw, 0, side, side, cost_t, total)
-        best = cost_t[:, 0].copy()  # best[j]: optimal SSE of the first j points in m groups (m = 1 here)
-        last_row = cost_t[n].copy()
-        rows = np.arange(side)
-        for m in range(1, k_max - 1):
-            # split: first i points in m groups, points i..j-1 as group m+1
-            np.add(cost_t, best[None, :], out=total)
-            arg = np.argmin(total, axis=1)
-            back[m] = arg
-            best = total[rows, arg]
-    else:
-        column = np.empty((side, 1))
-        _costs(c1, c2, cw, 0, side, 1, column, np.empty((side, 1)))
-        best = column[:, 0]
-        row = np.empty((1, side))
-        _costs(c1, c2, cw, n, side, side, row, np.empty((1, side)))
-        last_row = row[0]
+    cost_t, total = _cost_block(c1, c2, cw, 0, side)
+    best = cost_t[:, 0].copy()  # best[j]: optimal SSE of the first j points in m groups (m = 1 here)
+    last_row = cost_t[n].copy()
+    rows = np.arange(side)
+    for m in range(1, k_max - 1):
+        # split: first i points in m groups, points i..j-1 as group m+1
+        np.add(cost_t, best[None, :], out=total)
+        arg = np.argmin(total, axis=1)
+        back[m] = arg
+        best = total[rows, arg]
     if k_max > 1:
         back[k_max - 1, n] = int(np.argmin(last_row + best))
     partitions = {}
@@ -154,7 +145,7 @@ def _optimal_partitions(v: NDArray[np.float64], w: NDArray[np.float64],
 
 def _pair_costs(c1: NDArray[np.float64], c2: NDArray[np.float64], cw: NDArray[np.float64],
                 start: NDArray[np.intp], stop: NDArray[np.intp]) -> NDArray[np.float64]:
-    """``cost_t[stop, start]`` elementwise (``start < stop``): the operations of :func:`_costs`, in its order."""
+    """``cost_t[stop, start]`` elementwise (``start < stop``): the operations of :func:`_cost_block`, in order."""
     with np.errstate(divide="ignore", invalid="ignore"):
         d = c1[stop] - c1[start]
         np.multiply(d, d, out=d)
@@ -216,21 +207,8 @@ def _partitions_up_to_three(v: NDArray[np.float64], c1: NDArray[np.float64], c2:
         stop = int(columns[-1]) + 1
         r0 = max(int(rows[0]), 2)
         height = side - r0
-        grid, tile = _scratch_blocks(height, stop)
-        prefix = np.stack((c1, cw, c2))
-        np.copyto(grid, prefix[:, r0:, None])  # copies, then contiguous arithmetic: a broadcasting ufunc
-        np.copyto(tile, prefix[:, None, :stop])  # pays per row, ~3x the time on these small tables
-        np.subtract(grid, tile, out=grid)
-        d1, dw, cost = grid
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.multiply(d1, d1, out=d1)
-            np.divide(d1, dw, out=d1)
-            np.subtract(cost, d1, out=cost)
-        np.maximum(cost, 0.0, out=cost)
-        if stop > r0:  # i >= j: +inf, as in the full table
-            np.copyto(cost[: stop - r0, r0:], np.inf, where=~np.tri(stop - r0, stop - r0, -1, dtype=bool))
-        np.copyto(tile[0], first[None, :stop])
-        np.add(cost, tile[0], out=cost)
+        cost, _ = _cost_block(c1, c2, cw, r0, stop)
+        np.add(cost, first[None, :stop], out=cost)
         arg = np.argmin(cost, axis=1)
         second = np.full(side, np.inf)
         second[r0:] = cost[np.arange(height), arg]
@@ -246,14 +224,15 @@ def _partitions_up_to_three(v: NDArray[np.float64], c1: NDArray[np.float64], c2:
     return partitions
 
 
-def _costs(c1: NDArray[np.float64], c2: NDArray[np.float64], cw: NDArray[np.float64], r0: int, r1: int,
-           stop: int, out: NDArray[np.float64], work: NDArray[np.float64]) -> None:
-    """Write ``cost_t[r0:r1, :stop]`` into `out` (`work`: scratch of the same shape, ``stop >= r0``).
+def _cost_block(c1: NDArray[np.float64], c2: NDArray[np.float64], cw: NDArray[np.float64], r0: int,
+                stop: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``cost_t[r0:, :stop]`` and a spare block of its shape, both in per-thread work memory.
 
     ``cost_t[j, i] = max((c2[j] - c2[i]) - (c1[j] - c1[i])**2 / (cw[j] - cw[i]), 0)`` for i < j, +inf for
     i >= j: the operations, in the order, of the ``cost[i, j]`` table the DP has always used.
     """
-    rows, columns = slice(r0, r1), slice(0, stop)
+    out, work = _scratch_tables(c1.size - r0, stop)
+    rows, columns = slice(r0, None), slice(0, stop)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.subtract(c1[rows, None], c1[None, columns], out=work)
         np.multiply(work, work, out=work)
@@ -262,37 +241,25 @@ def _costs(c1: NDArray[np.float64], c2: NDArray[np.float64], cw: NDArray[np.floa
         np.subtract(c2[rows, None], c2[None, columns], out=out)
         np.subtract(out, work, out=out)
     np.maximum(out, 0.0, out=out)
-    # i >= j only where i >= r0: columns r0.. of the block, on and above its diagonal.
-    np.copyto(out[:, r0:], np.inf, where=~np.tri(r1 - r0, stop - r0, -1, dtype=bool))
+    if stop > r0:  # i >= j: columns r0.. of the first rows, on and above the block's diagonal
+        np.copyto(out[: stop - r0, r0:], np.inf, where=~np.tri(stop - r0, stop - r0, -1, dtype=bool))
+    return out, work
 
 
 _SCRATCH = threading.local()
-# The work tables of an 8-bit histogram are kept per thread (3 MB): first-touching fresh ones cost more than the DP.
+# The two tables of an 8-bit histogram are kept per thread (1 MB): first-touching fresh ones cost more than the DP.
 _SCRATCH_SIDE = 257
 
 
-def _scratch_buffer(size: int) -> NDArray[np.float64]:
-    """A float64 work buffer of at least `size` values: per thread and reused up to 6 * 257**2 values."""
-    if size > 6 * _SCRATCH_SIDE * _SCRATCH_SIDE:
-        return np.empty(size)
+def _scratch_tables(rows: int, columns: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Two contiguous (rows, columns) float64 work tables; reused per thread up to 257 x 257."""
+    size = rows * columns
+    if size > _SCRATCH_SIDE * _SCRATCH_SIDE:
+        return np.empty((rows, columns)), np.empty((rows, columns))
     buffer = getattr(_SCRATCH, "buffer", None)
     if buffer is None:
-        buffer = _SCRATCH.buffer = np.empty(6 * _SCRATCH_SIDE * _SCRATCH_SIDE)
-    return buffer
-
-
-def _scratch_tables(side: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Two contiguous (side, side) float64 work tables."""
-    size = side * side
-    buffer = _scratch_buffer(2 * size)
-    return buffer[:size].reshape(side, side), buffer[size: 2 * size].reshape(side, side)
-
-
-def _scratch_blocks(rows: int, columns: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Two contiguous (3, rows, columns) float64 work blocks."""
-    size = 3 * rows * columns
-    buffer = _scratch_buffer(2 * size)
-    return buffer[:size].reshape(3, rows, columns), buffer[size: 2 * size].reshape(3, rows, columns)
+        buffer = _SCRATCH.buffer = np.empty(2 * _SCRATCH_SIDE * _SCRATCH_SIDE)
+    return buffer[:size].reshape(rows, columns), buffer[size: 2 * size].reshape(rows, columns)
 
 
 # -- weighted Lloyd -------------------------------------------------------------------------------
