@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_tiled import assert_equivalent_labeling
 
 import seglab
 from seglab import Pipeline
 from seglab.tiling import run_tiled
 from seglab.tiling._backends import _balanced_bounds, _Guided
-
-from test_tiled import assert_equivalent_labeling
 
 # the 140 MP benchmark slice (17480 x 8026) in 2048 tiles: 9 x 4, the last row and column partial
 SLICE_TILES = [r * c for r in [2048] * 8 + [1096] for c in [2048] * 3 + [1882]]
@@ -46,7 +45,7 @@ def _simulate(weights, speed, budget):
     return ran, clock
 
 
-@pytest.mark.parametrize("speed_b", [1.0, 0.8, 0.5])
+@pytest.mark.parametrize("speed_b", [1.0, 0.9, 0.7, 0.5])
 def test_guided_dispatch_runs_every_tile_once_and_the_workers_finish_together(speed_b):
     """Two workers, one of them slower (a busy core): each starts on its own contiguous half, the first to
     run dry takes tiles from the far end of the other's half, the last tasks are single tiles, and the two
@@ -58,7 +57,7 @@ def test_guided_dispatch_runs_every_tile_once_and_the_workers_finish_together(sp
     assert _balanced_bounds(weights, 2, nearest=True) == [0, 17, 36]  # 69.9 : 70.4 M px, the nearest split
     assert ran["a"][0] == (0, 4) and ran["b"][0] == (17, 21)  # own run first, four full tiles per task
     assert all(hi - lo <= 4 for tasks in ran.values() for lo, hi in tasks)
-    assert all(hi - lo == 1 for tasks in ran.values() for lo, hi in tasks[-2:])  # single tiles at the end
+    assert all(tasks[-1][1] - tasks[-1][0] == 1 for tasks in ran.values())  # a single tile last
     tile_time = max(weights) / min(1.0, speed_b)
     assert abs(clock["a"] - clock["b"]) <= tile_time
     if speed_b < 1:  # the faster worker took tiles from the back of the slower one's run
@@ -89,7 +88,7 @@ def test_two_workers_cancelled_in_the_final_pass_resume_bit_identical(tmp_path, 
     """Two workers with guided batches; the lookup tables travel with the final tasks (no table files, no
     mapping marker), so a run stopped in the final pass recomputes them from the records on resume."""
     from seglab.tiling import _run, make_client
-    from seglab.workflows import CancelToken, Cancelled
+    from seglab.workflows import Cancelled, CancelToken
 
     monkeypatch.setattr(_run, "BATCH_PIXELS", 3 * 64 * 100)  # up to three tiles per task: guided batches
     pipeline = _labels_pipeline()

@@ -233,33 +233,44 @@ class _Guided:
             return self.parts.pop() if self.parts else None
         left = sum(self._work(*run) for run in self.runs.values())
         target = min(self.budget, left / (2 * len(self.runs)))  # 0 without a budget: one item per task
+
+        def speed(worker):
+            return max(self._speed(worker, now), 1e-12)
+
+        def busy(worker):  # seconds until its running and queued tasks are done
+            tasks = self.inflight[worker]
+            if not tasks:
+                return 0.0
+            running = max(0.0, self._work(*tasks[0]) / speed(worker) - (now - self.busy_since[worker]))
+            return running + sum(self._work(*task) for task in tasks[1:]) / speed(worker)
+
         run = self.runs[address]
         if run[1] > run[0]:  # from the front of its own run
             lo = run[0]
             hi = lo + 1
             while hi < run[1] and self.cumulative[hi + 1] - self.cumulative[lo] <= target:
                 hi += 1
+            # at the end of a pass a slower worker with a free slot would hold a tile that a faster one,
+            # done with its own run, finishes sooner: leave it to be taken from the other end of the run
+            if target < self.budget and self.inflight[address]:
+                mine = busy(address) + self._work(lo, hi) / speed(address)
+                if any(busy(other) + self._work(lo, hi) / speed(other) < mine
+                       for other, (a, b) in self.runs.items() if other != address and b <= a):
+                    return None
             run[0] = hi
             self.inflight[address].append((lo, hi))
             return lo, hi
 
-        def seconds_left(worker):  # its running task's rest, its queued tasks and its run, at its speed
-            speed = max(self._speed(worker, now), 1e-12)
-            tasks = self.inflight[worker]
-            if not tasks:
-                return self._work(*self.runs[worker]) / speed
-            running = max(0.0, self._work(*tasks[0]) / speed - (now - self.busy_since[worker]))
-            return running + (sum(self._work(*task) for task in tasks[1:]) + self._work(*self.runs[worker])) / speed
+        def seconds_left(worker):  # its running and queued tasks and its run, at its speed
+            return busy(worker) + self._work(*self.runs[worker]) / speed(worker)
 
         victims = [worker for worker, (lo, hi) in self.runs.items() if hi > lo]
         if not victims:
             return None
         victim = max(victims, key=seconds_left)
         hi = self.runs[victim][1]
-        tile = self._work(hi - 1, hi)
-        mine = seconds_left(address) + tile / max(self._speed(address, now), 1e-12)
-        if mine >= seconds_left(victim):  # taking its last tile would not end the pass sooner
-            return None
+        if seconds_left(address) + self._work(hi - 1, hi) / speed(address) >= seconds_left(victim):
+            return None  # taking its last tile would not end the pass sooner
         self.runs[victim][1] = hi - 1
         self.inflight[address].append((hi - 1, hi))
         return hi - 1, hi
