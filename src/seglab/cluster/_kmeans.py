@@ -155,11 +155,12 @@ def _pair_costs(c1: NDArray[np.float64], c2: NDArray[np.float64], cw: NDArray[np
     return np.maximum(f, 0.0, out=f)
 
 
-def _three_group_bound(values: list[float], c1: list[float], c2: list[float], cw: list[float]) -> float:
+def _three_group_bound(values: NDArray[np.float64], c1: NDArray[np.float64], c2: NDArray[np.float64],
+                       cw: NDArray[np.float64]) -> float:
     """The DP's own value of one 3-group partition (each cost and sum as the DP computes them, so the DP's
     optimum is <= it): equal-weight cuts, then two Lloyd steps on the bins (cut at the midpoint of the means)."""
-    n = len(values)
-    cuts = [bisect.bisect_left(cw, cw[-1] / 3), bisect.bisect_left(cw, cw[-1] * 2 / 3)]
+    n = values.size
+    cuts = [bisect.bisect_left(cw, cw[-1] / 3), bisect.bisect_left(cw, cw[-1] * 2 / 3)]  # scalar reads: IEEE
     for step in range(3):
         cuts[0] = min(max(cuts[0], 1), n - 2)
         cuts[1] = min(max(cuts[1], cuts[0] + 1), n - 1)
@@ -177,7 +178,7 @@ def _three_group_bound(values: list[float], c1: list[float], c2: list[float], cw
         d = d / (cw[b] - cw[a])
         f = (c2[b] - c2[a]) - d
         costs.append(f if f > 0.0 else 0.0)
-    return (costs[0] + costs[1]) + costs[2]
+    return float((costs[0] + costs[1]) + costs[2])
 
 
 def _partitions_up_to_three(v: NDArray[np.float64], c1: NDArray[np.float64], c2: NDArray[np.float64],
@@ -201,7 +202,7 @@ def _partitions_up_to_three(v: NDArray[np.float64], c1: NDArray[np.float64], c2:
     first[0] = last[n] = np.inf
     splits = {2: [int(np.argmin(last + first))]}
     if 3 in ks:
-        bound = _three_group_bound(v.tolist(), c1.tolist(), c2.tolist(), cw.tolist())
+        bound = _three_group_bound(v, c1, c2, cw)
         columns = np.flatnonzero(first <= bound)
         rows = np.flatnonzero(last <= bound)
         stop = int(columns[-1]) + 1
