@@ -54,7 +54,7 @@ def _previous(image, block_size, offset, mode, invert):
 def test_mean_mask_equals_threshold_local(name, mode):
     image = IMAGES[name]
     for block_size, offset, invert in ((3, 0.0, False), (35, 0.02, True), (151, -5.0, False)):
-        params = dict(block_size=block_size, method="mean", offset=offset, mode=mode, invert=invert)
+        params = {"block_size": block_size, "method": "mean", "offset": offset, "mode": mode, "invert": invert}
         expected, thresh = _previous(image, block_size, offset, mode, invert)
         np.testing.assert_array_equal(threshold.local(image, **params), expected)
 

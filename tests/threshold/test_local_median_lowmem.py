@@ -4,8 +4,8 @@ Images with more than 256 values, 3-D images, windows over 255 and images thinne
 ``threshold_local(image, block_size, 'median', offset=offset, mode=mode)`` (a float copy, the threshold image and
 ``threshold - offset``: three float64 images). Now the median is filtered in the image's own dtype (the median
 of an odd window commutes with the monotone float conversion) and the offset subtracted in place. Checked on
-every mode, integer dtypes from int8 to int64 and uint32, float16/32/64, volumes, 2-3 row images and a
-window wider than the image, with offsets and ``invert``; the summary is the same numbers.
+every mode, integer dtypes from int8 to int64 and uint32, float16/32/64, volumes, 2-3 row images (windows
+wider than them) and, marked slow, a window over 255, with offsets and ``invert``; the summary is the same numbers.
 """
 
 from __future__ import annotations
@@ -69,10 +69,11 @@ def test_these_images_take_the_median_filter_path():
             assert _local._median_threshold(image, 9, "reflect") is None, name
 
 
-@pytest.mark.parametrize("mode", ["reflect", "constant"])
-def test_window_wider_than_255(mode):
-    rng = np.random.default_rng(5)
-    image = rng.integers(0, 256, (12, 14)).astype(np.uint8)
-    expected, _ = _previous(image, 257, 1.0, mode, False)
-    np.testing.assert_array_equal(threshold.local(image, block_size=257, method="median", offset=1.0, mode=mode),
-                                  expected)
+@pytest.mark.slow
+def test_window_wider_than_255():
+    # An image over half the window on each side: scipy's median_filter reads past a single reflection
+    # otherwise, and then gives different answers from call to call (a 12x14 image with a 101 window already
+    # does, in the float64 call scikit-image makes as well), so no equality is defined there. ~70 s.
+    image = np.random.default_rng(5).integers(0, 256, (130, 140)).astype(np.uint8)
+    expected, _ = _previous(image, 257, 1.0, "reflect", False)
+    np.testing.assert_array_equal(threshold.local(image, block_size=257, method="median", offset=1.0), expected)

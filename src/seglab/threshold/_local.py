@@ -282,12 +282,7 @@ def niblack(image: ArrayLike, *, window_size: int = 15, k: float = 0.2,
     value = constant_value(array)
     if value is not None:
         return constant_result(array, value, "niblack")
-    if array.ndim == 2:
-        return _mean_std_threshold(array, window_size, lambda m, s: m - k * s, invert)
-    from skimage.filters import threshold_niblack
-
-    threshold_image = threshold_niblack(array, window_size=window_size, k=k)
-    return _compare(array, threshold_image, invert), _summary(threshold_image)
+    return _mean_std_threshold(array, window_size, lambda m, s: m - k * s, invert)
 
 
 @validated
@@ -334,17 +329,12 @@ def sauvola(image: ArrayLike, *, window_size: int = 15, k: float = 0.2, r: float
     value = constant_value(array)
     if value is not None:
         return constant_result(array, value, "sauvola")
-    if array.ndim == 2:
-        if r is None:
-            from skimage.util import dtype_limits
+    if r is None:
+        from skimage.util import dtype_limits
 
-            low, high = dtype_limits(array, clip_negative=False)
-            r = 0.5 * (high - low)
-        return _mean_std_threshold(array, window_size, lambda m, s: m * (1 + k * ((s / r) - 1)), invert)
-    from skimage.filters import threshold_sauvola
-
-    threshold_image = threshold_sauvola(array, window_size=window_size, k=k, r=r)
-    return _compare(array, threshold_image, invert), _summary(threshold_image)
+        low, high = dtype_limits(array, clip_negative=False)
+        r = 0.5 * (high - low)
+    return _mean_std_threshold(array, window_size, lambda m, s: m * (1 + k * ((s / r) - 1)), invert)
 
 
 # Rows of the padded image per block of the strip-wise integral images (about 1 MiB of float64 per block row set).
@@ -352,67 +342,116 @@ _STRIP_PIXELS = 1 << 17
 
 
 def _mean_std_threshold(array: np.ndarray, w: int, formula, invert: bool):
-    """Niblack/Sauvola on a 2-D image in row strips, bit for bit as scikit-image's ``_mean_std``.
+    """Niblack/Sauvola in strips, bit for bit as scikit-image's ``_mean_std``.
 
     scikit-image pads the whole image (reflect, ``w // 2 + 1`` before, ``w // 2`` after), builds two
     float64 integral images (of the values and of their squares) of the padded size and reads each window
-    sum from four corners: four full-size float64 arrays at once, plus the threshold image. Here the padded
-    rows are produced block by block from an index map (``np.pad`` of the row/column indices, so borders are
-    the same), the running column sums carry from one block to the next (``cumsum`` of the carried row
-    stacked on the block: the additions happen in the same order as one ``cumsum`` over the whole image), and
-    only the ``w + block`` integral rows a window needs are kept. Every float operation is the one
+    sum from its ``2**ndim`` corners: four full-size float64 arrays at once, plus the threshold image. Here
+    the padded image is produced strip by strip across the longest axis (``axis``) from index maps
+    (``np.pad`` of each axis's indices, so borders are the same). The integral is ``cumsum`` along axis 0,
+    then 1, ...: along the axes before ``axis`` a strip holds whole lines, along ``axis`` the running sum
+    carries from one strip to the next (``cumsum`` of the carried slab stacked on the strip: the additions
+    happen in the same order as one ``cumsum`` over the whole image), along the later axes whole lines
+    again; only the ``w + block`` integral slabs a window needs are kept. Every float operation is the one
     scikit-image performs, in the same order and dtype, so ``T`` and the mask are identical; the peak is a
     few strips instead of five full-size float64 images.
     """
-    rows, cols = array.shape
+    import itertools
+
+    ndim = array.ndim
+    axis = 0 if ndim == 2 else int(np.argmax(array.shape))  # rows in 2-D; a volume's longest axis
+    length = array.shape[axis]
     float_dtype: type[np.floating[Any]] = np.float32 if array.dtype in (np.float16, np.float32) else np.float64
     before, after = w // 2 + 1, w // 2
-    row_map = np.pad(np.arange(rows), (before, after), mode="reflect")
-    col_map = np.pad(np.arange(cols), (before, after), mode="reflect")
-    padded_rows = row_map.size
-    block = max(min(_STRIP_PIXELS // col_map.size, rows // 16 + 1), 8)  # small images: small blocks too
+    maps = [np.pad(np.arange(n), (before, after), mode="reflect") for n in array.shape]
+    padded_length = maps[axis].size
+    slab = max(int(np.prod([m.size for i, m in enumerate(maps) if i != axis])), 1)
+    block = max(min(_STRIP_PIXELS // slab, length // 16 + 1), 8)  # small images: small blocks too
     mask = np.empty(array.shape, bool)
-    total = w * w
-    carry = np.zeros((1, col_map.size), np.float64)
-    carry_sq = np.zeros((1, col_map.size), np.float64)
-    kept = kept_sq = np.zeros((0, col_map.size), np.float64)
-    kept_start = 0  # padded-row index of kept[0]
+    total = w**ndim
+    # the window corners and signs of scikit-image's sparse kernel, in its order
+    corners = list(itertools.product(*[(0, w)] * ndim))
+    signs = [(-1) ** (ndim % 2 != sum(c) % 2) for c in corners]
+
+    def along(start, stop) -> tuple[slice, ...]:
+        return (slice(None),) * axis + (slice(start, stop),)
+
+    slab_shape = [m.size for m in maps]
+    slab_shape[axis] = 0
+    carry = carry_sq = None
+    kept = kept_sq = np.zeros(slab_shape, np.float64)
+    kept_start = 0  # padded index (along `axis`) of kept's first slab
     next_out = 0
     t_sum, t_min, t_max = 0.0, np.inf, -np.inf
-    for start in range(0, padded_rows, block):
-        stop = min(start + block, padded_rows)
-        values = array[row_map[start:stop]][:, col_map].astype(float_dtype)
+    for start in range(0, padded_length, block):
+        stop = min(start + block, padded_length)
+        index = list(maps)
+        index[axis] = maps[axis][start:stop]
+        values = array[np.ix_(*index)].astype(float_dtype)
         squares = values * values
-        column = np.cumsum(np.concatenate([carry, values]), axis=0, dtype=np.float64)[1:]
-        column_sq = np.cumsum(np.concatenate([carry_sq, squares]), axis=0, dtype=np.float64)[1:]
-        carry, carry_sq = column[-1:], column_sq[-1:]
-        kept = np.concatenate([kept, np.cumsum(column, axis=1, dtype=np.float64)])
-        kept_sq = np.concatenate([kept_sq, np.cumsum(column_sq, axis=1, dtype=np.float64)])
-        last = min(stop - 1 - w, rows - 1)  # output row i needs integral rows i and i + w
+        kept, carry = _integral_strip(values, carry, kept, axis)
+        del values
+        kept_sq, carry_sq = _integral_strip(squares, carry_sq, kept_sq, axis)
+        del squares
+        last = min(stop - 1 - w, length - 1)  # output index i needs integral slabs i and i + w
         if last < next_out:
             continue
         a, b = next_out - kept_start, last + 1 - kept_start
-        m = _window_sums(kept, a, b, w, cols).astype(float_dtype, copy=False)
+        m = _window_sums(kept, a, b, w, array.shape, axis, corners, signs).astype(float_dtype, copy=False)
         m /= total
-        g2 = _window_sums(kept_sq, a, b, w, cols).astype(float_dtype, copy=False)
+        g2 = _window_sums(kept_sq, a, b, w, array.shape, axis, corners, signs).astype(float_dtype, copy=False)
         g2 /= total
         s = np.sqrt(np.clip(g2 - m * m, 0, None))
         threshold = formula(m, s)
-        mask[next_out: last + 1] = _compare(array[next_out: last + 1], threshold, invert)
+        out = along(next_out, last + 1)
+        mask[out] = _compare(array[out], threshold, invert)
         t_sum += float(threshold.sum(dtype=np.float64))
         t_min, t_max = min(t_min, float(threshold.min())), max(t_max, float(threshold.max()))
         next_out = last + 1
-        kept, kept_sq = kept[b:], kept_sq[b:]  # the next output row, next_out, needs integral rows >= next_out
+        # the next output index, next_out, needs integral slabs >= next_out
+        kept, kept_sq = kept[along(b, None)], kept_sq[along(b, None)]
         kept_start = next_out
     return mask, {"threshold_mean": t_sum / array.size, "threshold_min": t_min, "threshold_max": t_max}
 
 
-def _window_sums(integral: np.ndarray, a: int, b: int, w: int, cols: int) -> np.ndarray:
-    """Rows a..b-1 of scikit-image's ``_correlate_sparse`` on the integral rows (same corners, same order)."""
-    out = integral[a:b, 0:cols].copy()
-    out += -1 * integral[a:b, w:w + cols]
-    out += -1 * integral[a + w:b + w, 0:cols]
-    out += integral[a + w:b + w, w:w + cols]
+def _integral_strip(data: np.ndarray, carry: np.ndarray | None, kept: np.ndarray,
+                    axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Append a strip's integral slabs to ``kept``; return it and the new carry (the running sum's last slab).
+
+    ``integral_image``'s cumsums in axis order: whole lines along the axes before ``axis``, the running sum
+    continued from ``carry`` along ``axis``, whole lines along the later axes.
+    """
+    for k in range(axis):
+        data = np.cumsum(data, axis=k, dtype=np.float64)
+    lead = (slice(None),) * axis
+    if carry is None:
+        data = np.cumsum(data, axis=axis, dtype=np.float64)
+    else:
+        data = np.cumsum(np.concatenate([carry, data], axis=axis), axis=axis, dtype=np.float64)
+        data = data[lead + (slice(1, None),)]
+    carry = data[lead + (slice(data.shape[axis] - 1, None),)].copy()
+    for k in range(axis + 1, data.ndim):
+        data = np.cumsum(data, axis=k, dtype=np.float64)
+    return np.concatenate([kept, data], axis=axis), carry
+
+
+def _window_sums(integral: np.ndarray, a: int, b: int, w: int, shape: tuple[int, ...], axis: int,
+                 corners: list[tuple[int, ...]], signs: list[int]) -> np.ndarray:
+    """Slabs a..b-1 (along ``axis``) of scikit-image's ``_correlate_sparse`` on the integral slabs.
+
+    The same corners in the same order, each view times its sign (``val * v`` when the sign is -1), the first
+    copied and the others added in place, as ``_correlate_sparse`` does.
+    """
+    out = None
+    for corner, sign in zip(corners, signs):
+        view = integral[tuple(slice(a + c, b + c) if k == axis else slice(c, c + n)
+                              for k, (c, n) in enumerate(zip(corner, shape)))]
+        term = view if sign == 1 else sign * view
+        if out is None:
+            out = term.copy()
+        else:
+            out += term
+    assert out is not None
     return out
 
 
