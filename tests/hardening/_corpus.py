@@ -669,6 +669,77 @@ def _cases() -> list[Case]:
     add("tune-seed-negative", "tune", lambda r: tune(r, "--seed", "-1"), match=r"seed got -1; expected an integer from 0")
     add("tune-seed-beyond-uint32", "tune", lambda r: tune(r, "--seed", str(2**70)), match="seed got 1180591620717411303424")
 
+    # ---- evaluate / measure / plot / interactive inputs (round 2) ----
+    def truth_png(r):
+        return str(write_png(r / "t.png", (blobs() > 100).astype(np.uint8) * 255))
+
+    def plot(r, kind, image, *extra):
+        return ["plot", kind, str(image), *extra, "--out", "OUT/p.png"]
+
+    add("evaluate-all-nan-prediction", "evaluate",
+        lambda r: ["evaluate", truth_png(r), str(_npy(r / "p.npy", np.full((48, 64), np.nan, np.float32)))],
+        match=r"`pred` contains 3,072 NaN or infinite value\(s\)")
+    add("evaluate-inf-truth", "evaluate",
+        lambda r: ["evaluate", str(_npy(r / "t.npy", _with((blobs() > 100).astype(np.float64), np.inf))), truth_png(r)],
+        match=r"`truth` contains 1 NaN or infinite")
+    add("evaluate-complex-prediction", "evaluate",
+        lambda r: ["evaluate", truth_png(r), str(_npy(r / "p.npy", (blobs() > 100).astype(np.complex64)))],
+        match="`pred` has dtype complex64")
+    add("evaluate-complex-truth", "evaluate",
+        lambda r: ["evaluate", str(_npy(r / "t.npy", (blobs() > 100).astype(np.complex128))), truth_png(r)],
+        match="`truth` has dtype complex128")
+    add("measure-pixel-size-1e308", "measure",
+        lambda r: ["measure", str(write_tif(r / "l.tif", _labels())), "--pixel-size", "1e308", "--out", "OUT/t.csv"],
+        match=r"`pixel_size` got 1e\+308; the area of a pixel", extra={"out": "mkdir"})
+    add("measure-pixel-size-1e-300", "measure",
+        lambda r: ["measure", str(write_tif(r / "l.tif", _labels())), "--pixel-size", "1e-300", "--out", "OUT/t.csv"],
+        match=r"`pixel_size` got 1e-300", extra={"out": "mkdir"})
+    add("measure-complex-labels", "measure",
+        lambda r: ["measure", str(_npy(r / "l.npy", _labels().astype(np.complex64))), "--out", "OUT/t.csv"],
+        match="`labels` has dtype complex64", extra={"out": "mkdir"})
+    add("plot-histogram-all-nan", "plot", lambda r: plot(r, "histogram", _npy(r / "n.npy", np.full((8, 8), np.nan))),
+        match=r"`image` contains 64 NaN", extra={"out": "mkdir"})
+    add("plot-histogram-bool", "plot", lambda r: plot(r, "histogram", _npy(r / "b.npy", blobs() > 100)),
+        match="`image` is boolean", extra={"out": "mkdir"})
+    add("plot-histogram-complex", "plot", lambda r: plot(r, "histogram", _npy(r / "c.npy", blobs().astype(np.complex64))),
+        match="`image` is complex", extra={"out": "mkdir"})
+    add("plot-sobel-stack", "plot",
+        lambda r: plot(r, "sobel", write_tif(r / "s.tif", np.stack([blobs()] * 2), photometric="minisblack")),
+        match=r"plot sobel draws 2-D images; IMAGE has shape \(2, 48, 64\)", extra={"out": "mkdir"})
+    add("plot-overlay-stack", "plot",
+        lambda r: plot(r, "overlay", _npy(r / "s.npy", np.stack([blobs()] * 3)), "--labels", truth_png(r)),
+        match="plot overlay draws 2-D images", extra={"out": "mkdir"})
+    add("plot-overlay-3d-labels", "plot",
+        lambda r: plot(r, "overlay", good_png(r), "--labels", str(_npy(r / "l.npy", np.zeros((3, 48, 64), np.uint8)))),
+        match=r"`labels` has shape \(3, 48, 64\); expected \(48, 64\)", extra={"out": "mkdir"})
+    add("plot-overlay-nan-labels", "plot",
+        lambda r: plot(r, "overlay", good_png(r), "--labels", str(_npy(r / "l.npy", np.full((48, 64), np.nan)))),
+        match="`labels` holds non-integer values", extra={"out": "mkdir"})
+    add("plot-overlay-negative-labels", "plot",
+        lambda r: plot(r, "overlay", good_png(r), "--labels", str(_npy(r / "l.npy", -np.ones((48, 64), np.int16)))),
+        match="`labels` has negative labels", extra={"out": "mkdir"})
+    add("plot-overlay-rgb-mask-works", "valid",
+        lambda r: plot(r, "overlay", good_png(r), "--labels",
+                       str(write_png(r / "m.png", np.dstack([(blobs() > 100).astype(np.uint8) * 255] * 3)))),
+        code=0, errors=0, outputs=("p.png",), extra={"out": "mkdir"})
+    add("grabcut-rect-whole-image", "seeds", lambda r: seg(good_png(r), method="grabcut", extra=("--rect", "0,0,48,64")),
+        match=r"covers the whole 48 x 64 image; GrabCut learns the background .* rect=\(1, 1, 46, 62\)")
+    add("grabcut-rect-one-pixel-margin-works", "valid",
+        lambda r: seg(good_png(r), method="grabcut", extra=("--rect", "0,0,48,63")), code=0, errors=0,
+        outputs=("good.mask.png",))
+    add("contour-radius-1e12", "seeds", lambda r: seg(good_png(r), method="active_contour",
+                                                      extra=("--contour", "10,10,1e12")),
+        code=0, errors=0, outputs=("good.mask.png", "good.overlay.png"))
+    add("contour-outside-image", "seeds", lambda r: seg(good_png(r), method="active_contour",
+                                                        extra=("--contour", "1000,1000,5")),
+        match=r"`contour` lies outside the image: its points span rows 995\.\.1005")
+    add("contour-outside-image-level-set", "seeds", lambda r: seg(good_png(r), method="morphological_chan_vese",
+                                                                  extra=("--contour", "-50,20,5")),
+        match="`contour` lies outside the image")
+    add("contour-around-image-works", "valid", lambda r: seg(good_png(r), method="active_contour",
+                                                             extra=("--contour", "24,32,100")),
+        code=0, errors=0, outputs=("good.mask.png",))
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],

@@ -52,6 +52,14 @@ def command(kind, image, labels_path, methods, params, pre, thresholds, contour,
         array, step = _reduced(image)
     else:
         array = read(image)
+    # The one image rule segment uses: complex, boolean, NaN/inf, empty or 1-pixel-wide images get one clear
+    # error here rather than a NumPy/Matplotlib exception (or a picture of nothing) further down.
+    from seglab._core.validation import check_image
+
+    _, info = check_image(array, name="image")
+    if kind in ("overlay", "sobel") and info.spatial_ndim != 2:
+        raise ParameterError(f"plot {kind} draws 2-D images; IMAGE has shape {array.shape} (a stack of "
+                             f"{array.shape[0]} planes); write one plane to a file and plot that")
     given = parse_params(params)
     if len(methods) > 1 and given:
         raise ParameterError("--param applies to a single --method; give one method or no --param")
@@ -96,8 +104,16 @@ def command(kind, image, labels_path, methods, params, pre, thresholds, contour,
             else:
                 labels = np.asarray(read(labels_path))
                 labels = labels[::step, ::step] if step > 1 else labels
-            if labels.ndim == 3:
-                labels = labels[..., 0]
+            if labels.ndim == 3 and labels.shape[-1] in (3, 4) and labels.shape[:2] == array.shape[:2]:
+                labels = labels[..., 0]  # a mask or label picture saved as RGB(A)
+            from seglab._core.errors import ShapeMismatchError
+            from seglab._core.validation import check_labels
+
+            # negative, fractional or NaN "labels" would be drawn as objects (nan != 0): refuse them
+            labels = check_labels(labels, name="labels")
+            if labels.shape != array.shape[:2]:
+                raise ShapeMismatchError(f"`labels` has shape {labels.shape}; expected {array.shape[:2]}, the "
+                                         "(rows, cols) of IMAGE")
             if step == 1 and max(labels.shape[:2]) > MAX_DISPLAY_SIDE:
                 step = display_stride(labels.shape)
                 array, labels = array[::step, ::step], labels[::step, ::step]

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seglab._core.errors import ImageWriteError, InvalidImageError, ParameterError, close_matches_hint
+from seglab._core.errors import ImageTypeError, ImageWriteError, InvalidImageError, ParameterError, close_matches_hint
 from seglab._core.validation import check_image, check_labels, check_same_shape
 
 __all__ = ["measure", "write_csv", "PROPERTIES", "labels_for_measure", "pixel_size_from_file"]
@@ -160,6 +160,10 @@ def measure(labels: ArrayLike, image: ArrayLike | None = None, *, properties: Se
         size = float(pixel_size)
         if not (math.isfinite(size) and size > 0):
             raise ParameterError(f"`pixel_size` must be a positive number (length of a pixel side); got {pixel_size!r}")
+        if not (math.isfinite(size * size) and size * size > 0):
+            # the area columns are size**2: 1e308 overflowed (OverflowError), 1e-300 would give areas of 0
+            raise ParameterError(f"`pixel_size` got {pixel_size!r}; the area of a pixel (its square) is not a finite "
+                                 "positive number; give the size in a unit that keeps it between 1e-150 and 1e150")
         for name, power in (("area", 2), ("centroid_row", 1), ("centroid_col", 1), ("perimeter", 1),
                             ("equivalent_diameter", 1)):
             if name in table:
@@ -202,6 +206,9 @@ def labels_for_measure(array: ArrayLike, *, name: str = "labels") -> tuple[NDArr
 
     data = np.asarray(array)
     hint = "segment it first, e.g. seglab segment IMAGE -m otsu --post label, then measure the .labels.tif"
+    if data.dtype.kind not in "biuf":
+        # a complex array was measured as a "binary mask (values 0j and (1+0j))"
+        raise ImageTypeError(f"`{name}` has dtype {data.dtype}; a label image holds whole numbers; {hint}")
     if data.ndim == 3 and data.shape[-1] in (3, 4):
         raise InvalidImageError(f"`{name}` is a colour image (shape {data.shape}), not a label image; {hint}")
     if data.dtype.kind == "f" and not np.array_equal(data, np.round(data)):

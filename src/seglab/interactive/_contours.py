@@ -117,10 +117,10 @@ def active_contour(image: ArrayLike, *, contour: ArrayLike, alpha: float = 0.01,
     """
     from skimage.segmentation import active_contour as sk_active_contour
 
-    from .inputs import as_contour
+    from .inputs import as_contour, check_contour_on_image
 
     array = check_gray(image, "method 'active_contour'", spatial_ndim=2)
-    snake = as_contour(contour)
+    snake = check_contour_on_image(as_contour(contour), array.shape)
     if sigma < 0:
         raise ParameterError(f"`sigma` got {sigma!r}; expected a number >= 0 (0 = no smoothing)")
     smoothed = _smooth(array, sigma)
@@ -232,9 +232,9 @@ def _reset_curvature_cycle():
 
 def _init_level_set(name, contour, shape):
     if contour is not None:
-        from .inputs import as_contour
+        from .inputs import as_contour, check_contour_on_image
 
-        return contour_mask(as_contour(contour), shape).astype(np.int8)
+        return contour_mask(check_contour_on_image(as_contour(contour), shape), shape).astype(np.int8)
     if name not in ("checkerboard", "disk"):
         raise ParameterError(f"`init_level_set` got {name!r}; expected 'checkerboard' or 'disk'")
     return name

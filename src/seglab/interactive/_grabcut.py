@@ -56,6 +56,14 @@ def grabcut(image: ArrayLike, *, rect: ArrayLike, iter_count: int = 5, rng: int 
     if not info.is_color or info.spatial_ndim != 2:
         raise ParameterError(f"grabcut needs a 2-D RGB image (M, N, 3); got shape {array.shape}")
     row, col, height, width = as_rect(rect, array.shape[:2])
+    rows, cols = array.shape[:2]
+    if height * width == rows * cols:
+        # OpenCV asserts (!bgdSamples.empty()) deep inside grabCut: say what to change instead
+        raise ParameterError(
+            f"`rect` (row={row}, col={col}, height={height}, width={width}) covers the whole {rows} x {cols} image; "
+            "GrabCut learns the background from the pixels outside the rectangle, so leave a margin, e.g. "
+            f"rect=(1, 1, {max(rows - 2, 1)}, {max(cols - 2, 1)})"
+        )
     if iter_count < 1:
         raise ParameterError(f"`iter_count` got {iter_count!r}; expected an integer >= 1")
     image8 = _to_uint8(array)

@@ -22,7 +22,8 @@ import numpy as np
 
 from seglab._core.errors import ParameterError, close_matches_hint
 
-__all__ = ["seeds_from_json", "parse_contour", "parse_rect", "circle_contour", "as_contour", "as_rect"]
+__all__ = ["seeds_from_json", "parse_contour", "parse_rect", "circle_contour", "as_contour", "as_rect",
+           "check_contour_on_image"]
 
 CIRCLE_POINTS = 400
 _SHAPES = ("circle", "points", "polyline")
@@ -52,6 +53,23 @@ def as_contour(contour) -> np.ndarray:
     if not np.isfinite(array).all():
         raise ParameterError("`contour` contains NaN or infinite coordinates")
     return array
+
+
+def check_contour_on_image(contour: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Refuse a (K, 2) contour whose points all lie on one side outside the image; return it.
+
+    Such a contour encloses no pixel: the result would be an empty mask, silently. A contour around the
+    whole image (a large circle, to shrink onto the object) reaches the image and is kept.
+    """
+    rows, cols = int(shape[0]), int(shape[1])
+    low, high = contour.min(axis=0), contour.max(axis=0)
+    if high[0] < 0 or high[1] < 0 or low[0] > rows - 1 or low[1] > cols - 1:
+        raise ParameterError(
+            f"`contour` lies outside the image: its points span rows {low[0]:g}..{high[0]:g} and cols "
+            f"{low[1]:g}..{high[1]:g}, the image rows 0..{rows - 1} and cols 0..{cols - 1}; place it on the object "
+            "(row, col, radius with row and col inside the image)"
+        )
+    return contour
 
 
 def parse_contour(text_or_path: str | os.PathLike[str]) -> np.ndarray:

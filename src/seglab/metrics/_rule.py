@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from seglab._core.errors import InvalidImageError, ParameterError, close_matches_hint
+from seglab._core.errors import ImageTypeError, InvalidImageError, ParameterError, close_matches_hint
 
 __all__ = [
     "METRIC_KINDS",
@@ -115,6 +115,17 @@ def _neighbour_change(array: np.ndarray) -> float:
 
 def _values(array: np.ndarray) -> np.ndarray:
     return np.unique(_sample(array))
+
+
+def _check_scorable(array: np.ndarray, name: str) -> None:
+    """Refuse what no metric can score: non-numeric dtypes and NaN/inf (``nan != 0`` would be foreground)."""
+    if array.dtype.kind not in "biuf":
+        raise ImageTypeError(f"`{name}` has dtype {array.dtype}; a mask or label image holds booleans or whole "
+                             "numbers (for a complex image use np.abs first)")
+    if array.dtype.kind == "f" and array.size and not np.isfinite(array).all():
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        raise InvalidImageError(f"`{name}` contains {bad:,} NaN or infinite value(s); a mask or label image holds "
+                                "finite whole numbers (replace them first, e.g. np.nan_to_num)")
 
 
 def truth_kind(truth: ArrayLike, *, name: str = "truth") -> str:
@@ -348,6 +359,9 @@ def score_output(truth: ArrayLike, data: ArrayLike, output: str | None = None, *
     """
     from seglab._core.validation import check_same_shape
 
+    for k, item in enumerate(truth if isinstance(truth, (list, tuple)) else [truth]):
+        _check_scorable(np.asarray(item), "truth" if not isinstance(truth, (list, tuple)) else f"truth[{k}]")
+    _check_scorable(np.asarray(data), "pred")
     if output is None:
         output = output_kind_of(data)
     tkind = truth_kind(truth)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -115,9 +115,48 @@ def contour_overlay(image: ArrayLike, contour: ArrayLike,
 
     rgb = _rgb(image).copy()
     contour = np.asarray(contour, dtype=float)
-    rr, cc = polygon_perimeter(np.round(contour[:, 0]), np.round(contour[:, 1]), shape=rgb.shape[:2], clip=False)
+    contour = contour[np.isfinite(contour).all(axis=1)] if contour.ndim == 2 else contour.reshape(0, 2)
+    if len(contour) == 0:
+        return rgb
+    rows, cols = rgb.shape[:2]
+    reach = 4 * (rows + cols)
+    if len(contour) >= 3 and np.abs(contour).max() <= reach:
+        rr, cc = polygon_perimeter(np.round(contour[:, 0]), np.round(contour[:, 1]), shape=rgb.shape[:2], clip=False)
+    else:
+        # A contour reaching far outside (a circle of radius 1e12) would have every edge rasterised in full
+        # (117 GiB for one line): draw each edge clipped to the image instead.
+        rr, cc = _clipped_perimeter(contour, rows, cols)
     rgb[rr, cc] = color
     return rgb
+
+
+def _clipped_perimeter(contour: NDArray[Any], rows: int, cols: int) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Pixels of a closed polygon's edges inside a rows x cols image, each edge clipped first (Liang-Barsky)."""
+    from skimage.draw import line
+
+    low, high = np.array([-1.0, -1.0]), np.array([rows, cols], dtype=float)
+    pieces_r, pieces_c = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
+    for start, end in zip(contour, np.roll(contour, -1, axis=0)):
+        delta = end - start
+        t0, t1 = 0.0, 1.0
+        for axis in (0, 1):
+            for p, q in ((-delta[axis], start[axis] - low[axis]), (delta[axis], high[axis] - start[axis])):
+                if p == 0:
+                    if q < 0:
+                        t0, t1 = 1.0, 0.0  # parallel to this side and outside it
+                elif p < 0:
+                    t0 = max(t0, q / p)
+                else:
+                    t1 = min(t1, q / p)
+        if t0 > t1:
+            continue
+        a, b = np.round(start + t0 * delta).astype(np.intp), np.round(start + t1 * delta).astype(np.intp)
+        r, c = line(int(a[0]), int(a[1]), int(b[0]), int(b[1]))
+        pieces_r.append(r)
+        pieces_c.append(c)
+    rr, cc = np.concatenate(pieces_r), np.concatenate(pieces_c)
+    inside = (rr >= 0) & (rr < rows) & (cc >= 0) & (cc < cols)
+    return rr[inside], cc[inside]
 
 
 def overlay_for(result: SegmentationResult, *, image: ArrayLike | None = None,
