@@ -740,6 +740,20 @@ def _cases() -> list[Case]:
                                                              extra=("--contour", "24,32,100")),
         code=0, errors=0, outputs=("good.mask.png",))
 
+    # ---- dask scheduler addresses (round 2) ----
+    add("tile-scheduler-no-port", "scheduler",
+        lambda r: ["tile", str(_npy(r / "i.npy", blobs())), "--method", "otsu", "--out", "OUT/o.zarr", "--scheduler",
+                   "bogus", "--quiet"], match="cannot use the dask scheduler 'bogus': missing port number",
+        extra={"out": "mkdir"})
+    add("compare-scheduler-bad-ipv6", "scheduler", lambda r: cmp(r, "--scheduler", "tcp://[::1"),
+        match=r"cannot use the dask scheduler 'tcp://\[::1'")
+    add("tune-scheduler-no-port", "scheduler", lambda r: tune(r, "--scheduler", "nowhere"),
+        match="cannot use the dask scheduler 'nowhere'")
+    add("tile-scheduler-unreachable", "scheduler",
+        lambda r: ["tile", str(_npy(r / "i.npy", blobs())), "--method", "otsu", "--out", "OUT/o.zarr", "--scheduler",
+                   "tcp://127.0.0.1:1", "--quiet"], match=r"cannot use the dask scheduler 'tcp://127\.0\.0\.1:1'",
+        extra={"out": "mkdir", "slow": True, "timeout": 120})
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],

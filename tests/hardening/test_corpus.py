@@ -44,6 +44,8 @@ def _params(cases):
         marks.append(pytest.mark.timeout(case.extra.get("timeout", 60)))
         if case.xfail:
             marks.append(pytest.mark.xfail(strict=True, reason=case.xfail))
+        if case.extra.get("slow"):
+            marks.append(pytest.mark.slow)  # e.g. waits out a connection timeout
         out.append(pytest.param(case, id=case.id, marks=marks))
     return out
 

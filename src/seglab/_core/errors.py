@@ -23,6 +23,7 @@ __all__ = [
     "MissingInputError",
     "ParameterError",
     "ResourceLimitError",
+    "SchedulerError",
     "SeglabError",
     "SeglabWarning",
     "ShapeMismatchError",
@@ -146,6 +147,10 @@ class DecompressionBombError(SeglabError, ValueError):
 
 class MissingDependencyError(SeglabError, ImportError):
     """An optional dependency is not installed; the message gives the pip command."""
+
+
+class SchedulerError(SeglabError, OSError):
+    """A dask scheduler address is malformed or nothing answers there."""
 
 
 class ResourceLimitError(SeglabError, MemoryError):

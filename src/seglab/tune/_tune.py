@@ -348,22 +348,27 @@ def tune(
     if not bases:
         raise ParameterError("no method to tune; give --methods NAMES or a pipeline file")
     fingerprint = _fingerprint(images, truths, names)
-    if storage_dir is not None:
-        folder = Path(storage_dir).resolve()
-        folder.mkdir(parents=True, exist_ok=True)
-        if (folder / "study.db").exists() and not (folder / "study.journal").exists():
-            storage = optuna.storages.RDBStorage(  # a run of an earlier version: resume it where it is
-                f"sqlite:///{folder / 'study.db'}", engine_kwargs={"connect_args": {"timeout": 60}})
-        else:
-            from optuna.storages.journal import JournalStorage
-
-            storage = JournalStorage(_journal_backend(folder / "study.journal"))
-    else:
-        storage = optuna.storages.InMemoryStorage()
+    # The executor first: a scheduler that cannot be reached fails before study.journal is created
     deadline = started + timeout if timeout is not None else None
     payload = Payload(images, [prepare_truth(t, kind) for t in truths], kind, key)
     executor = make_executor(payload, n_jobs=n_jobs, scheduler=scheduler, workers=workers,
                              trial_timeout=trial_timeout)
+    try:
+        if storage_dir is not None:
+            folder = Path(storage_dir).resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+            if (folder / "study.db").exists() and not (folder / "study.journal").exists():
+                storage = optuna.storages.RDBStorage(  # a run of an earlier version: resume it where it is
+                    f"sqlite:///{folder / 'study.db'}", engine_kwargs={"connect_args": {"timeout": 60}})
+            else:
+                from optuna.storages.journal import JournalStorage
+
+                storage = JournalStorage(_journal_backend(folder / "study.journal"))
+        else:
+            storage = optuna.storages.InMemoryStorage()
+    except BaseException:
+        executor.close()
+        raise
     total = len(bases) * (len(splits) + 1) * n_trials
     state = {"done": 0, "studies_left": len(bases) * (len(splits) + 1), "stopped": False}
     out: list[MethodTuning] = []
