@@ -48,8 +48,8 @@ def _simulate(weights, speed, budget):
 @pytest.mark.parametrize("speed_b", [1.0, 0.9, 0.7, 0.5])
 def test_guided_dispatch_runs_every_tile_once_and_the_workers_finish_together(speed_b):
     """Two workers, one of them slower (a busy core): each starts on its own contiguous half, the first to
-    run dry takes tiles from the far end of the other's half, the last tasks are single tiles, and the two
-    finish within one tile's time of each other."""
+    run dry takes tiles from the far end of the other's half, and the two finish within one tile's time of
+    each other and within 2 % of the ideal split."""
     weights = SLICE_TILES
     ran, clock = _simulate(weights, {"a": 1.0, "b": speed_b}, budget=4 * 2048**2)
     tiles = sorted(i for tasks in ran.values() for lo, hi in tasks for i in range(lo, hi))
@@ -57,7 +57,8 @@ def test_guided_dispatch_runs_every_tile_once_and_the_workers_finish_together(sp
     assert _balanced_bounds(weights, 2, nearest=True) == [0, 17, 36]  # 69.9 : 70.4 M px, the nearest split
     assert ran["a"][0] == (0, 4) and ran["b"][0] == (17, 21)  # own run first, four full tiles per task
     assert all(hi - lo <= 4 for tasks in ran.values() for lo, hi in tasks)
-    assert all(tasks[-1][1] - tasks[-1][0] == 1 for tasks in ran.values())  # a single tile last
+    # the pass ends within 2 % of the ideal split of the work between the two speeds
+    assert max(clock.values()) <= 1.02 * sum(weights) / (1.0 + speed_b)
     tile_time = max(weights) / min(1.0, speed_b)
     assert abs(clock["a"] - clock["b"]) <= tile_time
     if speed_b < 1:  # the faster worker took tiles from the back of the slower one's run
@@ -85,8 +86,8 @@ def _labels_pipeline():
 @pytest.mark.filterwarnings("ignore::UserWarning:distributed")
 @pytest.mark.filterwarnings("ignore::RuntimeWarning:distributed")
 def test_two_workers_cancelled_in_the_final_pass_resume_bit_identical(tmp_path, blobs, monkeypatch):
-    """Two workers with guided batches; the lookup tables travel with the final tasks (no table files, no
-    mapping marker), so a run stopped in the final pass recomputes them from the records on resume."""
+    """Two workers with guided batches (tasks of one to three tiles given out as others come back); a run
+    stopped in the final pass resumes from its lookup tables and gives the same labels, numbering included."""
     from seglab.tiling import _run, make_client
     from seglab.workflows import Cancelled, CancelToken
 
@@ -108,7 +109,7 @@ def test_two_workers_cancelled_in_the_final_pass_resume_bit_identical(tmp_path, 
             run_tiled(image, pipeline, tmp_path / "cut.zarr", chunk=(64, 100), client=client,
                       progress=cancel_in_final, cancel=token)
         work = tmp_path / "cut.zarr" / "_seglab"
-        assert not (work / "done" / "mapping").exists() and not (work / "lut").exists()
+        assert (work / "done" / "mapping").exists()
         assert 10 <= len(list((work / "done" / "final").iterdir())) < 90
         cut = run_tiled(image, pipeline, tmp_path / "cut.zarr", chunk=(64, 100), client=client, resume=True)
     assert_equivalent_labeling(full[:], pipeline.run(image).data)
@@ -116,20 +117,3 @@ def test_two_workers_cancelled_in_the_final_pass_resume_bit_identical(tmp_path, 
     # progress tile by tile in every pass: every count 0..90 once (10 x 9 tiles)
     for stage in ("stats", "write", "final"):
         assert [done for name, done, total in events if name == stage] == list(range(91))
-
-
-def test_lookup_tables_in_memory_equal_the_table_files(tmp_path, blobs, monkeypatch):
-    """The vectorised tables (every tile's core ids in memory) and the per-tile files (beyond the client's
-    memory budget) give the same labels."""
-    from seglab.tiling import _run
-    from seglab.tiling._stitch import PairCollector
-
-    pipeline = _labels_pipeline()
-    image = np.tile(blobs, (2, 2))
-    memory = run_tiled(image, pipeline, tmp_path / "memory.zarr", chunk=(64, 100), client="sync")
-    monkeypatch.setattr(_run, "PairCollector", lambda grid: PairCollector(grid, keep_bytes=0))
-    files = run_tiled(image, pipeline, tmp_path / "files.zarr", chunk=(64, 100), client="sync", keep_scratch=True)
-    assert len(list((tmp_path / "files.zarr" / "_seglab" / "lut").iterdir())) == 90
-    assert (tmp_path / "files.zarr" / "_seglab" / "done" / "mapping").exists()
-    np.testing.assert_array_equal(memory[:], files[:])
-    assert_equivalent_labeling(memory[:], pipeline.run(image).data)

@@ -12,9 +12,7 @@ Output layout (``OUT.zarr`` is a zarr 3 array; zarr ignores ``_seglab/``)::
     OUT.zarr/_seglab/pre.raw       pre-processed image, uncompressed (global methods with pre-steps)
     OUT.zarr/_seglab/provisional/<tile>.npy  local label ids of the tile's core, uint32 (labels outputs)
     OUT.zarr/_seglab/records/<tile>.npz   stitching records and core faces (labels outputs)
-    OUT.zarr/_seglab/lut/<tile>.npy       local id -> final label (labels outputs whose core ids
-                                          exceed the client's memory budget; otherwise the tables
-                                          go to the final tasks directly)
+    OUT.zarr/_seglab/lut/<tile>.npy       local id -> final label (labels outputs)
 
 Every tile is written, then its marker is created (temp file + ``os.replace``),
 so a run killed mid-chunk leaves a chunk without a marker, which ``resume=True``
@@ -30,10 +28,9 @@ its local labels and a small record (ring pixels its objects reach, the labels
 on its core's faces); (2) the client turns the records into label pairs
 without reading any label array (as the records come back with the write
 tasks, while the pass runs), unions the objects that cross tile borders
-(``connected_components`` over those only) and builds one lookup table per
-tile (sent with the final tasks, or written to files for very many
-objects); (3) each tile writes its final labels 1..N through its table.
-The output's ``complete`` attribute is set last.
+(``connected_components`` over those only) and writes one lookup table per
+tile; (3) each tile writes its final labels 1..N through its table. The
+output's ``complete`` attribute is set last.
 """
 
 from __future__ import annotations
@@ -63,7 +60,6 @@ from ._stitch import (
     _offset_face,
     _write_luts,
     load_record,
-    lookup_tables,
     stitch_records,
 )
 from ._store import (
@@ -182,16 +178,11 @@ def _write_task(job: Job, index) -> bool | tuple[Any, dict[str, Any]]:
     return reached
 
 
-def _final_task(job: Job, item):
-    """Final pass: final labels of one tile, through its lookup table (local id -> label).
-
-    `item` is ``(tile, table)``; a table of None is read from the tile's ``lut`` file.
-    """
+def _final_task(job: Job, index):
+    """Final pass: final labels of one tile, through its lookup table (local id -> label)."""
     grid = job.grid
-    index, lut = item
     key = grid.key(index)
-    if lut is None:
-        lut = np.load(job.out_path / WORK / "lut" / f"{key}.npy")
+    lut = np.load(job.out_path / WORK / "lut" / f"{key}.npy")
     core = grid.core(index)
     block = np.load(job.out_path / WORK / "provisional" / f"{key}.npy")
     out = _zarr(job.out)
@@ -307,9 +298,7 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
             _execute(client, _write_task, job, todo, "write", progress, weights=weights, batch_weight=BATCH_PIXELS)
         else:
             mapping_done = out / WORK / "done" / "mapping"
-            final_todo = [b for b in blocks if grid.key(b) not in _done(out, "final")]
-            # the tables exist (files of an earlier call) or no tile needs one (a complete run: records gone)
-            pairs = None if mapping_done.exists() or not final_todo else PairCollector(grid)
+            pairs = None if mapping_done.exists() else PairCollector(grid)
             if pairs is not None:
                 written = set(todo)
                 for b in blocks:  # tiles written by an earlier (interrupted) call: their records
@@ -324,21 +313,16 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
                     "components, so objects larger than the declared halo may be labelled differently than "
                     "in memory; raise the declared halo (split_touching: max_object_size) or the chunk size",
                     StitchWarning, stacklevel=2)
-            tables: dict = {}
             if pairs is not None:
                 if progress:
                     progress("pairs", 0, len(blocks))
-                if len(pairs.core_ids) == len(blocks):
-                    # every tile's core ids in memory: the tables travel with the final tasks (no files, no
-                    # marker; a resumed run recomputes them from the records, which stay until the end)
-                    tables = lookup_tables(grid, plan.ring_per_axis(), pairs.result(), pairs.core_ids)
-                else:
-                    _write_luts(out, grid, plan.ring_per_axis(), pairs.result(), pairs.core_ids)
-                    _atomic_write(mapping_done, lambda h: h.write(b"ok"))
+                _write_luts(out, grid, plan.ring_per_axis(), pairs.result(), pairs.core_ids)
+                _atomic_write(mapping_done, lambda h: h.write(b"ok"))
                 if progress:
                     progress("pairs", len(blocks), len(blocks))
-            _execute(client, _final_task, job, [(b, tables.get(b)) for b in final_todo], "final", progress,
-                     weights=[grid.size(b) for b in final_todo], batch_weight=BATCH_PIXELS)
+            todo = [b for b in blocks if grid.key(b) not in _done(out, "final")]
+            _execute(client, _final_task, job, todo, "final", progress, weights=[grid.size(b) for b in todo],
+                     batch_weight=BATCH_PIXELS)
     except SeglabError as exc:
         # The input or the pipeline is at fault (a corrupt strip, a refused value): a fresh run leaves nothing
         # behind. A cancelled run, an interrupted one or a crash keeps its finished tiles for `resume`.

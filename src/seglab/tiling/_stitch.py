@@ -305,63 +305,6 @@ class PairCollector:
         return np.concatenate(self.pairs) if self.pairs else np.zeros((0, 2), np.int64)
 
 
-def _union_roots(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted border objects, index of each one's root): the union of the objects that cross tile borders.
-
-    The root of a component is its smallest provisional id.
-    """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    nodes = np.unique(pairs) if pairs.size else np.zeros(0, np.int64)
-    if not nodes.size:
-        return nodes, np.zeros(0, np.int64)
-    a, b = np.searchsorted(nodes, pairs[:, 0]), np.searchsorted(nodes, pairs[:, 1])
-    graph = coo_matrix((np.ones(a.size, np.int8), (a, b)), shape=(nodes.size, nodes.size))
-    _, component = connected_components(graph, directed=False)
-    first = np.full(component.max() + 1, nodes.size, np.int64)
-    np.minimum.at(first, component, np.arange(nodes.size))
-    return nodes, first[component]
-
-
-def lookup_tables(grid, ring, pairs: np.ndarray, core_ids: dict) -> dict:
-    """Each tile's lookup table (local id -> final label, int32), every tile's core ids in memory.
-
-    The same labels as :func:`_write_luts` (1..N in provisional-id order, a merged object numbered at its
-    smallest provisional id) in a few array operations over all core ids at once, instead of a loop of
-    searches per tile and a file per table: the tables go to the final tasks with the tiles, so the final
-    pass starts as soon as the union is known (the client's work between the passes is serial).
-    """
-    blocks = grid.blocks()
-    stride = grid.stride(ring)
-    local = [np.asarray(core_ids[index]) for index in blocks]
-    counts = np.array([ids.size for ids in local], np.int64)
-    offsets = np.array([grid.linear(index) * stride for index in blocks], np.int64)
-    # provisional ids of every core object, sorted (tiles in linear order, each tile's ids sorted)
-    every = np.concatenate([ids.astype(np.int64) for ids in local]) + np.repeat(offsets, counts) if counts.sum() \
-        else np.zeros(0, np.int64)
-    nodes, root_of = _union_roots(pairs)
-    where = np.searchsorted(every, nodes)
-    if where.size and (where[-1] >= every.size or not np.array_equal(every[where], nodes)):
-        missing = nodes[(where >= every.size) | (every[np.minimum(where, every.size - 1)] != nodes)][0]
-        key = grid.key(blocks[int(np.searchsorted(offsets, missing, side="right")) - 1])
-        raise TilingError(f"tile {key}: its stitching record lacks objects its neighbours reported")
-    merged = root_of != np.arange(nodes.size)
-    is_root = np.ones(every.size, bool)
-    is_root[where[merged]] = False
-    labels = np.cumsum(is_root, dtype=np.int64)
-    if labels.size and labels[-1] >= 2**31 - 1:
-        raise TilingError(f"{int(labels[-1])} labels do not fit int32")
-    labels[where[merged]] = labels[where[root_of[merged]]]  # a root comes before the objects merged into it
-    tables, start = {}, 0
-    for index, ids, count in zip(blocks, local, counts):
-        lut = np.zeros(int(ids[-1]) + 1 if count else 1, np.int32)
-        lut[ids] = labels[start:start + count]
-        tables[index] = lut
-        start += count
-    return tables
-
-
 def _write_luts(out: Path, grid, ring, pairs, core_ids=None) -> None:
     """Final labels 1..N as one lookup table per tile (local id -> label), numbered in provisional-id order.
 
