@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from seglab._core.errors import ParameterError, close_matches_hint
+from seglab._core.errors import ParameterError, close_matches_hint, short_repr
 
 __all__ = ["seeds_from_json", "parse_contour", "parse_rect", "circle_contour", "as_contour", "as_rect",
            "check_contour_on_image"]
@@ -42,7 +42,13 @@ def as_contour(contour) -> np.ndarray:
     """Return a (K, 2) float contour from points, a ``(row, col, radius)`` circle or a text/path."""
     if isinstance(contour, (str, Path)):
         return parse_contour(contour)
-    array = np.asarray(contour, dtype=float)
+    if isinstance(contour, Mapping) and "points" in contour:
+        contour = contour["points"]  # the JSON file's form, {"points": [[row, col], ...]}, given as data
+    try:
+        array = np.asarray(contour, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"`contour` got {short_repr(contour)}; expected (K, 2) (row, col) points with K >= 3, "
+                             "or a circle (row, col, radius)") from None
     if array.ndim == 1 and array.size == 3:
         return circle_contour(*array)
     if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] < 3:

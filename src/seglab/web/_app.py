@@ -283,6 +283,9 @@ def create_app(workspace: str | os.PathLike[str], *, token: str, max_upload_mb: 
             raise ParameterError("`region` needs height, width > 0, scale >= 1 and at most 64 megapixels")
         source = ws.source(name)
         pixels = source.to_display(source.region(row, col, height, width))
+        if pixels.size == 0:  # OpenCV's encoder asserts on an empty picture
+            raise ParameterError(f"`region` (row={row}, col={col}, height={height}, width={width}) lies outside the "
+                                 f"{' x '.join(str(s) for s in source.shape[:2])} image")
         if scale > 1 and pixels.size:
             pixels = cv2.resize(pixels, (max(1, pixels.shape[1] // scale), max(1, pixels.shape[0] // scale)),
                                 interpolation=cv2.INTER_AREA)
@@ -472,6 +475,11 @@ def create_app(workspace: str | os.PathLike[str], *, token: str, max_upload_mb: 
             r0, c0 = max(0, row - result.region[0]), max(0, col - result.region[1])
             data = data[r0: r0 + max(0, height), c0: c0 + max(0, width)]
             offset = (result.region[0] + r0, result.region[1] + c0)
+            if data.size == 0:  # a window outside the result (or height/width <= 0) made OpenCV assert
+                top, left, rows, cols = result.region
+                raise ParameterError(f"the window (row={row}, col={col}, height={height}, width={width}) holds no "
+                                     f"pixel of this result (rows {top}..{top + rows - 1}, "
+                                     f"cols {left}..{left + cols - 1})")
         if scale > 1:
             data = data[::scale, ::scale]
         contour = result.info.get("contour")

@@ -157,8 +157,11 @@ def parse_request(body: Mapping[str, Any], *, whole: bool = False, workspace=Non
             raise ParameterError(f"`chunk` got {chunk!r}; expected a tile side in pixels, 64..16384")
         if region is not None:
             raise ParameterError("`chunk` applies to whole-image jobs (POST /api/jobs), not to a region preview")
+    overlay = body.get("overlay", True)
+    if not isinstance(overlay, bool):  # bool("no") is True: refuse rather than guess
+        raise ParameterError(f"`overlay` got {overlay!r}; expected true or false")
     return RunRequest(image, pipeline, pipeline.to_dict(), region, dict(drawing), truth, style,  # type: ignore[arg-type]
-                      bool(body.get("overlay", True)), chunk)
+                      overlay, chunk)
 
 
 def _models_in_workspace(data, workspace):
@@ -196,6 +199,10 @@ def _models_in_workspace(data, workspace):
 
 
 # -- drawn inputs ---------------------------------------------------------------------------------
+# OpenCV draws int32 coordinates (it clips lines to the image itself); farther points would wrap around.
+_MAX_STROKE_COORD = 2**30
+
+
 def rasterize_strokes(strokes, shape, offset=(0, 0)) -> np.ndarray | None:
     """Paint brush strokes into an int32 seed image of `shape` whose pixel (0, 0) is image pixel `offset`.
 
@@ -226,7 +233,12 @@ def rasterize_strokes(strokes, shape, offset=(0, 0)) -> np.ndarray | None:
             raise ParameterError(f"stroke #{i}: `points` must be [[row, col], ...]") from None
         if points.ndim != 2 or points.shape[1] != 2 or not len(points) or not np.isfinite(points).all():
             raise ParameterError(f"stroke #{i}: `points` must be a non-empty list of [row, col]")
-        xy = np.round(points[:, ::-1] - np.asarray(offset, float)[::-1]).astype(np.int32)
+        shifted = np.round(points[:, ::-1] - np.asarray(offset, float)[::-1])
+        if np.abs(shifted).max() > _MAX_STROKE_COORD:
+            # int32 would wrap (1e12 landed somewhere else; 1e300 raised IndexError): refuse instead
+            raise ParameterError(f"stroke #{i}: `points` must lie within {_MAX_STROKE_COORD:,} pixels of the image; "
+                                 f"got {float(np.abs(points).max()):g}")
+        xy = shifted.astype(np.int32)
         value = 0 if erase else int(label)
         thickness = max(1, round(width))
         if len(xy) == 1:
@@ -252,8 +264,9 @@ def _inputs_for(spec, drawing: Mapping[str, Any], shape, offset) -> tuple[dict[s
     if rect is not None and "rect" in wanted:
         try:
             r, c, h, w = (round(float(v)) for v in rect)
-        except (TypeError, ValueError):
-            raise ParameterError(f"`drawing.rect` got {rect!r}; expected [row, col, height, width]") from None
+        except (TypeError, ValueError, OverflowError):  # OverflowError: round(inf)
+            raise ParameterError(f"`drawing.rect` got {rect!r}; expected [row, col, height, width] (4 finite "
+                                 "numbers)") from None
         r, c = r - offset[0], c - offset[1]
         r0, c0 = max(r, 0), max(c, 0)
         r1, c1 = min(r + h, shape[0]), min(c + w, shape[1])
@@ -261,7 +274,11 @@ def _inputs_for(spec, drawing: Mapping[str, Any], shape, offset) -> tuple[dict[s
     contour = drawing.get("contour")
     if contour is not None and "contour" in wanted:
         if isinstance(contour, Mapping) and "circle" in contour:
-            row, col, radius = (float(v) for v in contour["circle"])
+            try:
+                row, col, radius = (float(v) for v in contour["circle"])
+            except (TypeError, ValueError):
+                raise ParameterError(f"`drawing.contour.circle` got {contour['circle']!r}; expected [row, col, radius] "
+                                     "(3 numbers)") from None
             points = circle_contour(row - offset[0], col - offset[1], radius)
         else:
             points = as_contour(contour) - np.asarray(offset, float)
@@ -311,7 +328,10 @@ def run_request(workspace, request: RunRequest, *, progress=None) -> Result:
         inner = (0, 0, source.shape[0], source.shape[1])
     else:
         row, col, height, width = request.region
-        row, col = min(row, source.shape[0] - 1), min(col, source.shape[1] - 1)
+        if row >= source.shape[0] or col >= source.shape[1]:
+            # was moved to the last pixel and run on a 1 x 1 crop ("image is too small")
+            raise ParameterError(f"`region` starts at row {row}, col {col}, outside the {source.shape[0]} x "
+                                 f"{source.shape[1]} image")
         height, width = min(height, source.shape[0] - row), min(width, source.shape[1] - col)
         halo = 0 if spec.tiling == "none" else _halo(request.pipeline)
         r0, c0 = max(0, row - halo), max(0, col - halo)
@@ -643,6 +663,8 @@ def overlay_picture(result: Result, workspace) -> np.ndarray:
 
 def objects_table(result: Result, limit: int = 500) -> dict[str, Any]:
     """Measurements of the objects (``seglab.instance.measure``) as JSON columns, first `limit` rows."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ParameterError(f"`limit` got {limit!r}; expected an integer >= 0 (rows to return)")
     from seglab._core.provenance import jsonable
     from seglab.instance import measure
 
