@@ -69,6 +69,20 @@ def test_guided_dispatch_runs_every_tile_once_and_the_workers_finish_together(sp
     assert max(clock.values()) <= max(halves) + 1e-9
 
 
+def test_short_tiles_go_out_in_fewer_larger_tasks():
+    """Tiles of ~5 ms (a threshold's write pass): once the speed is known, a task lasts at least
+    `_Guided.min_seconds`, so a pass takes ~10 tasks instead of 15 (each costs the client a few ms),
+    and still ends within 15 ms of the ideal split."""
+    per_tile = 0.005
+    ran, clock = _simulate(SLICE_TILES, {"a": 2048**2 / per_tile, "b": 0.9 * 2048**2 / per_tile}, 4 * 2048**2)
+    assert sorted(i for tasks in ran.values() for lo, hi in tasks for i in range(lo, hi)) == list(range(36))
+    assert sum(len(tasks) for tasks in ran.values()) <= 11
+    ideal = sum(SLICE_TILES) / (1.9 * 2048**2 / per_tile)
+    assert max(clock.values()) - ideal < 0.015
+    slow, _ = _simulate(SLICE_TILES, {"a": 2048**2 / 0.055, "b": 0.9 * 2048**2 / 0.055}, 4 * 2048**2)
+    assert sum(len(tasks) for tasks in slow.values()) >= 14  # 55 ms tiles: single tiles at the end
+
+
 def test_one_worker_gets_every_task_at_once_in_equal_batches():
     guided = _Guided([1] * 18, {None: [0, 18]}, 4)
     parts = list(iter(lambda: guided.take(None, 0.0), None))

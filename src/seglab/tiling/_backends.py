@@ -120,8 +120,11 @@ def _execute(client, function, job, items, stage, progress, reduce=None, weights
         return results
     from distributed import as_completed
 
-    # hash=False: a unique key per pass (re-scattering an equal job can race with the release of the old one)
-    job_future = client.scatter(job, broadcast=True, hash=False)
+    # A job that names its input by path is ~1 kB: it travels inside each task, which saves the scatter's
+    # round trip to every worker at the start of each pass (serial time). A job holding an array is
+    # scattered once; hash=False: a unique key per pass (re-scattering an equal job can race with the
+    # release of the old one).
+    job_future = job if _light(job) else client.scatter(job, broadcast=True, hash=False)
     workers = sorted(client.scheduler_info().get("workers", {}))
     weights = list(weights) if weights is not None else [1] * total
     if len(workers) > 1 and total > len(workers):
@@ -194,6 +197,8 @@ class _Guided:
     #: 1.0: 13 tasks but 7 % late at 0.7; simulated on the 140 MP slice's 36 tiles), and each task costs
     #: the client, which shares the cores with the workers, a few ms
     spread = 1.5
+    #: the least a task should last once the pass's speed is known (seconds)
+    min_seconds = 0.05
 
     def __init__(self, weights, runs: dict, budget, depth: int = 2):
         self.weights = np.asarray(weights, float)
@@ -245,6 +250,10 @@ class _Guided:
             return self.parts.pop() if self.parts else None
         left = sum(self._work(*run) for run in self.runs.values())
         target = min(self.budget, left / (self.spread * len(self.runs)))  # 0 without a budget: one item per task
+        if self.budget and self.start is not None and all(self.finished_work.values()):
+            # short tiles (a few ms each: a threshold pass) in tasks of at least MIN_TASK_SECONDS: each task
+            # costs the client a few ms of CPU on the cores the workers use (measured ~4 ms)
+            target = min(self.budget, max(target, self._speed(address, now) * self.min_seconds))
 
         def speed(worker):
             return max(self._speed(worker, now), 1e-12)
@@ -286,6 +295,14 @@ class _Guided:
         self.runs[victim][1] = hi - 1
         self.inflight[address].append((hi - 1, hi))
         return hi - 1, hi
+
+
+def _light(job) -> bool:
+    """Whether `job` is small to pickle: no job, or one whose input source is a path (not an array)."""
+    if job is None:
+        return True
+    source = job[0] if isinstance(job, tuple) and job else getattr(job, "source", None)
+    return source is not None and getattr(source, "path", None) is not None and getattr(source, "array", 0) is None
 
 
 def _batch(function, job, items):
