@@ -13,7 +13,10 @@ give integer derivatives that float32 holds exactly (so the result is the same
 whatever the memory alignment or tiling), and the magnitude is formed in
 float64 row blocks; it equals scikit-image to float32 output rounding, with a
 fraction of its time and memory on large slices. Other dtypes are filtered in
-float64; 3-D volumes go through ``scipy.ndimage``.
+float64 (3-D volumes through ``scipy.ndimage``) strip by strip, with one real
+neighbour row each side; the Laplacian of Gaussian runs SciPy's passes in strips
+with a halo of the Gaussian's radius. Each strip path gives the whole-image
+call's values bit for bit, with a few strips of temporaries.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@
 threshold image scikit-image computes (``threshold_local``,
 ``threshold_niblack``, ``threshold_sauvola``), ``image <= T`` with
 ``invert=True``; ``info`` reports ``threshold_mean``, ``threshold_min`` and
-``threshold_max`` of ``T``. They call scikit-image as is: OpenCV's
-``adaptiveThreshold`` uses a different Gaussian sigma and rounds the local
-mean, so it is not the same function (see ``benchmarks/cases/threshold.py``
+``threshold_max`` of ``T``. ``T`` is scikit-image's, bit for bit, computed in
+strips (or, for the median, in the image's own dtype) to keep the temporaries
+near one float64 image. OpenCV's ``adaptiveThreshold`` uses a different
+Gaussian sigma and rounds the local mean, so it is not the same function (see ``benchmarks/cases/threshold.py``
 for the measured agreement).
 
 Constant images follow the family policy: empty mask, ``{"constant": True,
