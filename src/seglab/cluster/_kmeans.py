@@ -13,7 +13,9 @@ pixel's feature vector to its cluster centre (the "inertia" of scikit-learn):
   most 16 bits the whole path is two passes over the pixels: the histogram
   (``cv2.calcHist``, split over OpenCV's threads) and one lookup table from
   value to label (``cv2.LUT`` for 8 bits); the DP, the centres, the inertia
-  and the 'auto' curve (one DP for every k) come from the bins alone. Other
+  and the 'auto' curve (one DP for every k) come from the bins alone. For
+  k <= 3 the DP computes only the table cells that a split cheaper than one
+  feasible partition can use (same splits, see ``_partitions_up_to_three``). Other
   gray images with at most 1024 distinct values take them from ``np.unique``.
 * **8-bit RGB, no position features** — weighted k-means on the distinct colours
   (packed 24-bit keys, counts as weights): k-means++ seeding (Arthur &
