@@ -754,6 +754,35 @@ def _cases() -> list[Case]:
                    "tcp://127.0.0.1:1", "--quiet"], match=r"cannot use the dask scheduler 'tcp://127\.0\.0\.1:1'",
         extra={"out": "mkdir", "slow": True, "timeout": 120})
 
+    # ---- seglab train options (round 2) ----
+    def train_pc(r, *extra):
+        image = good_png(r, "a.png")
+        scribbles = np.zeros((48, 64), np.uint8)
+        scribbles[2:6, 2:6], scribbles[20:26, 28:34] = 1, 2
+        write_png(r / "s.png", scribbles)
+        return ["train", str(image), "--scribbles", str(r / "s.png"), "--model", "pixel_classifier", "--trees", "3",
+                *extra, "--out", "OUT/model"]
+
+    def train_unet(r, option):
+        images, truths = _pairs(r)
+        return ["train", str(images), "--truth", str(truths), "--model", "unet", "--option", option, "--out", "OUT/u"]
+
+    add("train-sigma-1e9", "train", lambda r: train_pc(r, "--sigmas", "1e9"),
+        match=r"`sigmas` got 1e\+09; the feature scales must be at most 256 pixels")
+    add("train-trees-1e12", "train", lambda r: train_pc(r, "--trees", str(10**12)),
+        match=r"n_estimators got 1000000000000; at most 10,000 trees")
+    add("train-seed-negative", "train", lambda r: train_pc(r, "--seed", "-1"), match=r"seed got -1; expected an")
+    add("train-seed-beyond-uint32", "train", lambda r: train_pc(r, "--seed", str(2**70)),
+        match=r"seed got 1180591620717411303424")
+    add("train-unet-patch-100000", "train", lambda r: train_unet(r, "patch=100000"),
+        match=r"option `patch` got 100000; expected at most 2,048")
+    add("train-unet-batch-1e9", "train", lambda r: train_unet(r, "batch_size=1000000000"),
+        match=r"option `batch_size` got 1000000000; expected at most 1,024")
+    add("train-unet-batch-pixels", "train", lambda r: train_unet(r, "patch=1024"),
+        match=r"options `batch_size` x `patch`\^2 = 8 x 1024\^2 pixels per step")
+    add("train-unet-steps-1e12", "train", lambda r: train_unet(r, "steps_per_epoch=1000000000000"),
+        match=r"option `steps_per_epoch` got 1000000000000")
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],

@@ -57,6 +57,8 @@ OPTIONS: dict[str, Any] = {
     "touch_width": 0,
 }
 CHECKPOINT = "checkpoint"
+# Pixels one optimiser step may hold (batch_size x patch^2): 64 patches of 256^2, or 256 of 128^2.
+_MAX_BATCH_PIXELS = 1 << 22
 
 
 def _options(given: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +87,14 @@ def _options(given: dict[str, Any]) -> dict[str, Any]:
     options["touch_width"] = _integer("touch_width", options["touch_width"], 0)
     for name in ("batch_size", "steps_per_epoch", "patience", "max_classes"):
         options[name] = _integer(name, options[name], 1)
+    # Sizes are allocated before the first step: patch=100000 asked for 37 GiB, batch_size=10**9 never returned.
+    for name, most in (("patch", 2048), ("window", 4096), ("batch_size", 1024), ("steps_per_epoch", 100_000)):
+        if options[name] > most:
+            raise ParameterError(f"option `{name}` got {options[name]}; expected at most {most:,} "
+                                 f"(default {OPTIONS[name]})")
+    if options["batch_size"] * options["patch"] ** 2 > _MAX_BATCH_PIXELS:
+        raise ParameterError(f"options `batch_size` x `patch`^2 = {options['batch_size']} x {options['patch']}^2 "
+                             f"pixels per step; at most {_MAX_BATCH_PIXELS:,} (the default is 8 x 128^2 = 131,072)")
     if options["threads"] is not None:
         options["threads"] = _integer("threads", options["threads"], 1)
     options["validation_fraction"] = _number("validation_fraction", options["validation_fraction"])

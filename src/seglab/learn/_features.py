@@ -58,6 +58,8 @@ FEATURE_GROUPS = ("intensity", "edges", "texture")
 MIN_DERIVATIVE_SIGMA = 0.7
 DOG_RATIO = 0.66
 TRUNCATE = 4.0
+# Largest feature scale: a Gaussian of sigma 256 spans 2,049 pixels; larger ones only cost memory and time.
+MAX_SIGMA = 256.0
 #: Threads computing feature scales in parallel (the machines this targets have 2 cores).
 FEATURE_THREADS = min(2, os.cpu_count() or 1)
 _CACHE_ITEMS = 4
@@ -100,6 +102,10 @@ def _check_settings(sigmas, features) -> tuple[tuple[float, ...], tuple[str, ...
         raise ParameterError(f"`sigmas` must be numbers; got {sigmas!r}") from None
     if not sigmas or any(not math.isfinite(s) or s <= 0 for s in sigmas):
         raise ParameterError(f"`sigmas` must be one or more positive numbers; got {sigmas!r}")
+    if max(sigmas) > MAX_SIGMA:
+        # the Gaussian's kernel is 8 sigma wide: sigma 1e9 asked for 60 GiB before anything was computed
+        raise ParameterError(f"`sigmas` got {max(sigmas):g}; the feature scales must be at most {MAX_SIGMA:g} pixels "
+                             "(a Gaussian that wide already averages over 2,000 pixels)")
     if len(set(sigmas)) != len(sigmas):
         raise ParameterError(f"`sigmas` has repeated values: {sigmas!r}")
     if isinstance(features, str):

@@ -525,6 +525,20 @@ def _gather_samples(stacks: list[np.ndarray], takes: list[np.ndarray]) -> np.nda
     return X
 
 
+# Most trees a forest may have (scikit-learn sets no limit; a typo of 10**12 would fit for ever).
+MAX_TREES = 10_000
+
+
+def check_forest_settings(n_estimators: int, seed: int) -> None:
+    """Refuse a forest size or seed that cannot work, before any image is read or feature computed."""
+    if n_estimators > MAX_TREES:
+        # 10**12 trees fitted for ever; the forest's answer stops changing long before a few thousand
+        raise ParameterError(f"n_estimators got {n_estimators}; at most {MAX_TREES:,} trees (50 is the default)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        # -1 was an unexpected ValueError from NumPy's generator, 2**70 one from scikit-learn
+        raise ParameterError(f"seed got {seed!r}; expected an integer from 0 to {2**32 - 1}")
+
+
 def fit_pixel_classifier(images: ArrayLike | Sequence[ArrayLike], labels: ArrayLike | Sequence[ArrayLike], *,
                          sigmas: Sequence[float] = DEFAULT_SIGMAS, features: Sequence[str] = FEATURE_GROUPS,
                          n_estimators: int = 50, max_depth: int | None = 16, min_samples_leaf: int = 1,
@@ -598,6 +612,7 @@ def fit_pixel_classifier(images: ArrayLike | Sequence[ArrayLike], labels: ArrayL
     if n_estimators < 1 or (max_depth is not None and max_depth < 1) or min_samples_leaf < 1:
         raise ParameterError(f"n_estimators, max_depth and min_samples_leaf must be >= 1; got {n_estimators}, "
                              f"{max_depth}, {min_samples_leaf}")
+    check_forest_settings(n_estimators, seed)
     sigmas, features = _check_settings(sigmas, features)
     start = time.perf_counter()
     checked = []

@@ -23,8 +23,8 @@ from seglab._core.errors import ParameterError
 from seglab._core.validation import has_channel_axis
 from seglab.workflows import Event
 
-from ._features import DEFAULT_SIGMAS, FEATURE_GROUPS
-from ._forest import PixelClassifier, fit_pixel_classifier, labels_from_truth
+from ._features import DEFAULT_SIGMAS, FEATURE_GROUPS, _check_settings
+from ._forest import PixelClassifier, check_forest_settings, fit_pixel_classifier, labels_from_truth
 
 __all__ = ["train_pixel_classifier", "pair_training_files"]
 
@@ -168,6 +168,9 @@ def train_pixel_classifier(images: Sequence, *, out: str | os.PathLike, truths: 
                              "or neither")
     if not 0.0 <= float(val_fraction) < 1.0:
         raise ParameterError(f"--val-fraction got {val_fraction!r}; expected a number in [0, 1)")
+    # the settings fit_pixel_classifier checks, checked before the images are read
+    check_forest_settings(n_estimators, seed)
+    _check_settings(sigmas, features)
     report = _reporter(progress)
     what = "truth" if truths is not None else "scribbles"
     others = truths if truths is not None else scribbles
