@@ -21,6 +21,7 @@ from .errors import (
     ParameterError,
     UnknownParameterError,
     close_matches_hint,
+    short_repr,
 )
 from .executor import bind_pipeline, bind_step, check_step_input, run_step
 from .inputs import INPUT_KINDS
@@ -284,7 +285,11 @@ def _as_list(items) -> list:
         return []
     if isinstance(items, (str, Step, Mapping)):
         return [items]
-    return list(items)
+    try:
+        return list(items)
+    except TypeError:  # pre=5: "'int' object is not iterable" said nothing about the steps
+        raise ParameterError(f"steps must be a list of names, 'name:key=value' texts or {{name, params}} mappings; "
+                             f"got {short_repr(items)}") from None
 
 
 def _check_inputs(spec: MethodSpec, inputs: Mapping[str, Any]) -> None:

@@ -141,6 +141,10 @@ def check_image(image: ArrayLike, *, name: str = "image", channel_axis: int | st
     InvalidImageError
         Empty, too small, more than 4 dims, NaN or inf values.
     """
+    if isinstance(image, np.ma.MaskedArray) and np.ma.is_masked(image):
+        # the mask would be ignored silently (methods see the values under it)
+        raise ImageTypeError(f"`{name}` is a masked array with masked pixels; seglab methods do not read masks: "
+                             f"fill them first, e.g. {name}.filled(0), or segment {name}.data")
     if isinstance(image, np.ndarray):
         array = image
     else:

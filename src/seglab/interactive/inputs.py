@@ -123,9 +123,13 @@ def as_rect(rect, shape) -> tuple[int, int, int, int]:
     """Return a checked (row, col, height, width) inside an image of `shape` (rows, cols)."""
     if isinstance(rect, str):
         rect = parse_rect(rect)
-    values = tuple(rect)
-    if len(values) != 4 or any(float(v) != int(v) for v in values):
-        raise ParameterError(f"`rect` got {rect!r}; expected (row, col, height, width) as 4 integers")
+    try:
+        values = tuple(rect)
+        whole = len(values) == 4 and all(float(v) == int(v) for v in values)
+    except (TypeError, ValueError, OverflowError):  # NaN, inf, text or not a sequence
+        whole = False
+    if not whole:
+        raise ParameterError(f"`rect` got {short_repr(rect)}; expected (row, col, height, width) as 4 integers")
     row, col, height, width = (int(v) for v in values)
     if height <= 0 or width <= 0 or row < 0 or col < 0 or row + height > shape[0] or col + width > shape[1]:
         raise ParameterError(

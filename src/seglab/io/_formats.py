@@ -73,11 +73,22 @@ def missing_file_message(path: Path) -> str:
 
 
 def as_path(path, *, name: str = "path") -> Path:
-    """Return `path` as a Path or raise TypeError naming the argument."""
+    """Return `path` as a Path or raise an ImageTypeError (a TypeError) naming the argument.
+
+    A NUL character (no file system allows one) is an :class:`~seglab.ParameterError` here rather than the
+    ``ValueError: embedded null byte`` of the first system call.
+    """
+    from .._core.errors import ImageTypeError, ParameterError, short_repr
+
     try:
-        return Path(os.fspath(path))
+        text = os.fspath(path)
     except TypeError:
-        raise TypeError(f"`{name}` must be a str or os.PathLike; got {type(path).__name__}") from None
+        raise ImageTypeError(f"`{name}` must be a str or os.PathLike; got {type(path).__name__}") from None
+    if isinstance(text, bytes):
+        raise ImageTypeError(f"`{name}` must be a str or os.PathLike; got bytes (decode it: os.fsdecode(path))")
+    if "\0" in text:
+        raise ParameterError(f"`{name}` {short_repr(text)} contains a NUL character, which no file name can hold")
+    return Path(text)
 
 
 _SPECIAL_KINDS = (

@@ -111,7 +111,10 @@ def write(path: str | os.PathLike[str], array: ArrayLike, *, overwrite: bool = T
 
 
 def _as_array(array) -> np.ndarray:
-    array = np.asarray(array)
+    try:
+        array = np.asarray(array)
+    except (TypeError, ValueError) as exc:  # a ragged nested list
+        raise ImageTypeError(f"`array` could not be read as an array: {exc}") from None
     if array.dtype == object or array.dtype.kind in "USVc":
         raise ImageTypeError(
             f"`array` has dtype {array.dtype}; expected a numeric or boolean array "

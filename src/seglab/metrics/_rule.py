@@ -122,6 +122,8 @@ def _check_scorable(array: np.ndarray, name: str) -> None:
     if array.dtype.kind not in "biuf":
         raise ImageTypeError(f"`{name}` has dtype {array.dtype}; a mask or label image holds booleans or whole "
                              "numbers (for a complex image use np.abs first)")
+    if array.ndim == 0:
+        raise InvalidImageError(f"`{name}` is a single value ({array!r}), not a mask or label image")
     if array.dtype.kind == "f" and array.size and not np.isfinite(array).all():
         bad = int(array.size - np.count_nonzero(np.isfinite(array)))
         raise InvalidImageError(f"`{name}` contains {bad:,} NaN or infinite value(s); a mask or label image holds "
