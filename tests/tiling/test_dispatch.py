@@ -1,4 +1,4 @@
-"""How a pass's tiles are handed to the workers (guided, work-stealing) and the lookup tables of the label pass."""
+"""How a pass's tiles are handed to the workers (guided, work-stealing), and a two-worker label run resumed."""
 
 from __future__ import annotations
 
