@@ -600,3 +600,21 @@ def test_labels_from_a_compressed_tiff_on_two_worker_processes(tmp_path, blobs, 
     # a worker's 18 tiles in tasks of at most 4 tiles' work: 5 runs of 3-4 tiles, in order, none empty
     assert _batches([1] * 18, 4) == [(0, 4), (4, 8), (8, 11), (11, 15), (15, 18)]
     assert _batches([4, 1], 100) == [(0, 2)] and _batches([9], 4) == [(0, 1)]
+
+
+@pytest.mark.parametrize("address", ["bogus", "tcp://[::1"])
+def test_a_bad_scheduler_address_leaves_dask_as_it_was(address):
+    """distributed's Client makes itself the default scheduler before connecting; a failed connection must not
+    leave that behind (every later dask.compute in the process asked for a client that was not there)."""
+    import dask
+
+    from seglab._core.errors import SchedulerError
+    from seglab.tiling._backends import make_client
+
+    before = dask.config.get("scheduler", None)
+    with pytest.raises(SchedulerError, match="cannot use the dask scheduler"):
+        make_client(scheduler=address)
+    assert dask.config.get("scheduler", None) == before
+    import dask.array as da
+
+    assert da.ones(4, chunks=2).sum().compute() == 4

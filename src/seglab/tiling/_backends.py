@@ -7,6 +7,7 @@ run was given and reports progress, so the orchestration in ``_run`` never branc
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
@@ -58,11 +59,26 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None,
         raise MissingDependencyError('running on dask needs distributed: pip install "seglab[scale]"') from None
 
     if scheduler:
+        import dask
+
+        # Client() makes itself dask's default scheduler before it connects and leaves that behind when the
+        # connection fails: every later dask.compute of the process would then ask for a client that is not there
+        before = {key: dask.config.get(key, None) for key in ("scheduler", "shuffle")}
+        previous = _default_client()
         try:
             return Client(scheduler), None
         except (ValueError, OSError) as exc:  # 'bogus': no port; nothing listening: OSError after the timeout
             from seglab._core.errors import SchedulerError
 
+            stale = _default_client()  # some failures happen after the client registered itself as the default
+            if stale is not None and stale is not previous:
+                with contextlib.suppress(Exception):
+                    stale.close(timeout=2)
+            for key, value in before.items():
+                if value is None:
+                    dask.config.config.pop(key, None)
+                else:
+                    dask.config.set({key: value})
             raise SchedulerError(f"cannot use the dask scheduler {scheduler!r}: {exc}; give the address of a running "
                                  "scheduler, e.g. tcp://HOST:8786") from None
     import dask
@@ -75,6 +91,16 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None,
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
                                silence_logs=logging.ERROR)
     return Client(cluster), cluster
+
+
+def _default_client():
+    """distributed's default client of this process, or None."""
+    from distributed import default_client
+
+    try:
+        return default_client()
+    except ValueError:
+        return None
 
 
 def _execute(client, function, job, items, stage, progress, reduce=None, weights=None,
