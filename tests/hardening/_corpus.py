@@ -783,6 +783,16 @@ def _cases() -> list[Case]:
     add("train-unet-steps-1e12", "train", lambda r: train_unet(r, "steps_per_epoch=1000000000000"),
         match=r"option `steps_per_epoch` got 1000000000000")
 
+    # ---- an empty --out (an unset shell variable) never means the current folder ----
+    add("segment-out-empty", "output", lambda r: ["segment", str(good_png(r)), "--method", "otsu", "--out", ""],
+        match=r"--out got an empty path", extra={"out": None, "cwd_clean": True})
+    add("demo-out-empty", "output", lambda r: ["demo", "--out", ""], match=r"--out got an empty path",
+        extra={"out": None, "cwd_clean": True})
+    add("compare-out-empty", "output", lambda r: cmp(r)[:-1] + [""], match=r"--out got an empty path",
+        extra={"out": None, "cwd_clean": True})
+    add("train-out-empty", "output", lambda r: train_pc(r)[:-1] + [""], match=r"--out got an empty path",
+        extra={"out": None, "cwd_clean": True})
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],

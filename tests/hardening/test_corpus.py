@@ -108,10 +108,13 @@ def test_cli_case(case, tmp_path, capsys, monkeypatch):
     if case.extra.get("out") == "mkdir":
         (tmp_path / "OUT").mkdir()
     argv = case.build(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
     capsys.readouterr()
     code = main(argv)
     out, err = capsys.readouterr()
     check_outcome(case, code, out, err, tmp_path)
+    if case.extra.get("cwd_clean"):
+        assert sorted(p.name for p in tmp_path.iterdir()) == before, "outputs written into the current folder"
 
 
 # -- memory bombs in a child with a capped address space ---------------------------------------------

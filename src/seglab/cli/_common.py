@@ -18,6 +18,9 @@ def ensure_out_dir(path: str | Path) -> Path:
     """Create the output folder, or raise a one-line error saying why it cannot be used."""
     from seglab._core.errors import ImageWriteError
 
+    if not str(path).strip():
+        # Path("") is the current folder: an unset variable (--out "$OUT") would spill outputs into it
+        raise ImageWriteError("--out got an empty path; give an output folder (use --out . for the current one)")
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -51,6 +51,10 @@ def command(images, truths, scribbles, model, out, task, epochs, device, seed, r
     """
     from seglab._core.errors import ParameterError
 
+    if not str(out).strip():
+        # Path("") is the current folder: a model's files would be written straight into it
+        raise ParameterError("--out got an empty path; give the model folder to write, e.g. --out my-model")
+
     def echo(event) -> None:  # seglab.workflows.Event
         prefix = "note: " if event.kind == "note" else ""
         click.echo(f"seglab train: {prefix}{event.message}", err=True)
