@@ -54,7 +54,11 @@ def test_compare_writes_results_and_ranks_the_known_best_first(toys, tmp_path, c
     assert any("truth has shape (10, 10)" in r["error"] for r in errors)
     assert any(r["error"].startswith("skipped: needs user input") for r in errors)
     assert (tmp_path / "out" / "report.html").read_text().count("<tr") >= 3
-    assert "toy_half" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "toy_half" in captured.out
+    # the failed pair is named on stderr with its reason (one line per distinct error), not only in the CSV
+    [line] = [x for x in captured.err.splitlines() if "truth has shape (10, 10)" in x]
+    assert line.startswith("seglab: warning: toy_fixed on t02, toy_half on t02: ParameterError: truth has shape")
 
 
 def test_compare_exits_non_zero_when_nothing_is_evaluated(toys, tmp_path, capsys):

@@ -223,6 +223,20 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
             click.echo(f"       note: {note}")
     click.echo(f"{len(evaluated)} evaluated, {len(failed)} failed; wrote {out / 'results.csv'}, "
                f"{out / 'results.json'}, {out / 'report.html'}")
+    if failed and evaluated:
+        from seglab._core.errors import one_line, printable
+
+        # One line per distinct reason on stderr (a truth of another shape fails every method on that image):
+        # the ranking above silently leaves those runs out, so say which and why, not only in the CSV.
+        reasons: dict[str, list[str]] = {}
+        for row in failed:
+            reasons.setdefault(row["error"], []).append(f"{row['method']} on {row['image'] or 'every image'}")
+        for error, where in list(reasons.items())[:5]:
+            shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+            click.echo(printable(one_line(f"seglab: warning: {shown}: {error}")), err=True)
+        if len(reasons) > 5:
+            click.echo(f"seglab: warning: {len(reasons) - 5} more distinct errors in the error column of "
+                       f"{out / 'results.csv'}", err=True)
     if not evaluated:
         from seglab._core.errors import one_line, printable
 
