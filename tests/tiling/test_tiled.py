@@ -618,3 +618,29 @@ def test_a_bad_scheduler_address_leaves_dask_as_it_was(address):
     import dask.array as da
 
     assert da.ones(4, chunks=2).sum().compute() == 4
+
+
+@pytest.mark.filterwarnings("ignore:.*on float32 data:UserWarning")
+def test_tiled_refuses_what_segment_refuses_before_any_output(tmp_path):
+    """A colour image for a gray-only global method, and NaN in a float image, get segment's errors (they were
+    a broadcast ValueError in the write pass and "supplied range of [nan, nan] is not finite")."""
+    from seglab._core.errors import InvalidImageError
+
+    rgb = np.random.default_rng(1).integers(0, 255, (96, 80, 3), dtype=np.uint8)
+    with pytest.raises(InvalidImageError, match=r"method 'otsu' works on single-channel images, .*\(96, 80, 3\)"):
+        run_tiled(rgb, seglab.Pipeline.build("otsu"), tmp_path / "rgb.zarr", chunk=32, client="sync")
+    from seglab.tiling import check_tileable
+
+    with pytest.raises(InvalidImageError, match=r"method 'otsu' works on single-channel images"):
+        check_tileable(rgb, seglab.Pipeline.build("otsu"))
+    assert not (tmp_path / "rgb.zarr").exists()
+    gray = run_tiled(rgb, seglab.Pipeline.build("otsu", pre=["grayscale"]), tmp_path / "gray.zarr", chunk=32,
+                     client="sync")
+    np.testing.assert_array_equal(gray[:], seglab.segment(rgb, "otsu", pre=["grayscale"]).data)
+
+    image = np.random.default_rng(2).random((96, 80)).astype(np.float32)
+    image[70, 5] = np.nan
+    image[71, 6] = -np.inf
+    for method in ("otsu", "li"):
+        with pytest.raises(InvalidImageError, match=r"contains NaN or infinite values \(1 NaN and 1 infinite"):
+            run_tiled(image, seglab.Pipeline.build(method), tmp_path / f"{method}.zarr", chunk=32, client="sync")

@@ -415,7 +415,16 @@ def block_min_max(plan: TilePlan, block: np.ndarray, pads):
     n_pre = sum(1 for s in plan.steps if s.kind == "pre")
     data, pads_left = run_steps(plan, block, pads, stop=n_pre)
     core = _crop(data, pads_left, (0,) * len(pads_left))
-    return float(core.min()), float(core.max())
+    low, high = float(core.min()), float(core.max())
+    if not (np.isfinite(low) and np.isfinite(high)):  # NaN propagates into min/max, inf shows as itself
+        from seglab._core.errors import InvalidImageError
+
+        word = "the pre-processed image" if n_pre else "`image`"
+        raise InvalidImageError(
+            f"{word} contains NaN or infinite values ({int(np.isnan(core).sum())} NaN and "
+            f"{int(np.isinf(core).sum())} infinite in one tile); replace them first, e.g. "
+            "np.nan_to_num(image, nan=0.0) or a masked fill")
+    return low, high
 
 
 def threshold_from_counts(plan: TilePlan, counts: np.ndarray, dtype, value_range=None):

@@ -252,6 +252,7 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
     extra = (slice(None),) * (len(src.shape) - nsp)
     grid = Grid(shape, check_chunks(chunk, shape))
     plan = make_plan(pipeline, spatial_ndim=nsp, allow_inexact=allow_inexact)
+    _check_first_step(plan, src.shape, src.dtype, nsp)
     _check_global_dtype(plan, src.dtype)
     identity = {"pipeline": plan.pipeline, "input": src.describe(), "shape": list(shape),
                 "chunk": list(grid.chunks), "dtype": str(src.dtype)}
@@ -387,7 +388,8 @@ def check_tileable(source: Any, pipeline: Pipeline, *, allow_inexact: bool = Fal
     _check_like_segment(src.shape, src.dtype)
     shape = src.shape
     with ignoring(Warning):  # the run itself warns (inexact tiling) once; front ends call this on threads
-        make_plan(pipeline, spatial_ndim=spatial_ndim_of(shape), allow_inexact=allow_inexact)
+        plan = make_plan(pipeline, spatial_ndim=spatial_ndim_of(shape), allow_inexact=allow_inexact)
+    _check_first_step(plan, shape, src.dtype, spatial_ndim_of(shape))
 
 
 def _check_global_dtype(plan, dtype) -> None:
@@ -406,6 +408,19 @@ def _check_like_segment(shape, dtype) -> None:
     from seglab._core.validation import check_image
 
     check_image(np.broadcast_to(np.zeros(1, dtype), tuple(shape)))
+
+
+def _check_first_step(plan, shape, dtype, spatial_ndim: int) -> None:
+    """Refuse what the first step refuses in memory (a colour image for a gray-only method, unsupported dims).
+
+    A global method's histogram pass never calls the method, so without this a colour input met it only as a
+    broadcast error in the write pass. Checked on a zero-stride stand-in of the input (no pixel is read).
+    """
+    if not plan.steps or (plan.steps[0].channels == "color" and len(shape) == spatial_ndim):
+        return  # a colour step stacks a gray image (a copy) and only warns: the tiles do that
+    from seglab._core.executor import check_step_input
+
+    check_step_input(plan.steps[0], np.broadcast_to(np.zeros(1, dtype), tuple(shape)), spatial_ndim)
 
 
 def _reporter(progress, cancel):
