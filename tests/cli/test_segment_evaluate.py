@@ -226,3 +226,21 @@ def test_stack_is_written_as_tiff_and_outputs_follow_the_umask(tmp_path):
     np.testing.assert_array_equal(mask > 0, stack > 100)
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "o").iterdir()}
     assert modes == {"stack.mask.tif": 0o644, "stack.json": 0o644}
+
+
+def test_a_run_that_writes_nothing_leaves_no_output_folder(tmp_path):
+    """The output folder a failed run created (and left empty) is removed; one that holds anything is kept."""
+    from seglab.cli.main import main
+
+    assert main(["segment", str(tmp_path / "missing.png"), "--method", "otsu", "--out",
+                 str(tmp_path / "new" / "deeper")]) == 2
+    assert not (tmp_path / "new").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    assert main(["segment", str(tmp_path / "missing.png"), "--method", "otsu", "--out", str(kept / "o")]) == 2
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()  # made by the user, not by the run: stays
+    assert main(["segment", str(tmp_path / "missing.png"), "--method", "otsu", "--out", str(empty)]) == 2
+    assert empty.is_dir()

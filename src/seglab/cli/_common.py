@@ -22,6 +22,7 @@ def ensure_out_dir(path: str | Path) -> Path:
         # Path("") is the current folder: an unset variable (--out "$OUT") would spill outputs into it
         raise ImageWriteError("--out got an empty path; give an output folder (use --out . for the current one)")
     out = Path(path)
+    missing = [p for p in (out, *out.parents) if not p.exists()]  # deepest first: what this call creates
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -32,7 +33,28 @@ def ensure_out_dir(path: str | Path) -> Path:
 
     if not os.access(out, os.W_OK):
         raise ImageWriteError(f"output folder {str(out)!r} is not writable")
+    CREATED_FOLDERS.extend(missing)
     return out
+
+
+#: Folders :func:`ensure_out_dir` created during this command, deepest first.
+CREATED_FOLDERS: list[Path] = []
+
+
+def remove_empty_created_folders() -> None:
+    """Remove the folders this command created and left empty (a run that failed before writing anything).
+
+    Only folders this process created are touched, and ``os.rmdir`` removes a folder only when it is empty, so
+    nothing a user or an earlier run put there can be lost.
+    """
+    import os
+
+    for folder in CREATED_FOLDERS:
+        try:
+            os.rmdir(folder)
+        except OSError:  # not empty (outputs were written), already gone, or not ours to remove
+            pass
+    CREATED_FOLDERS.clear()
 
 
 def debug_enabled() -> bool:

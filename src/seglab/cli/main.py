@@ -89,8 +89,13 @@ def main(argv=None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    with _quiet_libraries(debug):
-        return _run(args, debug)
+    from ._common import remove_empty_created_folders
+
+    try:
+        with _quiet_libraries(debug):
+            return _run(args, debug)
+    finally:
+        remove_empty_created_folders()  # an output folder the failed run created and left empty goes again
 
 
 def _run(args: list[str], debug: bool) -> int:
