@@ -291,15 +291,27 @@ def _flood(squared, seeds, own, compactness, watershed_line):
     return output[inner]
 
 
-def _peaks_squared(squared, components, n, boxes, min_distance, exclude_border, get_peak_mask,
-                   get_high_intensity_peaks):
-    """:func:`_peaks` on the squared distance, ``peak_local_max(labels=...)`` unrolled label by label."""
-    shape = np.array(squared.shape)
+def _small_components(shape, boxes, min_distance, exclude_border):
+    """Which components are small enough for the vectorised peak rule, and the excluded border width.
+
+    A small component lies inside every window (2 min_distance + 1) of its pixels and all its candidate
+    peaks lie closer than min_distance to each other: peak_local_max keeps exactly its first maximum in
+    raster order. Off the image edge its boundary pixels have distance 1, so a flat component has no
+    interior (peak_local_max's "isolated pixels" rule then also makes every pixel a candidate).
+    """
+    size = np.array(shape)
     starts = np.array([[s.start for s in box] for box in boxes])
     stops = np.array([[s.stop for s in box] for box in boxes])
     border = min_distance if exclude_border else 0
     small = (np.all(stops - starts <= min_distance, axis=1) & np.all(starts > border, axis=1)
-             & np.all(stops < shape - border, axis=1))
+             & np.all(stops < size - border, axis=1))
+    return small, border
+
+
+def _peaks_squared(squared, components, n, boxes, min_distance, exclude_border, get_peak_mask,
+                   get_high_intensity_peaks):
+    """:func:`_peaks` on the squared distance, ``peak_local_max(labels=...)`` unrolled label by label."""
+    small, border = _small_components(squared.shape, boxes, min_distance, exclude_border)
     peaks = np.zeros(squared.shape, bool)
     if small.any():  # the first pixel (raster order) at each small component's maximum
         # each small component's maximum, strip by strip (ndi.maximum sorts the whole image: 2 images of
@@ -372,16 +384,7 @@ def _peaks(distance, components, n, boxes, min_distance, exclude_border, peak_lo
     """``peak_local_max(distance, labels=components)`` as a bool image, small components vectorised."""
     from scipy import ndimage as ndi
 
-    shape = np.array(distance.shape)
-    starts = np.array([[s.start for s in box] for box in boxes])
-    stops = np.array([[s.stop for s in box] for box in boxes])
-    border = min_distance if exclude_border else 0
-    # A small component lies inside every window (2 min_distance + 1) of its pixels and all its candidate
-    # peaks lie closer than min_distance to each other: peak_local_max keeps exactly its first maximum in
-    # raster order. Off the image edge its boundary pixels have distance 1, so a flat component has no
-    # interior (peak_local_max's "isolated pixels" rule then also makes every pixel a candidate).
-    small = (np.all(stops - starts <= min_distance, axis=1) & np.all(starts > border, axis=1)
-             & np.all(stops < shape - border, axis=1))
+    small, _ = _small_components(distance.shape, boxes, min_distance, exclude_border)
     if distance.min() > 0:  # no background: peak_local_max's threshold is not 0
         small[:] = False
     peaks = np.zeros(distance.shape, bool)
