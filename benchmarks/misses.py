@@ -185,16 +185,7 @@ def _round3_partitions(v, w, ks):
         back[m] = arg
         best = total[rows, arg]
     back[k_max - 1, n] = int(np.argmin(last_row + best))
-    partitions = {}
-    for k in ks:
-        assignment = np.empty(n, np.int64)
-        end = n
-        for m in range(k - 1, -1, -1):
-            start = back[m, end] if m > 0 else 0
-            assignment[start:end] = m
-            end = start
-        partitions[k] = assignment
-    return partitions
+    return {k: _backtrack(back, n, k) for k in ks}
 
 
 def _round3_gray_kmeans(image, ks):
@@ -356,6 +347,11 @@ def _old_kmeans_1d(values, weights, k):
         arg = np.argmin(total, axis=0)
         back[m] = arg
         best = total[arg, np.arange(n + 1)]
+    return _backtrack(back, n, k)
+
+
+def _backtrack(back, n, k):
+    """Group index of each of the n sorted values from the DP's split table (both old DPs end this way)."""
     assignment = np.empty(n, np.int64)
     end = n
     for m in range(k - 1, -1, -1):
