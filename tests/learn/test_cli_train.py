@@ -117,6 +117,17 @@ def test_train_unet_is_dispatched_to_seglab_deep(tmp_path):
     assert config["kind"] == "unet" and config["validation"]["epochs_run"] == 1
 
 
+@pytest.fixture
+def unet_pair(tmp_path):
+    """``IMAGE --truth TRUTH`` arguments for one small image pair (skips without torch/MONAI)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("monai")
+    image, truth = _pair(7)
+    seglab.write(tmp_path / "a.png", image)
+    seglab.write(tmp_path / "a_gt.png", truth)
+    return tmp_path / "a.png", "--truth", tmp_path / "a_gt.png"
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--option", "patch=abc"], "option `patch` got 'abc'; expected a whole number >= 16"),
     (["--option", "batch_size=1.5"], "option `batch_size` got 1.5; expected a whole number >= 1"),
@@ -129,14 +140,8 @@ def test_train_unet_is_dispatched_to_seglab_deep(tmp_path):
     (["--touch-width", "3"], "--touch-width applies to --task instance"),
     (["--val-fraction", "0"], "--val-fraction 0: a U-Net keeps the weights of the epoch that scores best"),
 ])
-def test_train_unet_bad_options_get_one_clear_line(tmp_path, args, message):
-    pytest.importorskip("torch")
-    pytest.importorskip("monai")
-    image, truth = _pair(7)
-    seglab.write(tmp_path / "a.png", image)
-    seglab.write(tmp_path / "a_gt.png", truth)
-    done = run("train", tmp_path / "a.png", "--truth", tmp_path / "a_gt.png", "--model", "unet", "--out",
-               tmp_path / "m", *args)
+def test_train_unet_bad_options_get_one_clear_line(unet_pair, tmp_path, args, message):
+    done = run("train", *unet_pair, "--model", "unet", "--out", tmp_path / "m", *args)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and "unexpected" not in done.stderr
     assert not (tmp_path / "m").exists()
@@ -148,14 +153,9 @@ def test_train_pixel_classifier_refuses_unet_flags(files):
     assert done.returncode == 2 and "--touch-width and --option apply to --model unet" in done.stderr
 
 
-def test_train_unet_instance_options_reach_the_model(tmp_path):
+def test_train_unet_instance_options_reach_the_model(unet_pair, tmp_path):
     """--touch-width and --option land in the model's recorded training options (a tiny, fast recipe)."""
-    pytest.importorskip("torch")
-    pytest.importorskip("monai")
-    image, truth = _pair(7)
-    seglab.write(tmp_path / "a.png", image)
-    seglab.write(tmp_path / "a_gt.png", truth)
-    done = run("train", tmp_path / "a.png", "--truth", tmp_path / "a_gt.png", "--model", "unet", "--task",
+    done = run("train", *unet_pair, "--model", "unet", "--task",
                "instance", "--epochs", "1", "--touch-width", "2", "--option", "patch=32", "--option", "batch_size=2",
                "--option", "steps_per_epoch=2", "--option", "features=[4,4,8,8,16,4]", "--option", "window=64",
                "--out", tmp_path / "m")
