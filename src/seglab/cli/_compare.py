@@ -223,9 +223,9 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
             click.echo(f"       note: {note}")
     click.echo(f"{len(evaluated)} evaluated, {len(failed)} failed; wrote {out / 'results.csv'}, "
                f"{out / 'results.json'}, {out / 'report.html'}")
-    if failed and evaluated:
-        from seglab._core.errors import one_line, printable
+    from seglab._core.errors import one_line, printable
 
+    if failed and evaluated:
         # One line per distinct reason on stderr (a truth of another shape fails every method on that image):
         # the ranking above silently leaves those runs out, so say which and why, not only in the CSV.
         reasons: dict[str, list[str]] = {}
@@ -238,8 +238,6 @@ def command(images, truth, methods, pipelines, out_dir, pair_regex, metric_kind,
             click.echo(f"seglab: warning: {len(reasons) - 5} more distinct errors in the error column of "
                        f"{out / 'results.csv'}", err=True)
     if not evaluated:
-        from seglab._core.errors import one_line, printable
-
         # Say why, not only where to look: the first error (a method needing seeds, a truth of another shape).
         first = next((r for r in rows if r["error"]), None)
         why = f": {first['method']} on {first['image'] or 'every image'}: {first['error']}" if first else ""

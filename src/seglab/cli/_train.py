@@ -132,15 +132,13 @@ def _unet_options(items: tuple[str, ...]) -> dict:
     """``--option KEY=VALUE`` texts -> train_unet options; each value is read as JSON when it parses, else text."""
     import json
 
-    from seglab._core.errors import ParameterError
+    from seglab._core.errors import ParameterError, close_matches_hint
     from seglab._core.pipeline import parse_key_values
     from seglab.deep import TRAIN_OPTIONS as OPTIONS
 
     options: dict = {}
     for key, text in parse_key_values(items, where="--option").items():
         if key not in OPTIONS:
-            from seglab._core.errors import close_matches_hint
-
             raise ParameterError(f"--option: unknown U-Net training option `{key}`; options are "
                                  f"{', '.join(OPTIONS)}." + close_matches_hint(key, OPTIONS))
         try:
