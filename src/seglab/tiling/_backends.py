@@ -58,9 +58,9 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None,
 
         raise MissingDependencyError('running on dask needs distributed: pip install "seglab[scale]"') from None
 
-    if scheduler:
-        import dask
+    import dask
 
+    if scheduler:
         # Client() makes itself dask's default scheduler before it connects and leaves that behind when the
         # connection fails: every later dask.compute of the process would then ask for a client that is not there
         before = {key: dask.config.get(key, None) for key in ("scheduler", "shuffle")}
@@ -81,7 +81,6 @@ def make_client(*, workers: int | None = None, scheduler: str | None = None,
                     dask.config.set({key: value})
             raise SchedulerError(f"cannot use the dask scheduler {scheduler!r}: {exc}; give the address of a running "
                                  "scheduler, e.g. tcp://HOST:8786") from None
-    import dask
 
     n = workers or os.cpu_count() or 1
     environ = {**WORKER_MALLOC, **WORKER_THREADS}
