@@ -163,3 +163,39 @@ def test_train_unet_instance_options_reach_the_model(unet_pair, tmp_path):
     options = json.loads((tmp_path / "m" / "config.json").read_text())["training"]["options"]
     assert options["touch_width"] == 2 and options["patch"] == 32 and options["batch_size"] == 2
     assert options["features"] == [4, 4, 8, 8, 16, 4] and options["steps_per_epoch"] == 2
+
+
+def test_train_out_never_overwrites_a_folder_that_is_not_a_pixel_classifier(files):
+    # the image folder given as --out by mistake: its own config.json must survive, and nothing is trained first
+    (files / "img" / "config.json").write_text('{"microscope": "settings"}')
+    before = sorted(p.name for p in (files / "img").iterdir())
+    done = run("train", files / "img" / "t01.png", "--truth", files / "gt" / "man_seg01.png", "--model",
+               "pixel_classifier", "--out", files / "img", "--trees", "5")
+    assert done.returncode == 2, done.stderr
+    assert "exists and is not a pixel-classifier model folder" in done.stderr and "Traceback" not in done.stderr
+    assert "random forest" not in done.stderr  # refused before the fit, not after it
+    assert (files / "img" / "config.json").read_text() == '{"microscope": "settings"}'
+    assert sorted(p.name for p in (files / "img").iterdir()) == before
+
+
+def test_train_out_replaces_an_earlier_pixel_classifier(files):
+    model_dir = files / "model"
+    common = ("train", files / "img" / "t01.png", "--truth", files / "gt" / "man_seg01.png", "--model",
+              "pixel_classifier", "--out", model_dir, "--sigmas", "1,3")
+    assert run(*common, "--trees", "4").returncode == 0
+    done = run(*common, "--trees", "7")
+    assert done.returncode == 0, done.stderr
+    assert "the earlier model there was replaced" in done.stderr
+    assert PixelClassifier.load(model_dir).n_trees == 7
+
+
+def test_pixel_classifier_save_refuses_another_kind_of_model(tmp_path):
+    from seglab.learn import ModelError, fit_pixel_classifier, save_model
+
+    image, truth = _pair(4)
+    save_model(tmp_path / "unet", kind="unet", arrays={"w": np.zeros(3, np.float32)}, config={})
+    weights = (tmp_path / "unet" / "weights.safetensors").read_bytes()
+    model = fit_pixel_classifier(image, truth.astype(np.uint8) + 1, n_estimators=3, sigmas=(1.0,))
+    with pytest.raises(ModelError, match="is not a pixel-classifier model folder.*'unet' model"):
+        model.save(tmp_path / "unet")
+    assert (tmp_path / "unet" / "weights.safetensors").read_bytes() == weights

@@ -48,7 +48,7 @@ from numpy.typing import ArrayLike, NDArray
 from seglab._core.errors import InvalidImageError, MissingInputError, ParameterError, ShapeMismatchError
 from seglab._core.registry import validated
 
-from ._artifact import ModelError, hash_arrays, load_model, save_model
+from ._artifact import ModelError, hash_arrays, load_model, read_config, save_model
 from ._features import DEFAULT_SIGMAS, FEATURE_GROUPS, _check_settings, feature_halo, feature_names, pixel_features
 
 __all__ = ["PixelClassifier", "fit_pixel_classifier", "pixel_classifier", "labels_from_truth", "uncertainty",
@@ -444,7 +444,18 @@ class PixelClassifier:
         }
 
     def save(self, folder: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
-        """Write the model folder (:func:`seglab.learn.save_model`); `extra` adds keys to ``training``."""
+        """Write the model folder (:func:`seglab.learn.save_model`); `extra` adds keys to ``training``.
+
+        `folder` may be new, empty, or an earlier pixel-classifier model (retraining replaces it). Any other
+        existing folder is refused before anything is written: a folder of images or another model would
+        otherwise get a ``config.json`` of ours over its own.
+
+        Raises
+        ------
+        ModelError
+            `folder` holds files and is not a pixel-classifier model folder.
+        """
+        check_replaceable(Path(os.fspath(folder)))
         config = self.config()
         if extra:
             config["training"] = {**config["training"], **extra}
@@ -467,6 +478,21 @@ class PixelClassifier:
                        info=config.get("training") or {}, engine=engine)
         except (KeyError, TypeError, ParameterError) as exc:
             raise ModelError(f"{folder}: the pixel-classifier config is incomplete or invalid ({exc})") from None
+
+
+def check_replaceable(folder: Path) -> bool:
+    """Refuse to write a model into an existing folder that holds something other than a pixel classifier.
+
+    Returns True when `folder` holds a pixel-classifier model that a save would replace.
+    """
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return False  # new or empty (a file in the way is save_model's error)
+    try:
+        read_config(folder, kind=KIND)
+    except ModelError as exc:
+        raise ModelError(f"{folder}: exists and is not a pixel-classifier model folder, so the model was not "
+                         f"written there (nothing in it was changed; pick a new or empty folder): {exc}") from None
+    return True
 
 
 # -- training ---------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from seglab._core.validation import has_channel_axis
 from seglab.workflows import Event
 
 from ._features import DEFAULT_SIGMAS, FEATURE_GROUPS, _check_settings
-from ._forest import PixelClassifier, check_forest_settings, fit_pixel_classifier, labels_from_truth
+from ._forest import PixelClassifier, check_forest_settings, check_replaceable, fit_pixel_classifier, labels_from_truth
 
 __all__ = ["train_pixel_classifier", "pair_training_files"]
 
@@ -171,6 +171,8 @@ def train_pixel_classifier(images: Sequence, *, out: str | os.PathLike, truths: 
     # the settings fit_pixel_classifier checks, checked before the images are read
     check_forest_settings(n_estimators, seed)
     _check_settings(sigmas, features)
+    # refused before minutes of reading and fitting, not after; an earlier pixel classifier there is replaced
+    replacing = check_replaceable(Path(os.fspath(out)))
     report = _reporter(progress)
     what = "truth" if truths is not None else "scribbles"
     others = truths if truths is not None else scribbles
@@ -213,6 +215,6 @@ def train_pixel_classifier(images: Sequence, *, out: str | os.PathLike, truths: 
         "seconds_total": round(time.perf_counter() - start, 3),
     }
     folder = model.save(out, extra=extra)
-    report("saved", f"model written to {folder}")
+    report("saved", f"model written to {folder}" + (" (the earlier model there was replaced)" if replacing else ""))
     return folder, {"pairs": [(str(i), str(t)) for i, t in pairs], "val_f1": val_f1, "validation": how,
                     "seconds": extra["seconds_total"], "classes": list(model.classes)}
