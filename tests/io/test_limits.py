@@ -160,6 +160,29 @@ def test_window_limit_names_the_parameter_and_the_largest_value():
     check_step_cost(spec, mask, {"radius": 81})  # 2 * 81 + 1 = 163 <= 2 * 50 + 64
 
 
+def test_sizes_that_only_widen_the_tile_halo_are_not_refused_in_memory():
+    # min_size / max_hole_size / max_object_size are pixel counts: larger than the image is a valid request
+    from scipy import ndimage as ndi
+    from skimage import morphology
+
+    image, truth = seglab.data.blobs((128, 128), seed=3)
+    mask = truth > 0
+    mask[40:60, 40:60] = True
+    kept = seglab.segment(image, "otsu", post=[("remove_small_objects", {"min_size": 5000})]).data
+    reference = morphology.remove_small_objects(seglab.segment(image, "otsu").mask, max_size=4999)
+    np.testing.assert_array_equal(kept, reference)
+    filled = seglab.segment(image, "otsu", post=[("fill_holes", {"max_hole_size": 100_000})]).data
+    np.testing.assert_array_equal(filled, ndi.binary_fill_holes(seglab.segment(image, "otsu").mask))
+    blobs = mask.astype(np.uint8) * 255
+    split = seglab.segment(blobs, "split_touching", max_object_size=1_000_000).data
+    np.testing.assert_array_equal(split, seglab.segment(blobs, "split_touching").data)  # not used in memory
+    # the tiler still reads a halo that holds such an object (exactness of tiled runs)
+    assert seglab.get_step("remove_small_objects", "post").halo({"min_size": 5000, "connectivity": 1}) >= 5000
+    # a window parameter is still judged against the image
+    with pytest.raises(ParameterError, match=r"`radius` of post-step 'closing' got 300"):
+        seglab.segment(image, "otsu", post=[("closing", {"radius": 300})])
+
+
 def test_int64_guard_runs_before_the_function():
     spec = seglab.get_method("manual")
     with pytest.raises(ParameterError, match="must fit in 64 bits"):

@@ -257,6 +257,8 @@ def check_step_cost(spec, data, params: Mapping[str, Any]) -> None:
     if not shape:
         return
     _check_extent_params(spec, params, shape)
+    # Sizes that only widen the tiler's halo (Param.halo_only) cost nothing here: judge the window without them.
+    params = {**params, **{p.name: p.default for p in spec.params if p.halo_only and p.name in params}}
     halo = _halo(spec, params)
     default_halo = _halo(spec, spec.defaults()) or 0
     limit = max(default_halo, window_limit(shape))

@@ -99,6 +99,12 @@ class Param:
         A length in pixels that is not part of the step's halo (an untiled
         step's window): a value longer than the image's largest side is
         refused before the step runs, with the largest value that runs.
+    halo_only : bool
+        A size in pixels (smallest object kept, largest hole or object a
+        tile must hold) that widens the tiler's halo but not the work or the
+        memory of an in-memory run: the checks that refuse a window wider
+        than the image ignore it (``min_size=5000`` on a 128 x 128 mask is a
+        valid request: remove everything smaller).
     """
 
     name: str
@@ -115,6 +121,7 @@ class Param:
     tune: tuple | None = None
     length: int | None = None
     extent: bool = False
+    halo_only: bool = False
 
     def __post_init__(self):
         if self.type not in PARAM_TYPES:

@@ -79,7 +79,7 @@ SPECS = [
         output="mask",
         summary="Trained U-Net (MONAI BasicUNet): foreground probability, threshold -> mask.",
         params=_COMMON + (
-            Param("min_size", "int", 0, min=0, tune=(0, 200),
+            Param("min_size", "int", 0, min=0, tune=(0, 200), halo_only=True,
                   help="Remove foreground components smaller than this many pixels."),
         ) + _WINDOW,
         dims=(2,),
@@ -99,9 +99,10 @@ SPECS = [
         params=_COMMON + (
             Param("seed_threshold", "float", 0.5, min=0.0, max=1.0, tune=(0.3, 0.9),
                   help="Interior probability above which pixels seed an object."),
-            Param("min_size", "int", 0, min=0, tune=(0, 200), help="Remove objects smaller than this many pixels."),
+            Param("min_size", "int", 0, min=0, tune=(0, 200), halo_only=True,
+                  help="Remove objects smaller than this many pixels."),
         ) + _WINDOW + (
-            Param("max_object_size", "int", 256, min=1, tune=(),
+            Param("max_object_size", "int", 256, min=1, tune=(), halo_only=True,
                   help="Tiled runs: largest object extent (pixels) a tile's halo holds; not used in memory."),
             Param("split_neck", "float", 0.0, min=0.0, max=1.0, tune=(0.0, 0.9),
                   help="0: one seed per seed region. >0: also cut a seed region where it narrows below this "

@@ -11,7 +11,7 @@ _SPLIT_PARAMS = (
     Param("exclude_border", "bool", False, tune=(), help="Ignore distance peaks within min_distance of the border."),
     Param("compactness", "float", 0.0, min=0.0, tune=(0.0, 1.0), help="Compact watershed weight; 0 = classic."),
     Param("watershed_line", "bool", False, help="Separate touching objects by a one-pixel background line."),
-    Param("max_object_size", "int", 256, min=1, max=1_000_000, tune=(),
+    Param("max_object_size", "int", 256, min=1, max=1_000_000, tune=(), halo_only=True,
           help="Tiled runs: largest object extent (pixels) a tile's halo holds; not used in memory."),
 )
 

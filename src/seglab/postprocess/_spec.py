@@ -22,14 +22,15 @@ SPECS = [
     # tiled runs (say so in the help).
     MethodSpec(name="fill_holes", family="postprocess", target=f"{_T}:fill_holes", output="image", kind="post",
                summary="Fill holes not connected to the border", accepts=("mask",), dims=(2, 3), channels="any",
-               params=(Param("max_hole_size", "int", 256, min=1, max=100_000, tune=(),
+               params=(Param("max_hole_size", "int", 256, min=1, max=100_000, tune=(), halo_only=True,
                              help="Tiled runs: largest hole extent (pixels) a tile's halo holds; larger holes "
                                   "stay unfilled when tiled. Not used in memory."),),
                halo=lambda p: int(p["max_hole_size"]) + 1,
                references=("scipy.ndimage.binary_fill_holes",)),
     MethodSpec(name="remove_small_objects", family="postprocess", target=f"{_T}:remove_small_objects",
                output="image", kind="post", summary="Remove objects smaller than min_size pixels",
-               params=(Param("min_size", "int", 64, min=1, log=True, tune=(1, 5000), help="smallest size kept"),
+               params=(Param("min_size", "int", 64, min=1, log=True, tune=(1, 5000), halo_only=True,
+                             help="smallest size kept"),
                        Param("connectivity", "int", 1, min=1, max=3, tune=(), help="1 = face neighbours")),
                accepts=("mask", "labels"), dims=(2, 3), channels="any",
                # Exact with a halo of min_size: a component that meets a tile's core and is cut by the tile's
