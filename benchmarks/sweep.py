@@ -287,11 +287,52 @@ def _data_for(spec, size):
     return _STATE[key]
 
 
+# -- learned methods: a model trained once per sweep, on blobs like the timed image ---------------------
+#: Where the learned methods' models live during a sweep (set by `sweep` before its worker is forked).
+_MODEL_DIR: Path | None = None
+
+
+def _model_for(name: str) -> str:
+    """The folder of a small model for learned method `name`, trained on the first call (in the worker).
+
+    Inference time depends on the architecture and the forest's size, not on how well the model learned, so the
+    models use the defaults a user gets (50 trees; the default U-Net) with a short training run.
+    """
+    import seglab
+
+    assert _MODEL_DIR is not None, "sweep() sets the model folder"
+    folder = _MODEL_DIR / name
+    if (folder / "config.json").is_file():
+        return str(folder)
+    image, truth = seglab.data.blobs((256, 256), n_blobs=30, seed=7)
+    if name == "pixel_classifier":
+        from seglab.learn import fit_pixel_classifier, labels_from_truth
+
+        fit_pixel_classifier(image, labels_from_truth(truth), seed=0).save(folder)
+        return str(folder)
+    from seglab.deep import train_unet
+
+    image_path, truth_path = _MODEL_DIR / "train.png", _MODEL_DIR / "train_truth.png"
+    seglab.write(image_path, image)
+    seglab.write(truth_path, truth.astype(np.uint16))
+    train_unet([image_path], [truth_path], out=folder, task="instance" if name == "unet_instance" else "semantic",
+               epochs=2, steps_per_epoch=4, patch=64, batch_size=4, seed=0)
+    return str(folder)
+
+
+def _needs_model(spec) -> bool:
+    return any(p.name == "model" for p in spec.params) and spec.defaults().get("model") is None
+
+
 def _callable(kind, name, params, who, size):
     from seglab._core.registry import get_method, get_step
 
     spec = get_method(name) if kind == "method" else get_step(name, kind)
     data, inputs = _data_for(spec, size)
+    if _needs_model(spec):
+        if who != "seglab":
+            return None  # no peer in the sweep: RESULTS.md has the head-to-head runs (MONAI, scikit-image)
+        params = {**params, "model": _model_for(name)}
     if who == "seglab":
         if kind == "method":
             from seglab import Pipeline
@@ -375,10 +416,16 @@ class Runner:
 
 # -- the sweep -------------------------------------------------------------------------------------
 def sweep(size: int = 512, only: set[str] | None = None, timeout: float = 120.0, progress=None) -> list[dict]:
+    import tempfile
+
     from seglab._core.registry import all_specs
 
+    global _MODEL_DIR
+    models = tempfile.TemporaryDirectory(prefix="seglab-sweep-models-")
+    _MODEL_DIR = Path(models.name)
     runner = Runner(timeout)
     rows = []
+    stamp = f"{time.strftime('%Y-%m-%d %H:%M')} (load {_load():.1f})"
     try:
         for spec in all_specs():
             if only and spec.name not in only:
@@ -391,10 +438,17 @@ def sweep(size: int = 512, only: set[str] | None = None, timeout: float = 120.0,
                 theirs = runner((spec.kind, spec.name, params, "peer", size)) if peer_name else {}
                 rows.append({"kind": spec.kind, "family": spec.family, "method": spec.name, "corner": label,
                              "params": params, "seglab": ours, "peer_name": peer_name[0] if peer_name else "",
-                             "peer": theirs})
+                             "peer": theirs, "run": stamp})
     finally:
         runner.close()
+        models.cleanup()
     return rows
+
+
+def _load() -> float:
+    import os
+
+    return os.getloadavg()[0]
 
 
 def _seconds(entry):
@@ -464,7 +518,7 @@ def render(rows, meta) -> str:
     lines = [
         "# Range sweep: every method at its defaults and at the corners of its tune range",
         "",
-        f"Run: {meta['date']}, Python {meta['python']}, {meta['cpus']} CPUs, input {meta['size']}x{meta['size']} "
+        f"Written {meta['date']}: Python {meta['python']}, {meta['cpus']} CPUs, input {meta['size']}x{meta['size']} "
         f"uint8 blobs (RGB methods: three shifted copies; post-steps: the Otsu mask or its labels). Corners: each "
         "tuned numeric parameter at its low and high end, each choice value, all numeric parameters high (with each "
         f"choice value); the others at their defaults. One warm-up, then the median of up to 5 runs; a call over "
@@ -474,6 +528,7 @@ def render(rows, meta) -> str:
         f"{ABS_FLOOR_S * 1000:.0f} ms meets it whatever the ratio), x peer <= 1 (a loss under "
         f"{PEER_SLACK_S * 1000:.0f} ms or 10 % is counted as a tie: it is call overhead, validation and timer noise).",
         "",
+        *_runs_text(rows, meta),
         "## Worst corner per method",
         "",
         "| kind | method | default s | worst corner | s | x default | peer | worst x peer (corner) | goal |",
@@ -511,6 +566,34 @@ def render(rows, meta) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _runs_text(rows, meta) -> list[str]:
+    """One line per sweep run whose rows the file holds (rows merged with --merge come from several)."""
+    methods: dict[str, list[str]] = {}
+    for row in rows:
+        run = row.get("run") or f"{meta.get('first_run', 'an earlier run')} (load not recorded)"
+        names = methods.setdefault(run, [])
+        if row["method"] not in names:
+            names.append(row["method"])
+    if len(methods) <= 1:
+        return [f"Rows from one run: {next(iter(methods), meta['date'])}.", ""]
+    lines = ["Rows from several runs (`--merge`; each method's rows come from one run; `uptime` load at its start):"]
+    for run, names in methods.items():
+        lines.append(f"- {run}: {', '.join(names)}")
+    return [*lines, ""]
+
+
+#: SWEEP.md keeps everything from this line on when the sweep rewrites the tables above it.
+NOTES_MARKER = "<!-- notes below: written by hand, kept when `python -m benchmarks sweep` rewrites the tables -->"
+
+
+def _with_notes(text: str, out: Path) -> str:
+    if out.exists():
+        previous = out.read_text()
+        if NOTES_MARKER in previous:
+            return text + "\n" + previous[previous.index(NOTES_MARKER):]
+    return text
+
+
 def main(argv=None) -> int:
     import os
     import platform
@@ -537,8 +620,10 @@ def main(argv=None) -> int:
                       key=lambda r: order.get((r["kind"], r["method"]), 1e9))
     meta = {"python": platform.python_version(), "cpus": os.cpu_count(), "size": args.size,
             "timeout": args.timeout, "date": time.strftime("%Y-%m-%d %H:%M")}
+    if args.merge and json_path.exists():
+        meta["first_run"] = previous["meta"].get("first_run", previous["meta"]["date"])
     json_path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
-    out.write_text(render(rows, meta))
+    out.write_text(_with_notes(render(rows, meta), out))
     print(out)
     return 0
 
