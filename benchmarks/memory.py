@@ -4,7 +4,9 @@
 user inputs generated) on a seeded ``size x size`` uint8 image under ``tracemalloc`` (NumPy reports its
 allocations to it; OpenCV's C++ buffers are not traced, so cv2-backed paths read low) and rewrites the generated
 section of ``benchmarks/MEMORY.md`` (between the marker comments ``BEGIN`` and ``END``), keeping the dated sections
-around it; ``--only a,b`` prints rows and writes nothing. The issue's policy: no method whose code we own makes
+around it; ``--only a,b`` prints rows and writes nothing. ``--sweep [--size 512] [--only a,b]`` measures
+every method of ours beyond its defaults (other dtypes, colour, a volume, the corners of its tune range; see
+:func:`sweep_variants`) and prints one row each, writing nothing. The issue's policy: no method whose code we own makes
 more than two full-size float64 temporaries.
 """
 
@@ -61,6 +63,124 @@ def measure(size: int, only: set[str] | None = None) -> list[dict]:
         temporaries = max(peak - out_bytes, 0) / unit
         rows.append({"method": spec.name, "family": spec.family, "peak_mb": peak / 2**20,
                      "float64_images": temporaries, "error": error})
+    return rows
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _TimeLimit
+
+
+def _trace(call, limit: int = 0) -> tuple[object, int, str]:
+    """(result, traced peak bytes, error text) of ``call()``, traced on a second call (the first is warm-up).
+
+    `limit` > 0 (seconds, main thread, POSIX): a warm-up call still running then is stopped (at its next Python
+    line) and reported as an error instead of being traced (tracemalloc slows a Python loop down many times).
+    """
+    import signal
+
+    try:  # one untraced run first: first-call imports and caches are not the method's temporaries
+        if limit:
+            signal.signal(signal.SIGALRM, _alarm)
+            signal.alarm(limit)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call()
+    except _TimeLimit:
+        return None, 0, f"not measured: the warm-up call ran over {limit} s"
+    except Exception:  # noqa: BLE001 - the traced run below reports it
+        pass
+    finally:
+        if limit:
+            signal.alarm(0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = call()
+        _, peak = tracemalloc.get_traced_memory()
+        error = ""
+    except Exception as exc:  # report, do not hide
+        _, peak = tracemalloc.get_traced_memory()
+        result, error = None, f"{type(exc).__name__}: {exc}"
+    finally:
+        tracemalloc.stop()
+    return result, peak, error
+
+
+def sweep_variants(spec, size: int) -> list[tuple[str, np.ndarray, dict, dict]]:
+    """(label, data, params, user inputs) of the sweep: dtypes, colour, a volume and the tune range's corners.
+
+    2-D inputs are the seeded ``size x size`` blobs image in uint8 (the default row), uint16 (x 257), int16
+    (- 128, x 200), float32 / float64 (/ 255: as few distinct values as the uint8 image), float32 and float64
+    with Gaussian noise (every value distinct, e.g. k-means' general path), and bool (> 127); an RGB image where
+    the method takes colour; a ``size/32 x size/4 x size/4`` volume (as many voxels as the 2-D image has pixels)
+    in uint8 and float32 where it takes 3-D; each corner of the tune range (``benchmarks.sweep.corners``) on uint8.
+    """
+    import seglab
+
+    from .sweep import corners
+
+    image, _ = seglab.data.blobs((size, size), n_blobs=30, seed=5)
+    noise = np.random.default_rng(0).normal(0.0, 2.0, image.shape)
+    gray = [("uint8", image), ("uint16", image.astype(np.uint16) * 257),
+            ("int16", (image.astype(np.int16) - 128) * 200), ("float32", (image / 255).astype(np.float32)),
+            ("float64", image / 255), ("float32 noisy", (image + noise).astype(np.float32)),
+            ("float64 noisy", image + noise), ("bool", image > 127)]
+    base = synthetic_inputs(spec, image.shape)
+    variants: list[tuple[str, np.ndarray, dict, dict]] = []
+    if spec.channels != "color":
+        variants += [(label, data, {}, base) for label, data in gray]
+    if spec.channels in ("color", "any"):
+        rgb = np.stack([image, image[::-1], image[:, ::-1]], axis=-1)
+        variants += [("rgb uint8", rgb, {}, base), ("rgb float32", (rgb / 255).astype(np.float32), {}, base)]
+    if 3 in spec.dims and spec.channels != "color":
+        side = max(size // 4, 8)
+        planes = max(size // 32, 2)
+        volume = np.stack([seglab.data.blobs((side, side), n_blobs=4, seed=p)[0] for p in range(planes)])
+        inputs = {}
+        if "seeds" in spec.inputs:
+            seeds = np.zeros(volume.shape, np.int32)
+            seeds[planes // 2, side // 2 - 3: side // 2 + 3, side // 2 - 3: side // 2 + 3] = 1
+            seeds[:, :2, :2] = 2
+            inputs["seeds"] = seeds
+        variants += [("volume uint8", volume, {}, inputs), ("volume float32", volume.astype(np.float32), {}, inputs)]
+    first = variants[0][1] if spec.channels == "color" else image
+    variants += [(f"uint8 {label}", first, params, base) for label, params in corners(spec) if params]
+    return variants
+
+
+def sweep(size: int, only: set[str] | None = None, progress=None, limit: int = 30) -> list[dict]:
+    """Every method of ours (not :data:`OUTSIDE_POLICY`) on :func:`sweep_variants`, measured as :func:`measure`.
+
+    ``float64 images`` is the traced peak minus the output, in float64 images of the variant's spatial size.
+    A variant the method refuses (e.g. bool where it wants numbers) is reported with its error.
+    """
+    from seglab import Pipeline
+    from seglab._core.registry import all_specs
+
+    rows = []
+    for spec in all_specs():
+        if spec.kind != "method" or spec.name in OUTSIDE_POLICY or (only and spec.name not in only):
+            continue
+        if any(p.default is None and p.name == "model" for p in spec.params):
+            continue  # needs a trained model folder (unet, pixel_classifier): not measurable here
+        for label, data, params, inputs in sweep_variants(spec, size):
+            pipeline = Pipeline.build(spec.name, params)
+            result, peak, error = _trace(lambda: pipeline.run(data, **inputs), limit=limit)
+            out_bytes = 0 if result is None else (
+                result.data.nbytes + sum(a.nbytes for a in result.extras.values()))
+            spatial = data.shape[:-1] if label.startswith("rgb") else data.shape
+            unit = int(np.prod(spatial)) * 8
+            row = {"method": spec.name, "variant": label, "peak_mb": peak / 2**20,
+                   "float64_images": max(peak - out_bytes, 0) / unit, "error": error}
+            rows.append(row)
+            if progress:
+                progress(row)
     return rows
 
 
@@ -152,8 +272,26 @@ def main(argv=None) -> int:
     parser.add_argument("--size", default="512,1024", help="image side(s), comma-separated (default 512,1024)")
     parser.add_argument("--out", default=str(HERE / "MEMORY.md"))
     parser.add_argument("--only", default="", help="comma-separated method names: print their rows, write nothing")
+    parser.add_argument("--sweep", action="store_true",
+                        help="measure every method of ours beyond its defaults (dtypes, colour, volume, tune "
+                             "corners; see sweep_variants) and print the rows; writes nothing")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in str(args.size).split(",") if s.strip()]
+    if args.sweep:
+        over = []
+
+        def show(row):
+            flag = "" if row["error"] or row["float64_images"] <= 2.0 else "  **over**"
+            print(f"{row['method']:<24} {row['variant']:<40} {row['float64_images']:6.2f}{flag} "
+                  f"{row['error'][:100]}", flush=True)
+            if flag:
+                over.append(row)
+
+        for size in sizes:
+            sweep(size, set(args.only.split(",")) if args.only else None, progress=show)
+        print("over the policy:", ", ".join(f"{r['method']} ({r['variant']}: {r['float64_images']:.2f})"
+                                            for r in over) or "none")
+        return 0
     if args.only:
         for size in sizes:
             for row in measure(size, set(args.only.split(","))):

@@ -427,7 +427,9 @@ def _sklearn_kmeans(features, k, n_init, rng):
         raise MissingDependencyError(
             'kmeans on float images or with position features needs scikit-learn: pip install "seglab[learn]"'
         ) from None
-    model = KMeans(n_clusters=k, n_init=n_init, random_state=rng).fit(features)
+    # copy_x=False: `features` is our own copy; scikit-learn centres it in place (and adds the mean back)
+    # instead of copying it first, the same operations on the same values.
+    model = KMeans(n_clusters=k, n_init=n_init, random_state=rng, copy_x=False).fit(features)
     return model.labels_, np.asarray(model.cluster_centers_, np.float64), float(model.inertia_)
 
 
@@ -441,6 +443,9 @@ class _Problem:
         self.inverse = None
         self.codes: NDArray[Any] | None = None  # unsigned 8/16-bit codes of the pixels (histogram-dp path)
         self.present: NDArray[np.intp] | None = None  # the codes that occur, in the order of self.points
+        self.values: NDArray[Any] | None = None  # the sorted distinct values, image dtype (other gray images)
+        self.image: NDArray[Any] = image
+        self.more_than = 0  # a lower bound on the distinct values when they were not all counted
         if position_weight == 0 and not is_color:
             codes, offset = _unsigned_codes(image)
             counts = None
@@ -456,12 +461,18 @@ class _Problem:
                 self.codes, self.present = codes, present
                 self.path = "histogram-dp"
             elif counts is None:
-                values, inverse, counts = np.unique(image.ravel(), return_inverse=True, return_counts=True)
-                if values.size <= _MAX_DP_VALUES:
+                # np.unique(image, return_inverse=True) would sort a copy of the image and keep int64 positions
+                # and an int64 inverse (4-5 float64 images of temporaries); block by block, the same distinct
+                # values and counts, stopping at the first block that shows more than the DP takes.
+                distinct = _distinct_values(image, _MAX_DP_VALUES)
+                if distinct is not None:
+                    values, counts = distinct
                     self.points = values.astype(np.float64)[:, None]
                     self.weights = counts.astype(np.float64)
-                    self.inverse = inverse.ravel()
+                    self.values = values
                     self.path = "histogram-dp"
+                else:
+                    self.more_than = _MAX_DP_VALUES  # known: more distinct values than any k asked (<= 20)
         elif position_weight == 0 and image.dtype == np.uint8:
             flat = image.reshape(-1, 3)
             packed = (flat[:, 0].astype(np.uint32) << 16) | (flat[:, 1].astype(np.uint32) << 8) | flat[:, 2]
@@ -479,6 +490,8 @@ class _Problem:
             self.inverse = inverse.ravel()
             self.path = "unique-colours"
         if self.path == "sklearn":
+            # Our own float64 copy (astype always copies), handed to scikit-learn with copy_x=False: it centres
+            # this copy in place instead of making a second one (the same arithmetic on the same values).
             features = image.reshape(-1, self.n_channels).astype(np.float64)
             if position_weight > 0:
                 grids = np.indices(self.shape, dtype=np.float64).reshape(len(self.shape), -1).T
@@ -521,6 +534,8 @@ class _Problem:
     def n_distinct(self):
         if self.weights is not None:
             return self.points.shape[0]
+        if self.more_than:  # more than any k: the exact count changes nothing (and np.unique would copy)
+            return self.more_than + 1
         return np.unique(self.points, axis=0).shape[0] if self.points.shape[0] <= 4_000_000 else self.points.shape[0]
 
     def fit(self, k, n_init, rng):
@@ -553,8 +568,78 @@ class _Problem:
             table = np.zeros(256 if self.codes.dtype == np.uint8 else 65536, np.int32)
             table[self.present] = per_point
             return _lookup(self.codes, table).reshape(self.shape)
+        if self.values is not None:
+            return _label_by_value(self.image, self.values, per_point.astype(np.int32, copy=False))
         labels = per_point[self.inverse] if self.inverse is not None else per_point
         return labels.reshape(self.shape).astype(np.int32, copy=False)
+
+
+def _blocks(size: int) -> range:
+    """Starts of the blocks (about 1/16 of the pixels, at least 16384) the block-wise passes walk."""
+    return range(0, size, max(1 << 14, -(-size // 16)))
+
+
+def _flat(image: NDArray[Any]) -> NDArray[Any]:
+    return image.reshape(-1)  # a view for the contiguous arrays check_image returns
+
+
+def _distinct_values(image: NDArray[Any], limit: int) -> tuple[NDArray[Any], NDArray[np.int64]] | None:
+    """``np.unique(image, return_counts=True)`` block by block, or None once more than `limit` values show.
+
+    The values (in the image's dtype, sorted) and the counts are those of the whole-image call: each block's
+    distinct values are merged into the sorted union and their counts added.
+    """
+    flat = _flat(image)
+    step = _blocks(flat.size).step
+    values: NDArray[Any] | None = None
+    counts = np.zeros(0, np.int64)
+    for start in _blocks(flat.size):
+        block_values, block_counts = np.unique(flat[start: start + step], return_counts=True)
+        if block_values.size > limit:
+            return None
+        if values is None:
+            values, counts = block_values, block_counts.astype(np.int64)
+            continue
+        merged, where = np.unique(np.concatenate([values, block_values]), return_inverse=True)
+        if merged.size > limit:
+            return None
+        total = np.zeros(merged.size, np.int64)
+        np.add.at(total, where, np.concatenate([counts, block_counts]))
+        values, counts = merged, total
+    if values is None:
+        return None
+    return values, counts
+
+
+def _label_by_value(image: NDArray[Any], values: NDArray[Any], table: NDArray[np.int32]) -> NDArray[np.int32]:
+    """``table[index of each pixel's value in values]`` as int32 (the lookup through np.unique's inverse), block
+    by block, with no per-pixel index array.
+
+    `values` are sorted and distinct and every pixel holds one of them, so a pixel's index is ``i`` exactly when
+    it is ``>= values[i]`` and ``< values[i + 1]``. The table is constant on runs of consecutive values (k
+    contiguous groups for 1-D k-means), so a pixel's run is the number of run starts ``<=`` it: one comparison
+    per run start (a binary search per pixel was 10x slower) and one lookup.
+    """
+    starts = np.flatnonzero(table[1:] != table[:-1]) + 1
+    run_labels = table[np.concatenate(([0], starts))].astype(np.int32)
+    firsts = values[starts]
+    flat = _flat(image)
+    out = np.empty(flat.size, np.int32)
+    step = _blocks(flat.size).step
+    run = np.empty(min(step, flat.size), np.int32)
+    above = np.empty(run.size, bool)
+    for start in _blocks(flat.size):
+        block = flat[start: start + step]
+        n = block.size
+        if firsts.size > 64:  # not 1-D k-means' runs; still exact: the run starts are sorted values
+            np.take(run_labels, np.searchsorted(firsts, block, side="right"), out=out[start: start + n])
+            continue
+        run[:n] = 0
+        for first in firsts:
+            np.greater_equal(block, first, out=above[:n])
+            run[:n] += above[:n]
+        np.take(run_labels, run[:n], out=out[start: start + n])
+    return out.reshape(image.shape)
 
 
 def _unsigned_codes(image: NDArray[Any]) -> tuple[NDArray[Any] | None, float]:

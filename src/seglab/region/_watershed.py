@@ -27,11 +27,25 @@ def _to_uint8(image: np.ndarray) -> tuple[np.ndarray, bool]:
     """Return the image as uint8: unchanged if uint8, else min-max rescaled to 0..255 (documented)."""
     if image.dtype == np.uint8:
         return image, False
-    data = image.astype(np.float64)
-    lo, hi = float(data.min()), float(data.max())
+    # The min and max of the float64 copy are the float64 values of the image's own min and max (the
+    # conversion is monotone), so no whole-image float64 copy is needed for them.
+    lo, hi = float(np.float64(image.min())), float(np.float64(image.max()))
     if hi == lo:
         return np.zeros(image.shape, np.uint8), True
-    return np.round((data - lo) * (255.0 / (hi - lo))).astype(np.uint8), True
+    # The same elementwise operations as np.round((image.astype(float64) - lo) * scale).astype(uint8), on
+    # blocks of rows: float64 temporaries of one block instead of three whole-image ones.
+    scale = 255.0 / (hi - lo)
+    out = np.empty(image.shape, np.uint8)
+    rows = image.shape[0]
+    per_row = image.size // rows if rows else 1
+    step = max(1, min(rows, max((1 << 14) // max(1, per_row), -(-rows // 16))))
+    for start in range(0, rows, step):
+        block = image[start: start + step].astype(np.float64)
+        np.subtract(block, lo, out=block)
+        np.multiply(block, scale, out=block)
+        np.round(block, out=block)
+        out[start: start + step] = block  # astype(uint8): the same unsafe cast (values are 0..255 here)
+    return out, True
 
 
 def band_markers(image: np.ndarray, low: float, high: float) -> np.ndarray:
