@@ -32,12 +32,16 @@ from ._common import parse_params
 @click.option("--scribbles", default=None, type=click.Path(),
               help="Scribble label image (0 = unlabelled, 1..K = classes) for methods that take scribbles.")
 @click.option("--overlay/--no-overlay", default=True, show_default=True, help="Write <stem>.overlay.png.")
+@click.option("--force", is_flag=True,
+              help="Segment every input again, even those whose outputs an earlier run of the same pipeline wrote.")
 def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, seeds_json, contour, rect, markers,
-            scribbles, overlay):
+            scribbles, overlay, force):
     """Segment IMAGES and write <stem>.mask.png or <stem>.labels.tif, <stem>.overlay.png and <stem>.json to --out.
 
     A file that cannot be read or segmented is reported and the others go on;
-    the exit code is non-zero if any input failed.
+    the exit code is non-zero if any input failed. Run the same command again
+    after an interruption: inputs whose outputs are complete (same file bytes,
+    same pipeline, same library versions) are skipped, unless --force.
     """
     from seglab._core.errors import ParameterError
     from seglab._core.pipeline import Pipeline
@@ -97,11 +101,12 @@ def command(images, method, params, pre, post, pipeline_file, out_dir, seeds, se
                 bar.advance(task)
 
         result = segment_files(paths, pipeline, out, inputs=given, overlay=overlay, progress=on_event,
-                               raise_errors=_debug())
+                               raise_errors=_debug(), skip_done=not force)
     failures = result.failures
     done = len(paths) - len(failures)
     failed = f"; {len(failures)} failed" if failures else ""
-    click.echo(printable(f"segmented {done} of {len(paths)} image(s) into {out}") + failed)
+    skipped = f" ({len(result.skipped)} done by an earlier run, skipped)" if result.skipped else ""
+    click.echo(printable(f"segmented {done} of {len(paths)} image(s) into {out}") + skipped + failed)
     if failures:
         raise click.exceptions.Exit(2 if result.all_bad_input else 1)
 

@@ -54,6 +54,13 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            # click would print an empty line and raise Abort; main() prints the one line instead
+            raise _Stopped(exc) from None
+
     def resolve_command(self, ctx, args):
         try:
             return super().resolve_command(ctx, args)
@@ -92,7 +99,7 @@ def main(argv=None) -> int:
     from ._common import remove_empty_created_folders
 
     try:
-        with _quiet_libraries(debug):
+        with _quiet_libraries(debug), _terminate_as_interrupt():
             return _run(args, debug)
     finally:
         remove_empty_created_folders()  # an output folder the failed run created and left empty goes again
@@ -106,6 +113,8 @@ def _run(args: list[str], debug: bool) -> int:
         returned = cli.main(args=args, prog_name="seglab", standalone_mode=False)
         if isinstance(returned, int):
             return returned
+    except _Stopped as stopped:
+        return _interrupted(stopped.interrupt)
     except click.exceptions.Abort:
         click.echo("seglab: aborted", err=True)
         return 130
@@ -122,15 +131,24 @@ def _run(args: list[str], debug: bool) -> int:
     except click.ClickException as exc:
         click.echo(printable(f"seglab: error: {one_line(exc.format_message())}"), err=True)
         return 2
-    except KeyboardInterrupt:
-        click.echo("seglab: interrupted", err=True)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except Exception as exc:  # noqa: BLE001 - the CLI boundary turns every failure into one line
         if debug:
             raise
         click.echo(error_line(exc), err=True)
         return 2 if isinstance(exc, SeglabError) else 1
     return 0
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """The line and exit code for Ctrl-C (130) or SIGTERM/SIGHUP (128 + the signal's number)."""
+    if isinstance(exc, Terminated):
+        click.echo(f"seglab: terminated ({exc.name}); finished outputs are kept, run the same command again to go on",
+                   err=True)
+        return 128 + exc.signum
+    click.echo("seglab: interrupted; finished outputs are kept, run the same command again to go on", err=True)
+    return 130
 
 
 def error_line(exc: BaseException, prefix: str = "") -> str:
@@ -154,6 +172,67 @@ def error_line(exc: BaseException, prefix: str = "") -> str:
     else:
         line = f"seglab: unexpected {type(exc).__name__}: {message} (run again with --debug for the traceback)"
     return printable(one_line(line))
+
+
+class _Stopped(BaseException):
+    """Carries Ctrl-C or :class:`Terminated` past click (which would print an empty line) to :func:`main`."""
+
+    def __init__(self, interrupt: KeyboardInterrupt):
+        super().__init__(interrupt)
+        self.interrupt = interrupt
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread as Ctrl-C is, so that every ``finally`` runs."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(signum)
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+
+
+class _terminate_as_interrupt:
+    """Turn SIGTERM/SIGHUP into :class:`Terminated` for the command's duration.
+
+    Python's default for SIGTERM ends the process at once: no ``finally`` runs, so the atomic
+    writer's temporary file (``.<name>.<random>.tmp``) and the first outputs of the file in
+    progress (a mask without its record) stayed behind when a batch was stopped by ``kill``, a
+    job scheduler or a closed terminal. Raised as an exception instead, the same clean-up as
+    for Ctrl-C runs. Only the main thread can set handlers; elsewhere this does nothing.
+    """
+
+    _SIGNALS = ("SIGTERM", "SIGHUP")
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self._previous: dict[int, object] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for name in self._SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            previous = signal.getsignal(signum)
+            if previous is not signal.SIG_DFL:  # ignored (nohup) or handled by the embedding program: leave it
+                continue
+            signal.signal(signum, _raise_terminated)
+            self._previous[signum] = previous
+        return self
+
+    def __exit__(self, *exc_info):
+        import signal
+
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        return False
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
 
 
 class _quiet_libraries:

@@ -73,6 +73,7 @@ class BatchResult:
 
     written: dict[str, Path] = field(default_factory=dict)
     failures: list[tuple[str, BaseException]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # inputs whose outputs an earlier run already wrote
 
     @property
     def all_bad_input(self) -> bool:
@@ -85,7 +86,7 @@ class BatchResult:
 def segment_files(paths: Iterable[str | Path], pipeline: Pipeline, out: Path, *,
                   inputs: Mapping[str, Any] | None = None, overlay: bool = True,
                   progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
-                  raise_errors: bool = False) -> BatchResult:
+                  raise_errors: bool = False, skip_done: bool = True) -> BatchResult:
     """Segment every file of `paths` with `pipeline` into folder `out`.
 
     Parameters
@@ -107,14 +108,39 @@ def segment_files(paths: Iterable[str | Path], pipeline: Pipeline, out: Path, *,
         and a cancellation flag checked between files.
     raise_errors : bool
         Re-raise the first failure instead of recording it (``--debug``).
+    skip_done : bool
+        Resume an interrupted batch: an input whose record ``<stem>.json`` in `out` says it was
+        segmented from the same bytes (SHA-256), by the same pipeline, with the same library versions
+        and overlay choice, and whose outputs are all there, is not segmented again
+        (``kind='result'`` event with ``data['skipped'] = True``). Never applies when user inputs
+        (seeds, a contour, ...) are given or the method reads a model folder, whose contents the
+        record does not pin.
+
+    Notes
+    -----
+    Two inputs with the same name before the extension (``a.png`` and ``a.tif``, or ``d1/a.png``
+    and ``d2/a.png``) would write the same output files: the later one fails with an
+    :class:`~seglab.ImageWriteError` instead of replacing the earlier one's outputs.
     """
     files = expand_inputs(paths)
     result = BatchResult()
+    owners: dict[str, Path] = {}  # output stem -> the input that writes it in this batch
+    resumable = skip_done and not any(v is not None for v in (inputs or {}).values()) and not _reads_model(pipeline)
     for index, path in enumerate(files):
         if cancel is not None:
             cancel.check("segment")
         emit(progress, Event("segment", index, len(files), item=path.name))
         try:
+            _claim_stem(path, owners)
+            if resumable:
+                done = _done_before(path, pipeline, out, overlay=overlay)
+                if done is not None:
+                    result.written[str(path)] = done
+                    result.skipped.append(str(path))
+                    emit(progress, Event("segment", index + 1, len(files), item=str(path), kind="result",
+                                         message=f"{path} -> {done} (done by an earlier run; skipped)",
+                                         data={"output": done, "skipped": True}))
+                    continue
             written = segment_file(path, pipeline, out, inputs or {}, overlay=overlay, progress=progress)
         except Exception as exc:  # noqa: BLE001 - a batch reports each bad file and goes on
             if raise_errors:
@@ -127,6 +153,52 @@ def segment_files(paths: Iterable[str | Path], pipeline: Pipeline, out: Path, *,
             emit(progress, Event("segment", index + 1, len(files), item=str(path), kind="result",
                                  message=f"{path} -> {written}", data={"output": written}))
     return result
+
+
+def _claim_stem(path: Path, owners: dict[str, Path]) -> None:
+    """Refuse a second input of the batch whose outputs would replace those of an earlier one."""
+    from seglab._core.errors import ImageWriteError
+
+    stem = _stem(path)
+    first = owners.setdefault(stem, path)
+    if first is path or os.path.abspath(first) == os.path.abspath(path):
+        return
+    raise ImageWriteError(
+        f"{path}: its outputs ({stem}.*) would replace those of {first}, segmented earlier in this batch "
+        "(the same name before the extension); rename one of them or segment it into another output folder"
+    )
+
+
+def _reads_model(pipeline: Pipeline) -> bool:
+    steps = [*pipeline.pre, pipeline.method, *pipeline.post]
+    return any(getattr(getattr(step, "spec", None), "model", None) for step in steps)
+
+
+def _done_before(path: Path, pipeline: Pipeline, out: Path, *, overlay: bool) -> Path | None:
+    """The main output an earlier run wrote for `path` with `pipeline` (all outputs present), else None."""
+    import json
+
+    from seglab._core.provenance import jsonable, versions
+    from seglab.io import sha256_file
+
+    record_path = out / f"{_stem(path)}.json"
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        files = record["files"]
+        main = out / files["output"]
+        same = (record["pipeline"] == jsonable(pipeline.to_dict()) and record["versions"] == versions()
+                and record.get("overlay", True) == overlay
+                and all(os.path.isfile(out / name) for name in files.values()))
+    except (OSError, ValueError, KeyError, TypeError):  # no record, or not one of ours: segment again
+        return None
+    if not same:
+        return None
+    try:
+        if record["input_sha256"] != sha256_file(path):
+            return None
+    except Exception:  # noqa: BLE001 - an unreadable input is reported by the run that follows
+        return None
+    return main
 
 
 def segment_file(path: Path, pipeline: Pipeline, out: Path, given_inputs: Mapping[str, Any], *, overlay: bool = True,
@@ -154,7 +226,7 @@ def segment_file(path: Path, pipeline: Pipeline, out: Path, given_inputs: Mappin
         written = {"output": main_path.name}
         if len(created) > 1:
             written["overlay"] = created[1].name
-        _write_record(path, image, result, pipeline, written, out / f"{stem}.json", start)
+        _write_record(path, image, result, pipeline, written, out / f"{stem}.json", start, overlay=overlay)
         created.append(out / f"{stem}.json")
     except BaseException:
         # A file fails as a whole: no mask without its record, no half set of outputs.
@@ -200,7 +272,8 @@ def _write_outputs(result, data, main_path: Path, out: Path, stem: str, overlay:
         created.append(overlay_path)
 
 
-def _write_record(path: Path, image, result, pipeline, written: dict, record_path: Path, start: float) -> None:
+def _write_record(path: Path, image, result, pipeline, written: dict, record_path: Path, start: float, *,
+                  overlay: bool = True) -> None:
     from seglab._core.provenance import jsonable, versions
     from seglab.io import sha256_file, write_text_atomic
 
@@ -211,6 +284,7 @@ def _write_record(path: Path, image, result, pipeline, written: dict, record_pat
         "input_dtype": str(image.dtype),
         "output_kind": result.output,
         "files": written,
+        "overlay": overlay,
         "method": pipeline.method.name,
         "params": jsonable(pipeline.method.params),
         "pre": [jsonable(s.to_dict()) for s in pipeline.pre],
