@@ -23,8 +23,9 @@ Round 4 (``--only otsu,globals,kmeans_gray``; before = the code of round 3, repr
   cv2 THRESH_OTSU and THRESH_TRIANGLE / the floor (``np.copy`` of the image: the bool mask is one byte per pixel).
   One more row per size: the histogram pass alone (``full_histogram``, every core) against the same floor, the
   part of every global threshold that no change after it can remove.
-* kmeans_gray: 2048x2048 uint8, k=3 and 'auto' (2..8). Before: round 3's path (the Python-pool histogram, the full
-  DP table, a Python-pool ``cv2.LUT`` of 1-row parts); after: ``kmeans``. Floor: one read + write pass over the
+* kmeans_gray: 2048x2048 uint8, k=3 and 'auto' (2..8) (``--big``: also the slice size, after and floor only).
+  Before: round 3's path (the Python-pool histogram, the full DP table, a Python-pool ``cv2.LUT`` of 1-row parts);
+  after: ``kmeans``. Floor: one read + write pass over the
   bytes read and written (uint8 in, int32 labels out: ``np.copy`` of 5 bytes per pixel, as benchmarks/_harness).
   Both sides allocate their output on every call; the minor page faults per call of each are reported (glibc
   hands a freed block of this size back to the next call, so neither pays first-touch faults). One more row: the
@@ -384,6 +385,25 @@ def _old_gray_kmeans(image, ks):
     return rank[assignment][inverse].reshape(image.shape).astype(np.int32, copy=False), inertia
 
 
+def kmeans_gray_slice_rows(runs: int = 1) -> list[list[str]]:
+    """Gray k-means on the 17480 x 8026 slice size against the 5-byte floor (the memory-bound regime)."""
+    from seglab.cluster import kmeans
+
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(110, 40, (17480, 8026)), 0, 255).astype(np.uint8)
+    source = np.ones(image.size * 5 // 2, np.uint8)  # uint8 read + int32 written: 5 bytes per pixel
+    rows = []
+    for label, k in (("k=3 (default)", 3), ("'auto' (k 2..8)", "auto")):
+        calls = {"after": lambda: kmeans(image, n_clusters=k, k_min=2, k_max=8), "floor": lambda: np.copy(source)}
+        for index in range(runs):
+            m = _round_robin(calls, 5)
+            rows.append(["kmeans gray", f"17480x8026 uint8, {label}",
+                         f"seconds (run {index + 1} of {runs}, load {os.getloadavg()[0]:.1f})", "",
+                         f"{m['after']:.4f}", "", f"x floor {m['after'] / m['floor']:.2f} (floor "
+                         f"{m['floor']:.4f} s, 5 B/px)"])
+    return rows
+
+
 def kmeans_gray_rows(runs: int = 1) -> list[list[str]]:
     import seglab
     from seglab.cluster import _kmeans, kmeans
@@ -580,7 +600,8 @@ def main(argv=None) -> int:
     import platform
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--big", action="store_true", help="Otsu on the 17480 x 8026 slice size")
+    parser.add_argument("--big", action="store_true",
+                        help="also the 17480 x 8026 slice size (otsu, globals, kmeans_gray)")
     parser.add_argument("--out", default=str(HERE / "MISSES.md"))
     parser.add_argument("--only", default="otsu,local",
                         help="comma-separated sections: otsu, local, random_walker, kmeans, globals, kmeans_gray "
@@ -604,6 +625,8 @@ def main(argv=None) -> int:
         rows += globals_rows(args.big)
     if "kmeans_gray" in only:
         rows += kmeans_gray_rows(args.runs)
+        if args.big:
+            rows += kmeans_gray_slice_rows(args.runs)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = ["# Issue 13 misses: before and after, one run", "",
              f"Run: {time.strftime('%Y-%m-%d %H:%M')}, Python {platform.python_version()}, {os.cpu_count()} CPUs, "
