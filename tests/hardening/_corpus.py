@@ -793,6 +793,19 @@ def _cases() -> list[Case]:
     add("train-out-empty", "output", lambda r: train_pc(r)[:-1] + [""], match=r"--out got an empty path",
         extra={"out": None, "cwd_clean": True})
 
+    # ---- round 3: inputs of kinds not covered before ----
+    add("zarr-array-input-works", "valid", lambda r: seg(_zarr_array(r / "a.zarr")), code=0, errors=0,
+        outputs=("a.mask.png", "a.overlay.png", "a.json"))
+    add("zarr-group-input-works", "valid", lambda r: seg(_zarr_one_array_group(r / "g.zarr")), code=0, errors=0,
+        outputs=("g.mask.png", "g.json"))
+    add("batch-same-stem-png-tif", "batch",
+        lambda r: seg(good_png(r, "a.png"), write_tif(r / "a.tif", blobs()), good_png(r, "b.png")), errors=1,
+        match=r"a\.tif: its outputs \(a\.\*\) would replace those of .*a\.png",
+        outputs=("a.mask.png", "a.overlay.png", "a.json", "b.mask.png"))
+    add("batch-same-stem-two-folders", "batch",
+        lambda r: seg(good_png(_dir(r / "d1"), "x.png"), good_png(_dir(r / "d2"), "x.png")), errors=1,
+        match=r"d2/x\.png: its outputs \(x\.\*\) would replace those of .*d1/x\.png", outputs=("x.mask.png",))
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],
@@ -871,6 +884,22 @@ def _zarr_bad_chunk(path: Path) -> Path:
     for chunk in path.rglob("*"):
         if chunk.is_file() and chunk.name not in ("zarr.json", ".zarray", ".zattrs", ".zgroup"):
             chunk.write_bytes(b"\x00garbage" * 3)
+    return path
+
+
+def _zarr_array(path: Path) -> Path:
+    import zarr
+
+    array = zarr.open_array(str(path), mode="w", shape=(48, 64), chunks=(16, 32), dtype="u1")
+    array[:] = blobs()
+    return path
+
+
+def _zarr_one_array_group(path: Path) -> Path:
+    import zarr
+
+    group = zarr.open_group(str(path), mode="w")
+    group.create_array("0", shape=(48, 64), chunks=(24, 32), dtype="u2")[:] = blobs(dtype=np.uint16) * 100
     return path
 
 

@@ -157,3 +157,28 @@ def test_inputs_with_the_same_stem_never_overwrite_each_other(tmp_path, capsys):
     np.testing.assert_array_equal(seglab.read(out / "a.mask.png") > 0, seglab.segment(seglab.read(first), "otsu").mask)
     assert json.loads((out / "a.json").read_text())["input"] == str(first)
     assert sorted(os.listdir(out)) == ["a.json", "a.mask.png", "a.overlay.png"]
+
+
+def test_zarr_input_is_segmented_recorded_and_resumed(tmp_path, capsys):
+    """A zarr store read fine but its provenance hash failed ('is a folder'): every zarr input was an error."""
+    import zarr
+
+    store = tmp_path / "cells.zarr"
+    array = zarr.open_array(str(store), mode="w", shape=(24, 30), chunks=(8, 8), dtype="u1")
+    image = np.full((24, 30), 15, np.uint8)
+    image[5:15, 4:20] = 180
+    array[:] = image
+    out = tmp_path / "out"
+    assert main(["segment", str(store), "--method", "otsu", "--out", str(out)]) == 0
+    np.testing.assert_array_equal(seglab.read(out / "cells.mask.png") > 0, image > 100)
+    digest = json.loads((out / "cells.json").read_text())["input_sha256"]
+    assert digest == seglab.io.sha256_file(store) and len(digest) == 64
+    capsys.readouterr()
+    assert main(["segment", str(store), "--method", "otsu", "--out", str(out)]) == 0
+    assert "(1 done by an earlier run, skipped)" in capsys.readouterr().out
+    array[0:8, 0:8] = 200  # one chunk rewritten: another hash, segmented again
+    assert seglab.io.sha256_file(store) != digest
+    assert main(["segment", str(store), "--method", "otsu", "--out", str(out)]) == 0
+    assert "skipped" not in capsys.readouterr().out
+    with pytest.raises(seglab.ImageReadError, match=r"is a folder; sha256_file hashes one file \(or a zarr store\)"):
+        seglab.io.sha256_file(tmp_path)

@@ -357,19 +357,36 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int = 2) -> Pa
 def sha256_file(path: str | os.PathLike[str], *, chunk_size: int = 1 << 20) -> str:
     """Return the hex SHA-256 of a file's bytes, read in chunks (for provenance records).
 
+    A zarr store (a folder that :func:`seglab.read` reads as one image) is hashed as a whole: the
+    relative path and the bytes of each of its files, in sorted order, so the same store gives the
+    same hash wherever it lies.
+
     Raises
     ------
     ImageReadError
-        Missing file, folder or unreadable file.
+        Missing file, a folder that is not a zarr store, or an unreadable file.
     """
+    from ._formats import is_zarr_dir
+
     path = as_path(path)
-    if stat.S_ISDIR(stat_input(path).st_mode):
-        raise ImageReadError(f"{path}: is a folder; sha256_file hashes one file")
     digest = hashlib.sha256()
+    if stat.S_ISDIR(stat_input(path).st_mode):
+        if not is_zarr_dir(path):
+            raise ImageReadError(f"{path}: is a folder; sha256_file hashes one file (or a zarr store)")
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            name = file.relative_to(path).as_posix().encode("utf-8", "surrogateescape")
+            digest.update(len(name).to_bytes(8, "little") + name)
+            _hash_into(digest, file, chunk_size)
+        return digest.hexdigest()
+    _hash_into(digest, path, chunk_size)
+    return digest.hexdigest()
+
+
+def _hash_into(digest, path: Path, chunk_size: int) -> None:
     try:
         with open(path, "rb") as fh:
             for block in iter(lambda: fh.read(chunk_size), b""):
                 digest.update(block)
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    return digest.hexdigest()
