@@ -78,11 +78,24 @@ def _to_uint8(array):
     if array.dtype == np.uint8:
         return np.ascontiguousarray(array)
     if array.dtype.kind == "f" and array.min() >= 0 and array.max() <= 1:
-        return np.ascontiguousarray(np.round(array * 255).astype(np.uint8))
+        return _by_row_blocks(array, lambda block: np.round(block * 255))
     lo, hi = float(array.min()), float(array.max())
     warnings.warn(
         f"grabcut works on 8-bit colour; the {array.dtype} image (range {lo:g}..{hi:g}) was rescaled to 0..255",
         ConversionWarning, stacklevel=3,
     )
     span = hi - lo if hi > lo else 1.0
-    return np.ascontiguousarray(np.round((array.astype(np.float64) - lo) * (255.0 / span)).astype(np.uint8))
+    return _by_row_blocks(array, lambda block: np.round((block.astype(np.float64) - lo) * (255.0 / span)))
+
+
+def _by_row_blocks(array, scaled):
+    """``scaled(array).astype(np.uint8)`` (C-contiguous), computed on blocks of rows: the same elementwise
+    operations, with the float temporaries of one block instead of the whole colour image (three float64
+    images of float64 RGB)."""
+    out = np.empty(array.shape, np.uint8)
+    rows = array.shape[0]
+    per_row = array.size // rows if rows else 1
+    step = max(1, min(rows, max((1 << 14) // max(1, per_row), -(-rows // 16))))
+    for start in range(0, rows, step):
+        out[start: start + step] = scaled(array[start: start + step])  # astype(uint8)'s unsafe cast
+    return out
