@@ -100,8 +100,9 @@ def _labels_pipeline():
 @pytest.mark.filterwarnings("ignore::UserWarning:distributed")
 @pytest.mark.filterwarnings("ignore::RuntimeWarning:distributed")
 def test_two_workers_cancelled_in_the_final_pass_resume_bit_identical(tmp_path, blobs, monkeypatch):
-    """Two workers with guided batches (tasks of one to three tiles given out as others come back); a run
-    stopped in the final pass resumes from its lookup tables and gives the same labels, numbering included."""
+    """Two workers, each pass one long task per worker claiming its tiles (``_claimed_pass``); a run stopped
+    in the final pass stops claiming, resumes from its lookup tables and gives the same labels, numbering
+    included; the stopped pass's claim folder goes with the scratch once the resumed run is complete."""
     from seglab.tiling import _run, make_client
     from seglab.workflows import Cancelled, CancelToken
 
@@ -125,7 +126,9 @@ def test_two_workers_cancelled_in_the_final_pass_resume_bit_identical(tmp_path, 
         work = tmp_path / "cut.zarr" / "_seglab"
         assert (work / "done" / "mapping").exists()
         assert 10 <= len(list((work / "done" / "final").iterdir())) < 90
+        assert [(p / "stop").exists() for p in work.glob("claims-*")] == [True]  # the stopped final pass
         cut = run_tiled(image, pipeline, tmp_path / "cut.zarr", chunk=(64, 100), client=client, resume=True)
+        assert not list(work.glob("claims-*"))
     assert_equivalent_labeling(full[:], pipeline.run(image).data)
     np.testing.assert_array_equal(cut[:], full[:])  # the same numbering, not only the same partition
     # progress tile by tile in every pass: every count 0..90 once (10 x 9 tiles)

@@ -3,6 +3,8 @@
 :func:`make_client` starts a LocalCluster (one process per core, glibc malloc settings kept) or
 connects to an existing scheduler; :func:`_execute` runs one pass's tasks on whichever backend the
 run was given and reports progress, so the orchestration in ``_run`` never branches on the backend.
+On a cluster, the tiler's passes run as one long task per worker thread that claims its tiles itself
+(:func:`_claimed_pass`); other passes go out as tasks of a few tiles (the guided dispatch, :class:`_Guided`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import itertools
 import os
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -103,12 +106,18 @@ def _default_client():
 
 
 def _execute(client, function, job, items, stage, progress, reduce=None, weights=None,
-             batch_weight=None):
+             batch_weight=None, claims=None, fetch=None):
     """Run ``function(job, item)`` for every item; report progress; return results in item order.
 
     With `reduce`, each result is passed to ``reduce(result)`` as it arrives and not kept. `weights` (the
     work of each item, e.g. its tile's pixels) balance the contiguous runs of items given to each worker;
     on a cluster, `batch_weight` groups consecutive items of a run into tasks of about that much work.
+
+    `claims` (a folder every worker and this process can write, e.g. the run's work folder) lets a cluster
+    of several worker threads run the pass as one long task per thread that claims its tiles itself (see
+    :func:`_claimed`). Its results then come back when the task ends, or, with `fetch`, the client gets
+    each item's result by calling ``fetch(item)`` as soon as the item is done (e.g. reading the record the
+    task wrote) and the tasks return nothing.
     """
     total = len(items)
     results = [None] * total
@@ -145,6 +154,10 @@ def _execute(client, function, job, items, stage, progress, reduce=None, weights
         return results
     from distributed import as_completed
 
+    slots = _slots(client) if claims is not None else []
+    if len(slots) >= CLAIM_MIN_SLOTS and total > 1:
+        return _claimed_pass(client, function, job, items, stage, progress, results, weights, slots, claims,
+                             fetch)
     # A job that names its input by path is ~1 kB: it travels inside each task, which saves the scatter's
     # round trip to every worker at the start of each pass (serial time). A job holding an array is
     # scattered once; hash=False: a unique key per pass (re-scattering an equal job can race with the
@@ -320,6 +333,176 @@ class _Guided:
         self.runs[victim][1] = hi - 1
         self.inflight[address].append((hi - 1, hi))
         return hi - 1, hi
+
+
+# -- long tasks that claim their tiles ------------------------------------------------------------------
+#: claimed passes from this many worker threads on: one worker gains too (no gap between its tasks, 5 % on
+#: the mask pipeline's 1-worker run, measured), so every cluster run takes them
+CLAIM_MIN_SLOTS = 1
+#: how often the client looks for finished tiles while a claimed pass runs (progress, cancel, `fetch`)
+CLAIM_POLL_SECONDS = 0.02
+#: how long a stopped (cancelled, failed) claimed pass waits for its tasks to finish their current tile
+CLAIM_STOP_SECONDS = 60.0
+
+
+def _slots(client) -> list[str]:
+    """One entry per worker thread of the cluster (a worker's address repeated `nthreads` times), sorted."""
+    info = client.scheduler_info().get("workers", {})
+    return [address for address in sorted(info) for _ in range(max(1, int(info[address].get("nthreads", 1))))]
+
+
+def _claimed_pass(client, function, job, items, stage, progress, results, weights, slots, claims, fetch):
+    """One pass as one long task per worker thread, each claiming its tiles itself (see :func:`_claimed`).
+
+    With a task per tile or per few tiles (the guided dispatch), every task cost the client, whose process
+    hosts the scheduler on the cores the workers use, ~4 ms of CPU (measured: 13-15 tasks a pass); here
+    the scheduler sees one task per worker thread and pass. The client follows the tasks through the
+    append-only logs they keep in a fresh folder under `claims` (progress tile by tile, cancellation,
+    `fetch`). Tiles whose results did not come back (a task lost with its worker) run again through the
+    guided dispatch.
+    """
+    import shutil
+    import threading
+
+    total = len(items)
+    weights = [float(w) for w in (weights if weights is not None else [1] * total)]
+    folder = Path(claims) / f"claims-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    job_future = job if _light(job) else client.scatter(job, broadcast=True, hash=False)
+    bounds = _balanced_bounds(weights, len(slots), nearest=True)
+    runs = list(itertools.pairwise(bounds))
+    name = getattr(function, "__name__", "tiles").strip("_")
+    wake = threading.Event()
+    futures = []
+    for slot, address in enumerate(slots):
+        future = client.submit(_claimed, function, job_future, items, runs, slot, weights, str(folder), fetch is None,
+                               pure=False, key=f"{name}-{uuid.uuid4().hex}", workers=[address],
+                               allow_other_workers=True)
+        future.add_done_callback(lambda _: wake.set())
+        futures.append(future)
+    logs = [_Log(folder / f"log-{slot}") for slot in range(len(slots))]
+    seen: set[int] = set()
+    done = 0
+    try:
+        while True:
+            finished = all(future.done() for future in futures)  # read before the logs: nothing is missed
+            for log in logs:
+                for position in log.read():
+                    if position in seen:  # a task run again after its worker was lost
+                        continue
+                    seen.add(position)
+                    if fetch is not None:
+                        results[position] = fetch(items[position])
+                    done += 1
+                    if progress:
+                        progress(stage, done, total)
+            failed = next((future for future in futures if future.status in ("error", "cancelled")), None)
+            if failed is not None:
+                failed.result()  # raises the task's error (a cancelled one: CancelledError)
+            if finished:
+                break
+            wake.wait(CLAIM_POLL_SECONDS)
+            wake.clear()
+        returned: set[int] = set()
+        for position, result in itertools.chain.from_iterable(client.gather(futures)):  # one round trip
+            returned.add(position)
+            results[position] = result
+        missing = [p for p in range(total) if p not in (seen if fetch is not None else returned)]
+    except BaseException:
+        _stop(client, folder, futures)
+        raise
+    if missing:  # a task was lost with its worker (its claimed tiles unfinished, or its results gone)
+        again = _execute(client, function, job, [items[p] for p in missing], stage, None,
+                         weights=[weights[p] for p in missing])
+        for position, result in zip(missing, again):
+            results[position] = result
+            if position not in seen:
+                done += 1
+                if progress:
+                    progress(stage, done, total)
+    shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
+def _stop(client, folder: Path, futures) -> None:
+    """Stop a claimed pass: no task claims another tile; wait (bounded) until each has finished its current one.
+
+    Waiting keeps an interrupted run's files still once the error reaches the caller, so that a `resume`
+    started at once does not write the same tiles as a task of the stopped call.
+    """
+    from distributed import wait
+
+    with contextlib.suppress(OSError):
+        (folder / "stop").touch()
+    with contextlib.suppress(Exception):
+        wait(futures, timeout=CLAIM_STOP_SECONDS)
+    client.cancel(futures)
+
+
+class _Log:
+    """The positions a claiming task has appended to its log since the last read (whole lines only)."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset = path, 0
+
+    def read(self) -> list[int]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        return [int(line) for line in data[:end].split()]
+
+
+def _claimed(function, job, items, runs, slot, weights, folder, keep):
+    """One long task of a pass: run `function(job, item)` on tiles this task claims, until none is left.
+
+    A tile is claimed by creating its claim file exclusively (``O_EXCL``: one creator wins, also on NFS),
+    so no tile runs twice and none waits for the client. The task takes its own contiguous run of tiles
+    front to back (neighbours share halo chunks, which a worker then decodes once), then single tiles from
+    the far end of the run with the most unclaimed work: the workers finish together, within one tile.
+    Each finished tile's position is appended to this task's log (the client reports progress from it),
+    and the task stops claiming once the client has created ``stop`` (cancelled or failed pass).
+
+    Returns ``[(position, result), ...]`` (with `keep`), or an empty list.
+    """
+    folder = Path(folder)
+    stop = folder / "stop"
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+
+    def claim(position) -> bool:
+        try:
+            os.close(os.open(folder / f"c{position}", flags))
+        except FileExistsError:
+            return False
+        return True
+
+    def unclaimed(lo, hi) -> list[int]:
+        return [p for p in range(lo, hi) if not os.path.exists(folder / f"c{p}")]
+
+    def order():
+        yield from range(*runs[slot])
+        while True:  # the run with the most unclaimed work, from its far end
+            left = [(sum(weights[p] for p in free), free) for free in (unclaimed(*run) for run in runs) if free]
+            if not left:
+                return
+            yield max(left, key=lambda pair: pair[0])[1][-1]
+
+    out = []
+    with open(folder / f"log-{slot}", "ab", buffering=0) as log:
+        for position in order():
+            if os.path.exists(stop):
+                break
+            if not claim(position):
+                continue
+            result = function(job, items[position])
+            if keep:
+                out.append((position, result))
+            log.write(b"%d\n" % position)  # one small unbuffered write: the client reads whole lines
+    return out
 
 
 def _light(job) -> bool:

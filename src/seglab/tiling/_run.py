@@ -295,8 +295,10 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
         job = Job(plan, src, grid, out, extra, staged=staged)
         todo = [b for b in blocks if grid.key(b) not in _done(out, "write")]
         weights = [grid.size(b) for b in todo]
+        claims = out / WORK  # the passes' tasks claim their tiles through files here (several worker threads)
         if plan.label_start is None:
-            _execute(client, _write_task, job, todo, "write", progress, weights=weights, batch_weight=BATCH_PIXELS)
+            _execute(client, _write_task, job, todo, "write", progress, weights=weights, batch_weight=BATCH_PIXELS,
+                     claims=claims)
         else:
             mapping_done = out / WORK / "done" / "mapping"
             pairs = None if mapping_done.exists() else PairCollector(grid)
@@ -305,8 +307,11 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
                 for b in blocks:  # tiles written by an earlier (interrupted) call: their records
                     if b not in written:
                         pairs.add(b, load_record(out / WORK / "records" / f"{grid.key(b)}.npz"))
+            # the records reach the client as the tiles finish: from the task results (one task per few
+            # tiles), or from the record files the claiming tasks write (one long task per worker thread)
             _execute(client, _write_task, job, todo, "write", progress, weights=weights, batch_weight=BATCH_PIXELS,
-                     reduce=(lambda result: pairs.add(*result)) if pairs is not None else (lambda result: None))
+                     reduce=(lambda result: pairs.add(*result)) if pairs is not None else (lambda result: None),
+                     claims=claims, fetch=lambda b: (b, load_record(out / WORK / "records" / f"{grid.key(b)}.npz")))
             reached = pairs.reached if pairs is not None else _any_reached(out, blocks, grid)
             if reached and not plan.exact_stitch:
                 warnings.warn(
@@ -323,7 +328,7 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
                     progress("pairs", len(blocks), len(blocks))
             todo = [b for b in blocks if grid.key(b) not in _done(out, "final")]
             _execute(client, _final_task, job, todo, "final", progress, weights=[grid.size(b) for b in todo],
-                     batch_weight=BATCH_PIXELS)
+                     batch_weight=BATCH_PIXELS, claims=claims)
     except SeglabError as exc:
         # The input or the pipeline is at fault (a corrupt strip, a refused value): a fresh run leaves nothing
         # behind. A cancelled run, an interrupted one or a crash keeps its finished tiles for `resume`.
@@ -338,6 +343,15 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
             own.close()
     from seglab import __version__
 
+    # the work files go while the attributes are written: the workers are idle now, so the unlink of a large
+    # scratch file (~12 ms for the 140 MP slice's pre.raw) runs on a free core (the passes' markers make
+    # a resume after a crash in between find every pass done, with or without the scratch)
+    cleaner = None
+    if not keep_scratch:
+        import threading
+
+        cleaner = threading.Thread(target=remove_scratch, args=(out,), name="seglab-scratch")
+        cleaner.start()
     array = zarr.open_array(str(out), mode="r+")
     state = json.loads(run_file.read_text())
     array.attrs.update({
@@ -351,14 +365,15 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
         },
         "complete": True,
     })
-    if not keep_scratch:
-        remove_scratch(out)
+    if cleaner is not None:
+        cleaner.join()
     return zarr.open_array(str(out), mode="r")
 
 
 #: Work files that only an unfinished run needs; ``run.json`` and the ``done`` markers stay (tiny), so a
-#: ``resume`` into a complete output finds every pass finished instead of starting again.
-SCRATCH = ("hist", "provisional", "records", "lut", "input.raw", "input.json", "pre.raw", "pre.json")
+#: ``resume`` into a complete output finds every pass finished instead of starting again. ``claims-*``: the
+#: claim folders of passes that were stopped (a finished pass removes its own).
+SCRATCH = ("hist", "provisional", "records", "lut", "input.raw", "input.json", "pre.raw", "pre.json", "claims-*")
 
 
 def remove_scratch(out: str | os.PathLike[str]) -> int:
@@ -366,8 +381,7 @@ def remove_scratch(out: str | os.PathLike[str]) -> int:
     import shutil
 
     freed = 0
-    for name in SCRATCH:
-        path = Path(out) / WORK / name
+    for path in (p for name in SCRATCH for p in sorted((Path(out) / WORK).glob(name))):
         if path.is_dir():
             freed += sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
             shutil.rmtree(path, ignore_errors=True)
@@ -485,7 +499,7 @@ def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
             np.add(total, counts, out=total)
 
         _execute(client, _stats_task, job, todo, "stats", progress, reduce=add, weights=[grid.size(b) for b in todo],
-                 batch_weight=BATCH_PIXELS)
+                 batch_weight=BATCH_PIXELS, claims=out / WORK)
         from ._plan import threshold_from_counts
 
         threshold = threshold_from_counts(plan, total, pre_dtype)
