@@ -195,13 +195,15 @@ def _peer(spec, params: dict[str, Any]):
             import cv2
 
             def grabcut(im, inp):
+                # seeded as seglab seeds it: the GMM start (and so the work) depends on OpenCV's RNG state
+                cv2.setRNGSeed(int(p["rng"]))
                 mask = np.zeros(im.shape[:2], np.uint8)
                 r0, c0, h, w = inp["rect"]
                 cv2.grabCut(im, mask, (c0, r0, w, h), np.zeros((1, 65)), np.zeros((1, 65)), p["iter_count"],
                             cv2.GC_INIT_WITH_RECT)
                 return mask
 
-            return "cv2.grabCut", grabcut
+            return "cv2.grabCut (seeded)", grabcut
         return None
     if spec.family == "superpixel" and spec.kind == "method":
         import skimage.segmentation as ss
