@@ -1,8 +1,8 @@
-"""watershed (scikit-image backend) on thin volumes: strips of about an eighth of the planes, same labels.
+"""watershed (scikit-image backend) on thin volumes: strips of about a fifth of the planes, same labels.
 
 A volume of fewer than 64 planes took strips of at least 8 planes (half of a 16-plane volume), so scikit-image's
 Sobel temporaries of half the volume lived beside the padded elevation: 2.92 float64 images on 16 x 128 x 128.
-Strips of n // 8 planes (at least one) keep the labels equal to
+Strips of n // 5 planes (at least one) keep the labels equal to
 ``skimage.segmentation.watershed(skimage.filters.sobel(volume), markers)`` for every plane count (every seam
 between strips is crossed) and the temporaries within two float64 images.
 """
