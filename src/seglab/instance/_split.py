@@ -248,41 +248,50 @@ def _split_squared(mask, min_distance, exclude_border, compactness, watershed_li
         box = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, size))
                     for s, size in zip(boxes[component - 1], mask.shape))
         own = labels[box] == -component
-        seeds = np.zeros(own.shape, np.int32)
         mine = order[first:first + peaks_per_component[component]]
         where = np.unravel_index(at_peaks[mine], mask.shape)
-        seeds[tuple(w - b.start for w, b in zip(where, box))] = peak_marker[mine]
+        seeds = (tuple(w - b.start for w, b in zip(where, box)), peak_marker[mine])  # positions in the box, ids
         flooded = _flood(squared[box], seeds, own, compactness, watershed_line)
-        labels[box][own] = flooded[own]
+        np.copyto(labels[box], flooded, where=own)  # labels[box][own] = flooded[own], without the copy
+        del flooded
     return labels, {"n_objects": int(np.count_nonzero(np.bincount(labels.ravel())[1:]))}
 
 
 def _flood(squared, seeds, own, compactness, watershed_line):
-    """``skimage.segmentation.watershed(-sqrt(squared), seeds, mask=own, ...)`` with one padded float64 copy.
+    """``skimage.segmentation.watershed(-sqrt(squared), markers, mask=own, ...)`` with one padded float64 copy.
 
-    The same steps as scikit-image's function (markers times mask, zero padding of one pixel, raveled
-    neighbourhood, marker positions in raster order, ``_watershed_cy.watershed_raveled``), but ``-distance``
-    is written straight into the padded array the flood reads (scikit-image makes the float64 copy and then
-    the padded one). Falls back to the public call where scikit-image lacks these private parts.
+    `seeds` is ``(positions, ids)``: the markers image is 0 but ``markers[positions] = ids``. The same steps
+    as scikit-image's function (markers times mask, zero padding of one pixel, raveled neighbourhood, marker
+    positions in raster order, ``_watershed_cy.watershed_raveled``), but ``-distance`` is written straight
+    into the padded array the flood reads (scikit-image makes the float64 copy and then the padded one), and
+    the markers and the mask straight into their padded arrays (no box-sized markers image, product or
+    unpadded int8 copy). Falls back to the public call where scikit-image lacks these private parts.
     """
+    positions, ids = seeds
     try:
         from skimage.morphology._util import _offsets_to_raveled_neighbors, _validate_connectivity
         from skimage.segmentation import _watershed_cy
     except ImportError:  # pragma: no cover - depends on the installed scikit-image
         from skimage.segmentation import watershed
 
-        return watershed(-np.sqrt(squared.astype(np.float64)), seeds, mask=own, compactness=compactness,
+        markers = np.zeros(own.shape, np.int32)
+        markers[positions] = ids
+        return watershed(-np.sqrt(squared.astype(np.float64)), markers, mask=own, compactness=compactness,
                          watershed_line=watershed_line)
     footprint, offset = _validate_connectivity(own.ndim, 1, None)
-    pad = [(int(p), int(p)) for p in offset]
     inner = tuple(slice(p, p + n) for p, n in zip(offset, own.shape))
     padded = np.zeros(tuple(n + 2 * int(p) for n, p in zip(own.shape, offset)), np.float64)
     elevation = padded[inner]
     elevation[...] = squared  # exact: integers below 2**53
     np.sqrt(elevation, out=elevation)
     np.negative(elevation, out=elevation)  # -distance_transform_edt, bit for bit
-    mask = np.pad(own.astype(np.int8), pad, mode="constant")
-    output = np.pad(seeds * own, pad, mode="constant")
+    mask = np.zeros(padded.shape, np.int8)
+    mask[inner] = own  # np.pad(own.astype(np.int8), pad)
+    output = np.zeros(padded.shape, np.int32)
+    markers = output[inner]
+    markers[positions] = ids
+    markers *= own  # np.pad(markers * own, pad): the same int32 values
+    del markers
     neighbourhood = _offsets_to_raveled_neighbors(padded.shape, footprint, center=offset)
     locations = np.flatnonzero(output)
     strides = np.array(padded.strides, dtype=np.intp) // padded.itemsize
