@@ -218,14 +218,39 @@ def check_image(image: ArrayLike, *, name: str = "image", channel_axis: int | st
             f"`{name}` is too small ({describe_array(array)}); every spatial axis needs at least "
             f"{min_size} pixels"
         )
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
+    if array.dtype.kind == "f":
+        _check_float_values(array, name)
+    if not array.dtype.isnative:
+        # big-endian data (FITS, some TIFF/.npy writers): ufuncs with a dtype= argument, OpenCV and
+        # SciPy's C filters refuse it or misread it; the same values in native order
+        array = array.astype(array.dtype.newbyteorder("="))
+    if array.dtype == np.float16:
+        # SciPy's filters (median, ...) refuse float16 and scikit-image's CLAHE returned a constant image
+        # for it; float32 holds every float16 value exactly
+        array = array.astype(np.float32)
+    return array, ImageInfo(spatial_shape=tuple(int(s) for s in spatial), channels=int(channels))
+
+
+def _check_float_values(array: np.ndarray, name: str) -> None:
+    """Refuse NaN/inf, and a value range that overflows the dtype (histograms and filters need max - min)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        low, high = array.min(), array.max()
+        span = high - low  # NaN when a NaN is present, inf when an inf is or the range overflows
+    if np.isfinite(span):
+        return
+    if not (np.isfinite(low) and np.isfinite(high)):
         n_nan = int(np.isnan(array).sum())
         n_inf = int(np.isinf(array).sum())
         raise InvalidImageError(
             f"`{name}` contains {n_nan} NaN and {n_inf} infinite value(s); replace them first, e.g. "
             f"np.nan_to_num({name}, nan=0.0) or a masked fill"
         )
-    return array, ImageInfo(spatial_shape=tuple(int(s) for s in spatial), channels=int(channels))
+    wider = "" if array.dtype.itemsize >= 8 else f", or convert it to float64: {name}.astype(np.float64)"
+    raise InvalidImageError(
+        f"`{name}`'s values span {float(low):.4g} to {float(high):.4g}, a range {array.dtype} cannot hold "
+        f"(max - min overflows; histograms and filters need it); scale the image first, e.g. {name} / "
+        f"{max(abs(float(low)), abs(float(high))):.0e}{wider}"
+    )
 
 
 
