@@ -275,6 +275,18 @@ def equalize_adapthist(image: ArrayLike, *, clip_limit: float = 0.01, kernel_siz
                                     or kernel_size < 2):
         raise ParameterError(f"parameter `kernel_size` must be an integer >= 2 or None; got {kernel_size!r}")
     array = _gray_only(image, "equalize_adapthist")
+    if array.dtype.kind == "f":
+        low, high = float(array.min()), float(array.max())
+        if low < -1 or high > 1:
+            # scikit-image reads float images as [-1, 1] (integers by their dtype's range) and raised a bare
+            # ValueError; seglab never rescales behind the user's back, so say which step does it
+            from .._core.errors import InvalidImageError
+
+            raise InvalidImageError(
+                f"pre-step 'equalize_adapthist' reads float images as values in [-1, 1] (scikit-image's rule); "
+                f"`image` ({array.dtype}) has values from {low:.4g} to {high:.4g}. Put the pre-step "
+                "'rescale_intensity' before it (CLI: --pre rescale_intensity --pre equalize_adapthist)"
+            )
     from skimage.exposure import equalize_adapthist as sk_clahe
 
     return sk_clahe(array, kernel_size=kernel_size, clip_limit=float(clip_limit))
