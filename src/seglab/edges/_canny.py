@@ -128,11 +128,14 @@ def canny(image: ArrayLike, *, sigma: float = 1.0, low_threshold: float | None =
             data = cv2.GaussianBlur(data, (0, 0), float(sigma))
         return cv2.Canny(data, float(low_threshold), float(high_threshold), apertureSize=3,
                          L2gradient=bool(l2gradient)) > 0
-    if array.dtype in (np.int64, np.uint64):  # scikit-image refuses them: keep its own message
-        from skimage.feature import canny as sk_canny
-
-        return sk_canny(array, sigma=float(sigma), low_threshold=low_threshold, high_threshold=high_threshold,
-                        use_quantiles=bool(use_quantiles))
+    if array.dtype in (np.int64, np.uint64):
+        # scikit-image refuses them with a bare ValueError; its thresholds are fractions of the dtype's range
+        raise ImageTypeError(
+            f"canny (scale='skimage') follows skimage.feature.canny, which does not take 64-bit integer images; "
+            f"got {array.dtype} (values {int(array.min())} to {int(array.max())}). Convert first: "
+            "image.astype(np.float64) (thresholds then on the values themselves), or a smaller integer dtype "
+            "that holds them (thresholds on that dtype's range)"
+        )
     return _canny_strips(array, float(sigma), low_threshold, high_threshold, bool(use_quantiles))
 
 
