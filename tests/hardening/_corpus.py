@@ -806,6 +806,56 @@ def _cases() -> list[Case]:
         lambda r: seg(good_png(_dir(r / "d1"), "x.png"), good_png(_dir(r / "d2"), "x.png")), errors=1,
         match=r"d2/x\.png: its outputs \(x\.\*\) would replace those of .*d1/x\.png", outputs=("x.mask.png",))
 
+    add("cmyk-tif-gray-method-says-colour", "channels", lambda r: seg(_cmyk_tif(r / "k.tif")),
+        match=r"works on single-channel images, but the image is colour \(shape \(48, 64, 3\)\)")
+    add("cmyk-tif-with-grayscale-works", "valid", lambda r: seg(_cmyk_tif(r / "k.tif"), extra=("--pre", "grayscale")),
+        code=0, errors=0, outputs=("k.mask.png",))
+    add("separated-tif-six-inks", "channels",
+        lambda r: seg(write_tif(r / "s.tif", np.dstack([blobs()] * 6), photometric="separated",
+                                extratags=[(332, "H", 1, 2, True)])),
+        match=r"s\.tif: separated \(ink\) TIFF with .* inks that are not CMYK")
+    add("gray-alpha-tif-works", "valid",
+        lambda r: seg(write_tif(r / "la.tif", np.dstack([blobs(), np.full((48, 64), 255, np.uint8)]),
+                                photometric="minisblack", extrasamples=["unassalpha"])),
+        code=0, errors=0, outputs=("la.mask.png", "la.overlay.png"))
+    add("two-sample-tif-is-gray-not-a-volume", "valid",
+        lambda r: seg(write_tif(r / "two.tif", np.dstack([blobs(), blobs()]), photometric="minisblack",
+                                planarconfig="contig")),
+        code=0, errors=0, outputs=("two.mask.png",))
+    add("big-endian-npy-invert-works", "valid",
+        lambda r: seg(_npy(r / "be.npy", blobs().astype(">f4")), extra=("--pre", "invert")), code=0, errors=0,
+        outputs=("be.mask.png",))
+    add("big-endian-tif-invert-works", "valid",
+        lambda r: seg(write_tif(r / "be.tif", blobs().astype(">u2"), byteorder=">"), extra=("--pre", "invert")),
+        code=0, errors=0, outputs=("be.mask.png",))
+    add("float16-median-works", "valid",
+        lambda r: seg(_npy(r / "h.npy", blobs().astype(np.float16)), extra=("--pre", "median:size=3")), code=0,
+        errors=0, outputs=("h.mask.png",))
+    add("float16-geodesic-contour-works", "valid",
+        lambda r: seg(_npy(r / "h.npy", blobs().astype(np.float16)), method="morphological_geodesic_active_contour",
+                      extra=("--contour", "24,32,20")), code=0, errors=0, outputs=("h.mask.png",))
+    add("float32-range-overflows", "nan",
+        lambda r: seg(_npy(r / "w.npy", np.where(blobs() > 100, 3.4e38, -3.4e38).astype(np.float32))),
+        match=r"`image`'s values span -3\.4e\+38 to 3\.4e\+38, a range float32 cannot hold .* "
+              r"image\.astype\(np\.float64\)")
+    add("float64-range-overflows", "nan",
+        lambda r: seg(_npy(r / "w.npy", np.where(blobs() > 100, 1.7e308, -1.7e308)), method="sobel"),
+        match=r"a range float64 cannot hold")
+    add("float32-wide-range-as-float64-works", "valid",
+        lambda r: seg(_npy(r / "w.npy", np.where(blobs() > 100, 3.4e38, -3.4e38).astype(np.float64))), code=0,
+        errors=0, outputs=("w.mask.png",))
+    add("clahe-float-image-outside-unit-range", "params",
+        lambda r: seg(write_tif(r / "f.tif", blobs().astype(np.float32)), extra=("--pre", "equalize_adapthist")),
+        match=r"pre-step 'equalize_adapthist' reads float images as values in \[-1, 1\] .* from 50 to 199\. "
+              r"Put the pre-step 'rescale_intensity' before it")
+    add("clahe-float-after-rescale-works", "valid",
+        lambda r: seg(write_tif(r / "f.tif", blobs().astype(np.float32)),
+                      extra=("--pre", "rescale_intensity", "--pre", "equalize_adapthist")), code=0, errors=0)
+    add("canny-int64", "dtype", lambda r: seg(_npy(r / "i.npy", blobs().astype(np.int64)), method="canny"),
+        match=r"canny \(scale='skimage'\) follows skimage\.feature\.canny, which does not take 64-bit integer")
+    add("edge-fill-uint64", "dtype", lambda r: seg(_npy(r / "i.npy", blobs().astype(np.uint64)), method="edge_fill"),
+        match=r"does not take 64-bit integer images; got uint64")
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],
@@ -885,6 +935,13 @@ def _zarr_bad_chunk(path: Path) -> Path:
         if chunk.is_file() and chunk.name not in ("zarr.json", ".zarray", ".zattrs", ".zgroup"):
             chunk.write_bytes(b"\x00garbage" * 3)
     return path
+
+
+def _cmyk_tif(path: Path) -> Path:
+    from PIL import Image
+
+    cmyk = np.array(Image.fromarray(np.dstack([blobs(), blobs() // 2, 255 - blobs()])).convert("CMYK"))
+    return write_tif(path, cmyk, photometric="separated")
 
 
 def _zarr_array(path: Path) -> Path:

@@ -429,13 +429,70 @@ def _read_tiff(path: Path, budget, *, key):
             raise
         except Exception as exc:  # noqa: BLE001 - codec and strip errors come in many types
             raise ImageReadError(f"{path}: truncated or corrupt TIFF ({_reason(exc)})") from None
+        samples = _SampleLayout.of(tif.pages.first)
     if array.size == 0:
         raise ImageReadError(f"{path}: the TIFF holds no pixels (shape {array.shape})")
     if has_channels and array.ndim == len(axes) and axes.index("S") != len(axes) - 1:
         array = np.moveaxis(array, axes.index("S"), -1)  # planar RGB -> channels last
     if array.dtype.byteorder not in ("=", "|"):
         array = array.astype(array.dtype.newbyteorder("="))
+    if has_channels and array.ndim == len(axes):
+        array, has_channels = samples.interpret(array, path)
     return array, has_channels
+
+
+class _SampleLayout:
+    """What a TIFF page's samples mean (photometric, extra samples, inks), for the channel conversions.
+
+    tifffile returns the samples as stored: a CMYK file as 4 channels (which seglab took for RGBA and
+    dropped K as "alpha"), a gray + alpha file as (M, N, 2) (which the channel rule reads as a volume
+    of M planes of N x 2 pixels). These are converted as Pillow does for PNG/JPEG: CMYK to RGB, the
+    extra sample of a gray image dropped, each with a :class:`ConversionWarning`.
+    """
+
+    _GRAY, _SEPARATED = (0, 1), 5
+
+    def __init__(self, photometric: int, extras: tuple[int, ...], inkset: int):
+        self.photometric, self.extras, self.inkset = photometric, extras, inkset
+
+    @classmethod
+    def of(cls, page) -> _SampleLayout:
+        try:
+            inkset = page.tags.get("InkSet")
+            return cls(int(page.photometric), tuple(int(e) for e in (page.extrasamples or ())),
+                       int(inkset.value) if inkset is not None else 1)
+        except Exception:  # noqa: BLE001 - odd tags: leave the samples as they are
+            return cls(-1, (), 1)
+
+    def interpret(self, array: np.ndarray, path: Path) -> tuple[np.ndarray, bool]:
+        n = array.shape[-1]
+        colour = n - len(self.extras)
+        if self.photometric in self._GRAY and n == 2 and colour == 1:
+            what = "alpha" if self.extras[0] in (1, 2) else "unspecified"
+            warnings.warn(f"{path}: gray TIFF with an extra ({what}) sample; the extra sample was dropped (gray "
+                          "values kept as stored)", ConversionWarning, stacklevel=4)
+            return np.ascontiguousarray(array[..., 0]), False
+        if self.photometric == self._SEPARATED:
+            if colour != 4 or self.inkset == 2:
+                raise ImageReadError(
+                    f"{path}: separated (ink) TIFF with {colour} inks that are not CMYK; seglab reads CMYK "
+                    "separations only. Export it as RGB or one gray channel per file"
+                )
+            warnings.warn(f"{path}: CMYK TIFF converted to RGB" + (" (alpha kept)" if n > 4 else ""),
+                          ConversionWarning, stacklevel=4)
+            return _cmyk_to_rgb(array), True
+        return array, True
+
+
+def _cmyk_to_rgb(array: np.ndarray) -> np.ndarray:
+    """RGB = (top - CMY) x (top - K) / top, in the input's dtype (top: 1 for floats); extra samples kept."""
+    top = float(np.iinfo(array.dtype).max) if array.dtype.kind in "ui" else 1.0
+    ink = array[..., :4].astype(np.float64)
+    rgb = (top - ink[..., :3]) * (top - ink[..., 3:4]) / top
+    if array.dtype.kind in "ui":
+        rgb = np.clip(np.rint(rgb), 0, top)
+    out = rgb.astype(array.dtype)
+    return np.concatenate([out, array[..., 4:]], axis=-1) if array.shape[-1] > 4 else out
 
 
 def _tiff_header(path: Path, tif, key):
