@@ -117,7 +117,7 @@ def _execute(client, function, job, items, stage, progress, reduce=None, weights
     of several worker threads run the pass as one long task per thread that claims its tiles itself (see
     :func:`_claimed`). Its results then come back when the task ends, or, with `fetch`, the client gets
     each item's result by calling ``fetch(item)`` as soon as the item is done (e.g. reading the record the
-    task wrote) and the tasks return nothing.
+    task wrote) and the tasks return nothing (the pass then ends without gathering their results).
     """
     total = len(items)
     results = [None] * total
@@ -404,9 +404,10 @@ def _claimed_pass(client, function, job, items, stage, progress, results, weight
             wake.wait(CLAIM_POLL_SECONDS)
             wake.clear()
         returned: set[int] = set()
-        for position, result in itertools.chain.from_iterable(client.gather(futures)):  # one round trip
-            returned.add(position)
-            results[position] = result
+        if fetch is None:  # with `fetch` the tasks return nothing: no round trip to gather it
+            for position, result in itertools.chain.from_iterable(client.gather(futures)):
+                returned.add(position)
+                results[position] = result
         missing = [p for p in range(total) if p not in (seen if fetch is not None else returned)]
     except BaseException:
         _stop(client, folder, futures)

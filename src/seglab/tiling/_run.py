@@ -190,6 +190,10 @@ def _final_task(job: Job, index):
     _mark(job.out_path, "final", key)
 
 
+def _nothing(index) -> None:
+    """`fetch` of a pass whose results the client does not use (claimed passes: no results gathered)."""
+
+
 def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, chunk: int | tuple[int, ...] = 2048,
               client: Any = None, resume: bool = False, progress: Callable[..., object] | None = None,
               allow_inexact: bool = False, workers: int | None = None, cancel: Any = None,
@@ -298,7 +302,7 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
         claims = out / WORK  # the passes' tasks claim their tiles through files here (several worker threads)
         if plan.label_start is None:
             _execute(client, _write_task, job, todo, "write", progress, weights=weights, batch_weight=BATCH_PIXELS,
-                     claims=claims)
+                     claims=claims, fetch=_nothing)
         else:
             mapping_done = out / WORK / "done" / "mapping"
             pairs = None if mapping_done.exists() else PairCollector(grid)
@@ -328,7 +332,7 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
                     progress("pairs", len(blocks), len(blocks))
             todo = [b for b in blocks if grid.key(b) not in _done(out, "final")]
             _execute(client, _final_task, job, todo, "final", progress, weights=[grid.size(b) for b in todo],
-                     batch_weight=BATCH_PIXELS, claims=claims)
+                     batch_weight=BATCH_PIXELS, claims=claims, fetch=_nothing)
     except SeglabError as exc:
         # The input or the pipeline is at fault (a corrupt strip, a refused value): a fresh run leaves nothing
         # behind. A cancelled run, an interrupted one or a crash keeps its finished tiles for `resume`.
@@ -498,8 +502,10 @@ def _global_pass(plan, src, grid, out, extra, client, progress, run_file):
         def add(counts):
             np.add(total, counts, out=total)
 
+        # claimed passes: the client reads each tile's histogram from the file its task wrote, as tiles finish
         _execute(client, _stats_task, job, todo, "stats", progress, reduce=add, weights=[grid.size(b) for b in todo],
-                 batch_weight=BATCH_PIXELS, claims=out / WORK)
+                 batch_weight=BATCH_PIXELS, claims=out / WORK,
+                 fetch=lambda b: np.load(out / WORK / "hist" / f"{grid.key(b)}.npy"))
         from ._plan import threshold_from_counts
 
         threshold = threshold_from_counts(plan, total, pre_dtype)
