@@ -267,7 +267,12 @@ def _scratch_tables(rows: int, columns: int) -> tuple[NDArray[np.float64], NDArr
 
 # -- weighted Lloyd -------------------------------------------------------------------------------
 def _sq_dist(points, sq_norms, centers):
-    d = sq_norms[:, None] - 2.0 * (points @ centers.T) + np.einsum("ij,ij->i", centers, centers)[None, :]
+    """``max(sq_norms[:, None] - 2.0 * (points @ centers.T) + |centers|**2, 0)``: the same operations in the
+    same order, each in place on the product (one (points, k) array instead of three)."""
+    d = points @ centers.T
+    np.multiply(d, 2.0, out=d)
+    np.subtract(sq_norms[:, None], d, out=d)
+    np.add(d, np.einsum("ij,ij->i", centers, centers)[None, :], out=d)
     np.maximum(d, 0.0, out=d)
     return d
 
@@ -303,6 +308,7 @@ def _lloyd(points, weights, sq_norms, centers, max_iter, tol):
     for _ in range(max_iter):
         dist = _sq_dist(points, sq_norms, centers)
         new_labels = np.argmin(dist, axis=1)
+        del dist  # not alive beside the next iteration's
         wsum = np.bincount(new_labels, weights, k)
         new_centers = centers.copy()
         filled = wsum > 0
@@ -315,12 +321,20 @@ def _lloyd(points, weights, sq_norms, centers, max_iter, tol):
             break
     dist = _sq_dist(points, sq_norms, centers)
     labels = np.argmin(dist, axis=1)
+    del dist
     # Exact inertia of this assignment to its own centroids.
     wsum = np.bincount(labels, weights, k)
     filled = wsum > 0
     for d in range(points.shape[1]):
         centers[filled, d] = np.bincount(labels, weights * points[:, d], k)[filled] / wsum[filled]
-    inertia = float(np.sum(weights * ((points - centers[labels]) ** 2).sum(axis=1)))
+    # sum(weights * ((points - centers[labels]) ** 2).sum(axis=1)), the differences squared in place
+    difference = centers[labels]
+    np.subtract(points, difference, out=difference)
+    np.square(difference, out=difference)
+    squares = difference.sum(axis=1)
+    del difference
+    np.multiply(weights, squares, out=squares)
+    inertia = float(np.sum(squares))
     return labels, centers, inertia
 
 
@@ -475,7 +489,14 @@ class _Problem:
                     self.more_than = _MAX_DP_VALUES  # known: more distinct values than any k asked (<= 20)
         elif position_weight == 0 and image.dtype == np.uint8:
             flat = image.reshape(-1, 3)
-            packed = (flat[:, 0].astype(np.uint32) << 16) | (flat[:, 1].astype(np.uint32) << 8) | flat[:, 2]
+            # (r << 16) | (g << 8) | b in uint32, in place: one temporary channel at a time
+            packed = flat[:, 0].astype(np.uint32)
+            np.left_shift(packed, 16, out=packed)
+            channel = flat[:, 1].astype(np.uint32)
+            np.left_shift(channel, 8, out=channel)
+            np.bitwise_or(packed, channel, out=packed)
+            del channel
+            np.bitwise_or(packed, flat[:, 2], out=packed)
             if packed.size > (1 << 22):
                 counts = np.bincount(packed, minlength=1 << 24)
                 keys = np.flatnonzero(counts)
@@ -485,9 +506,15 @@ class _Problem:
                 counts = counts[keys]
             else:
                 keys, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
-            self.points = np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=1).astype(np.float64)
+            # np.stack([(keys >> 16) & 255, (keys >> 8) & 255, keys & 255], axis=1).astype(np.float64), written
+            # column by column into the float64 array (no integer stack beside it)
+            self.points = np.empty((keys.size, 3), np.float64)
+            for column, shift in enumerate((16, 8, 0)):
+                self.points[:, column] = (keys >> shift) & 255
             self.weights = counts.astype(np.float64)
-            self.inverse = inverse.ravel()
+            # int32 (fewer than 2**24 colours): half the int64 inverse's memory while the fit runs
+            self.inverse = inverse.ravel().astype(np.int32)
+            del inverse
             self.path = "unique-colours"
         if self.path == "sklearn":
             # Our own float64 copy (astype always copies), handed to scikit-learn with copy_x=False: it centres
@@ -518,6 +545,7 @@ class _Problem:
         coarse_w = np.bincount(coarse_inv, self.weights)
         coarse = np.stack([np.bincount(coarse_inv, self.weights * self.points[:, d]) / coarse_w
                            for d in range(3)], axis=1)
+        del codes, coarse_inv  # per distinct colour: not needed by the starts and the refinement
         if coarse.shape[0] < k:
             return weighted_kmeans(self.points, self.weights, k, n_init=n_init, rng=rng)
         gen_seeds = np.random.default_rng(rng).integers(0, 2**31, n_init)
