@@ -9,6 +9,7 @@ value ranges or dtypes a step cannot take are refused with the step's own messag
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -127,3 +128,30 @@ def test_canny_refuses_64_bit_integers_with_its_own_message():
         warnings.simplefilter("ignore")
         edges = seglab.segment(image.astype(np.float64), "canny", low_threshold=20, high_threshold=60).data
     assert edges.any() and not edges.all()
+
+
+@pytest.mark.parametrize("model", [["pixel_classifier"], ["unet", "--task", "instance"]])
+def test_train_refuses_images_given_as_the_truth(tmp_path, capsys, model):
+    """`--truth` pointing at the images (or a gray image) trained 'every nonzero pixel is an object' silently."""
+    from seglab.cli.main import main
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(2):
+        seglab.write(images / f"a{i}.png", np.random.default_rng(i).integers(0, 250, (40, 48), dtype=np.uint8))
+    capsys.readouterr()
+    code = main(["train", str(images), "--truth", str(images), "--model", *model, "--out", str(tmp_path / "m")])
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("seglab: ")]
+    assert code == 2
+    assert len(errors) == 1 and errors[0].startswith(f"seglab: error: {images / 'a0.png'}: `truth` looks like a gray "
+                                                     "image, not a ground truth")
+    assert not (tmp_path / "m").exists()
+    fractional = tmp_path / "f.npy"
+    np.save(fractional, np.full((40, 48), 0.5))
+    code = main(["train", str(images / "a0.png"), "--truth", str(fractional), "--model", *model, "--out",
+                 str(tmp_path / "m")])
+    assert code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("seglab: ")]
+    assert len(errors) == 1
+    assert re.match(rf"seglab: error: {re.escape(str(fractional))}: (`truth` holds fractional|the truth holds "
+                    "non-integer) values", errors[0])

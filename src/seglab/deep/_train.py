@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from seglab._core.errors import InvalidImageError, ParameterError, close_matches_hint
+from seglab._core.errors import InvalidImageError, ParameterError, SeglabError, close_matches_hint
 from seglab.workflows import Event
 
 from ._data import (
@@ -326,6 +326,16 @@ def train_unet(images: Sequence, truths: Sequence, *, out: str | os.PathLike[str
         n_classes = len(values)
     else:
         values, n_classes = None, 3
+        from seglab.metrics import truth_kind
+
+        for (name, _, truth), given in zip(pairs, truths):
+            # the rule seglab evaluate/compare apply: a gray image given as the truth (a semantic truth of that
+            # kind has too many classes, above) is refused, not trained on as instance labels
+            try:
+                truth_kind(truth, name="truth")
+            except SeglabError as exc:
+                source = given if isinstance(given, (str, Path)) else f"the truth of image {name}"
+                raise type(exc)(f"{source}: {exc}") from None
     ranges = []
     for name, array, truth in pairs:
         lo_hi = percentile_range(array, PERCENTILES)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from seglab._core.errors import ParameterError
+from seglab._core.errors import ParameterError, SeglabError
 from seglab._core.validation import has_channel_axis
 from seglab.workflows import Event
 
@@ -185,6 +185,15 @@ def train_pixel_classifier(images: Sequence, *, out: str | os.PathLike, truths: 
         image = seglab.read(image_path)
         spatial = image.shape[:-1] if has_channel_axis(image.shape) else image.shape
         labels = _read_labels(label_path, spatial, what=what)
+        if truths is not None:
+            from seglab.metrics import truth_kind
+
+            # the rule seglab evaluate/compare apply: a gray image given as the truth (or swapped with its
+            # image) is refused, not trained on as "every nonzero pixel is an object"
+            try:
+                truth_kind(labels, name="truth")
+            except SeglabError as exc:
+                raise type(exc)(f"{label_path}: {exc}") from None
         arrays.append((image, labels_from_truth(labels) if truths is not None else labels))
     if scribbles is not None:
         train, val, how = arrays, [], "none (scribbles have no truth)"
