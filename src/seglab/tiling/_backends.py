@@ -114,10 +114,10 @@ def _execute(client, function, job, items, stage, progress, reduce=None, weights
     on a cluster, `batch_weight` groups consecutive items of a run into tasks of about that much work.
 
     `claims` (a folder every worker and this process can write, e.g. the run's work folder) lets a cluster
-    of several worker threads run the pass as one long task per thread that claims its tiles itself (see
-    :func:`_claimed`). Its results then come back when the task ends, or, with `fetch`, the client gets
-    each item's result by calling ``fetch(item)`` as soon as the item is done (e.g. reading the record the
-    task wrote) and the tasks return nothing (the pass then ends without gathering their results).
+    run the pass as one long task per worker thread that claims its tiles itself (see :func:`_claimed`).
+    Its results then come back when the task ends, or, with `fetch`, the client gets each item's result by
+    calling ``fetch(item)`` as soon as the item is done (e.g. reading the record the task wrote) and the
+    tasks return nothing (the pass then ends without gathering their results).
     """
     total = len(items)
     results = [None] * total

@@ -299,7 +299,7 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
         job = Job(plan, src, grid, out, extra, staged=staged)
         todo = [b for b in blocks if grid.key(b) not in _done(out, "write")]
         weights = [grid.size(b) for b in todo]
-        claims = out / WORK  # the passes' tasks claim their tiles through files here (several worker threads)
+        claims = out / WORK  # on a cluster, each pass's tasks (one per worker thread) claim tiles through files here
         if plan.label_start is None:
             _execute(client, _write_task, job, todo, "write", progress, weights=weights, batch_weight=BATCH_PIXELS,
                      claims=claims, fetch=_nothing)
@@ -350,27 +350,37 @@ def run_tiled(source: Any, pipeline: Pipeline, out: str | os.PathLike[str], *, c
     # the work files go while the attributes are written: the workers are idle now, so the unlink of a large
     # scratch file (~12 ms for the 140 MP slice's pre.raw) runs on a free core (the passes' markers make
     # a resume after a crash in between find every pass done, with or without the scratch)
-    cleaner = None
+    cleaner, failed = None, []
     if not keep_scratch:
         import threading
 
-        cleaner = threading.Thread(target=remove_scratch, args=(out,), name="seglab-scratch")
+        def clean() -> None:
+            try:
+                remove_scratch(out)
+            except BaseException as exc:  # raised in this call, as when it ran here
+                failed.append(exc)
+
+        cleaner = threading.Thread(target=clean, name="seglab-scratch")
         cleaner.start()
-    array = zarr.open_array(str(out), mode="r+")
-    state = json.loads(run_file.read_text())
-    array.attrs.update({
-        "pipeline": plan.pipeline,
-        "output": plan.output,
-        "provenance": {
-            "seglab": __version__, "input": source_name, "chunk": list(grid.chunks), "halo": plan.halo,
-            "depth": plan.depth, "merge": plan_summary(plan)["merge"], "per_plane": plan.per_plane,
-            "inexact": plan.inexact, "threshold": state.get("threshold"),
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        },
-        "complete": True,
-    })
-    if cleaner is not None:
-        cleaner.join()
+    try:
+        array = zarr.open_array(str(out), mode="r+")
+        state = json.loads(run_file.read_text())
+        array.attrs.update({
+            "pipeline": plan.pipeline,
+            "output": plan.output,
+            "provenance": {
+                "seglab": __version__, "input": source_name, "chunk": list(grid.chunks), "halo": plan.halo,
+                "depth": plan.depth, "merge": plan_summary(plan)["merge"], "per_plane": plan.per_plane,
+                "inexact": plan.inexact, "threshold": state.get("threshold"),
+                "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            },
+            "complete": True,
+        })
+    finally:
+        if cleaner is not None:
+            cleaner.join()
+    if failed:
+        raise failed[0]
     return zarr.open_array(str(out), mode="r")
 
 
