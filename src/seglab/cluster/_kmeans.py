@@ -16,7 +16,10 @@ pixel's feature vector to its cluster centre (the "inertia" of scikit-learn):
   and the 'auto' curve (one DP for every k) come from the bins alone. For
   k <= 3 the DP computes only the table cells that a split cheaper than one
   feasible partition can use (same splits, see ``_partitions_up_to_three``). Other
-  gray images with at most 1024 distinct values take them from ``np.unique``.
+  gray images (float, 32/64-bit integers) with at most 1024 distinct values count
+  them block by block (``np.unique`` per block, merged; stopped at the first
+  block past 1024) and label each pixel by the number of cluster boundaries
+  below it: no whole-image sort or inverse (``_distinct_values``, ``_label_by_value``).
 * **8-bit RGB, no position features** — weighted k-means on the distinct colours
   (packed 24-bit keys, counts as weights): k-means++ seeding (Arthur &
   Vassilvitskii 2007), ``n_init`` seeded starts, Lloyd iterations in float64.
