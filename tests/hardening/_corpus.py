@@ -856,6 +856,15 @@ def _cases() -> list[Case]:
     add("edge-fill-uint64", "dtype", lambda r: seg(_npy(r / "i.npy", blobs().astype(np.uint64)), method="edge_fill"),
         match=r"does not take 64-bit integer images; got uint64")
 
+    add("imagej-hyperstack-zcyx", "dims",
+        lambda r: seg(write_tif(r / "h.tif", np.stack([np.stack([blobs(), blobs()])] * 3), imagej=True,
+                                metadata={"axes": "ZCYX"})),
+        match=r"`image` has 4 dimensions \(shape \(3, 2, 48, 64\), dtype uint8\), read as \(planes, rows, cols, "
+              r"channels\) .* its last axis has 64\. A multi-channel stack .* image\[:, 0\]")
+    add("ome-tiff-tczyx", "dims",
+        lambda r: seg(write_tif(r / "t.ome.tif", np.zeros((2, 3, 2, 48, 64), np.uint8) + blobs(),
+                                metadata={"axes": "TCZYX"})), match=r"t\.ome\.tif: `image` has 5 dimensions")
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],

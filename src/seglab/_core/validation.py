@@ -196,6 +196,15 @@ def check_image(image: ArrayLike, *, name: str = "image", channel_axis: int | st
             n_channels = 3
         elif n_channels == 1:
             array = array[..., 0]
+        elif n_channels != 3 and channel_axis == "auto" and array.ndim == 4:
+            # a 4-D array is read as (planes, rows, cols, channels); "64 channels" misled for the usual
+            # microscopy layout (planes, channels, rows, cols) of ImageJ hyperstacks and OME-TIFFs
+            raise InvalidImageError(
+                f"`{name}` has 4 dimensions ({describe_array(array)}), read as (planes, rows, cols, channels) "
+                f"with 1, 3 or 4 channels, but its last axis has {n_channels}. A multi-channel stack (planes, "
+                f"channels, rows, cols), as ImageJ hyperstacks and OME-TIFFs store it, needs one channel "
+                f"picked first, e.g. {name}[:, 0] (or each channel saved as its own file)"
+            )
         elif n_channels != 3:
             raise InvalidImageError(
                 f"`{name}` has {n_channels} channels ({describe_array(array)}); expected 1, 3 (RGB) or "
