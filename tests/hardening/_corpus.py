@@ -865,6 +865,12 @@ def _cases() -> list[Case]:
         lambda r: seg(write_tif(r / "t.ome.tif", np.zeros((2, 3, 2, 48, 64), np.uint8) + blobs(),
                                 metadata={"axes": "TCZYX"})), match=r"t\.ome\.tif: `image` has 5 dimensions")
 
+    add("evaluate-rgb-truth-says-colour", "evaluate",
+        lambda r: ["evaluate", str(write_png(r / "t.png", np.dstack([(blobs() > 100).astype(np.uint8) * 255] * 3))),
+                   str(write_png(r / "p.png", (blobs() > 90).astype(np.uint8) * 255))],
+        match=r"`pred` has shape \(48, 64\); expected \(48, 64, 3\), the shape of `truth` \(`truth` is a colour "
+              r"image of the same size: save it with one channel")
+
     # ---- memory-bomb cases (run in a child with RLIMIT_AS) ----
     add("mem-yaml-billion-laughs", "yaml", lambda r: ["segment", str(good_png(r)), "--pipeline",
                                                       str(text(r / "p.yaml", BILLION_LAUGHS)), "--out", "OUT"],

@@ -362,8 +362,14 @@ def check_same_shape(reference, other, *, reference_name: str, other_name: str) 
     ref_shape = tuple(np.shape(reference))
     other_shape = tuple(np.shape(other))
     if ref_shape != other_shape:
+        hint = ""
+        for name, shape, partner in ((reference_name, ref_shape, other_shape), (other_name, other_shape, ref_shape)):
+            if len(shape) == len(partner) + 1 and shape[:-1] == partner and shape[-1] in (3, 4):
+                # a mask or label image saved in colour by a paint program or a viewer's export
+                hint = (f" (`{name}` is a colour image of the same size: save it with one channel, or pass "
+                        f"{name}[..., 0] when its channels are equal)")
         raise ShapeMismatchError(
-            f"`{other_name}` has shape {other_shape}; expected {ref_shape}, the shape of `{reference_name}`"
+            f"`{other_name}` has shape {other_shape}; expected {ref_shape}, the shape of `{reference_name}`{hint}"
         )
 
 
