@@ -427,7 +427,7 @@ def sweep(size: int = 512, only: set[str] | None = None, timeout: float = 120.0,
     _MODEL_DIR = Path(models.name)
     runner = Runner(timeout)
     rows = []
-    stamp = f"{time.strftime('%Y-%m-%d %H:%M')} (load {_load():.1f})"
+    stamp = f"{time.strftime('%Y-%m-%d %H:%M:%S')} (load {_load():.1f})"
     try:
         for spec in all_specs():
             if only and spec.name not in only:
