@@ -42,3 +42,30 @@ def blobs_image():
         truth |= (rows - r) ** 2 + (cols - c) ** 2 <= rad**2
     image = np.where(truth, 170, 60).astype(np.float64) + gen.normal(0, 12, truth.shape)
     return np.clip(image, 0, 255).astype(np.uint8), truth
+
+
+@pytest.fixture(scope="session")
+def segment_temporaries():
+    """Return ``measure(image, method, **params)``: seglab.segment's peak temporaries in float64 images.
+
+    The memory policy's measure (as benchmarks/memory.py): traced peak less the returned labels/mask, divided by
+    8 bytes per pixel of the result (colour images count their pixels once). A warm-up call runs first, so that
+    first-call imports and caches are not counted.
+    """
+    import gc
+    import tracemalloc
+
+    import seglab
+
+    def measure(image, method: str, **params) -> float:
+        seglab.segment(image, method, **params)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            result = seglab.segment(image, method, **params)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        return (peak - result.data.nbytes) / (result.data.size * 8)
+
+    return measure

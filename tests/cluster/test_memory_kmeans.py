@@ -9,9 +9,6 @@ dtypes and images that span several blocks (seams), and that the temporaries sta
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -157,21 +154,10 @@ def test_labels_by_value_table_with_many_runs_takes_the_search_path():
     np.testing.assert_array_equal(_kmeans._label_by_value(image, values, table), expected)
 
 
-def _temporaries(image, **params):
-    seglab.segment(image, "kmeans", **params)  # warm-up: first-call imports are not temporaries
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = seglab.segment(image, "kmeans", **params)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return (peak - result.data.nbytes) / (image.size * 8)
-
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
-def test_temporaries_within_two_float64_images(dtype):
+def test_temporaries_within_two_float64_images(dtype, segment_temporaries):
     # benchmarks/memory.py's measure: 3.63 (float32) / 4.63 (float64) float64 images before, 0.14 after.
     image = (_blobs((384, 384)) / 3).astype(dtype)
-    assert _temporaries(image) <= 2.0
-    assert _temporaries(image, n_clusters="auto") <= 2.0
+    assert segment_temporaries(image, "kmeans") <= 2.0
+    assert segment_temporaries(image, "kmeans", n_clusters="auto") <= 2.0

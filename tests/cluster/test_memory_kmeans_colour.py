@@ -11,9 +11,6 @@ colours alone, float64 (n, 3), are 2.7 images there).
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -118,15 +115,7 @@ def test_sq_dist_equals_the_code_before():
                                   _before_sq_dist(points, sq_norms, centers))
 
 
-def test_many_colours_temporaries_down_from_sixteen_images():
+def test_many_colours_temporaries_down_from_sixteen_images(segment_temporaries):
     blobs, _ = seglab.data.blobs((256, 256), n_blobs=12, seed=5)
     image = np.stack([blobs, blobs[::-1], blobs[:, ::-1]], -1)
-    seglab.segment(image, "kmeans")
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = seglab.segment(image, "kmeans")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert (peak - result.data.nbytes) / (blobs.size * 8) <= 11.0  # 16.56 before on 512 x 512, 9.90 after
+    assert segment_temporaries(image, "kmeans") <= 11.0  # 16.56 before on 512 x 512, 9.90 after

@@ -9,9 +9,6 @@ padded float64 elevation, the int32 squared distances, labels and padded markers
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -84,14 +81,6 @@ def test_split_equals_the_float_distance_path(params):
     assert got.max() > 10
 
 
-def test_inverted_blobs_temporaries_down_from_three_and_a_half_images():
+def test_inverted_blobs_temporaries_down_from_three_and_a_half_images(segment_temporaries):
     image = seglab.data.blobs((384, 384), n_blobs=20, seed=5)[0]
-    seglab.segment(image, "split_touching", invert=True)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = seglab.segment(image, "split_touching", invert=True)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert (peak - result.data.nbytes) / (image.size * 8) <= 2.6  # 3.40 before (512 x 512), 2.44 after
+    assert segment_temporaries(image, "split_touching", invert=True) <= 2.6  # 3.40 before (512 x 512), 2.44 after

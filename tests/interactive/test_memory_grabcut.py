@@ -7,8 +7,6 @@ is that code, kept literally.
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
 import warnings
 
 import numpy as np
@@ -75,15 +73,6 @@ def test_mask_equals_grabcut_on_the_old_conversion(dtype):
     assert 0 < got.sum() < got.size
 
 
-def test_float_colour_temporaries_within_two_float64_images():
+def test_float_colour_temporaries_within_two_float64_images(segment_temporaries):
     image = (_rgb((256, 256)) / 255).astype(np.float32)
-    rect = (32, 32, 192, 192)
-    seglab.segment(image, "grabcut", rect=rect)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = seglab.segment(image, "grabcut", rect=rect)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert (peak - result.data.nbytes) / (256 * 256 * 8) <= 2.0
+    assert segment_temporaries(image, "grabcut", rect=(32, 32, 192, 192)) <= 2.0

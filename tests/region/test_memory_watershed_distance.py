@@ -9,9 +9,6 @@ temporaries stay within two float64 images.
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
-
 import numpy as np
 import pytest
 
@@ -84,21 +81,10 @@ def test_labels_and_info_equal_the_code_before(name, params):
     assert info["n_objects"] > 0
 
 
-def _temporaries(image, **params):
-    seglab.segment(image, "watershed_distance", **params)  # warm-up: first-call imports are not temporaries
-    gc.collect()
-    tracemalloc.start()
-    try:
-        result = seglab.segment(image, "watershed_distance", **params)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return (peak - result.data.nbytes) / (image.size * 8)
-
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32, np.float64])
-def test_temporaries_within_two_float64_images(dtype):
+def test_temporaries_within_two_float64_images(dtype, segment_temporaries):
     # benchmarks/memory.py's measure: 2.50 float64 images before (uint16/float), 1.13 after.
     image = (_blobs((384, 384)) * 3).astype(dtype)
-    assert _temporaries(image) <= 2.0
-    assert _temporaries(image, dist_mask_size=0, fg_fraction=0.9) <= 2.0
+    assert segment_temporaries(image, "watershed_distance") <= 2.0
+    assert segment_temporaries(image, "watershed_distance", dist_mask_size=0, fg_fraction=0.9) <= 2.0
